@@ -1,0 +1,109 @@
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadCloudConfig, startCloud, type RunningCloud } from '@gatehouse/cloud';
+import { loadGatewayConfig, startGateway, type RunningGateway } from '@gatehouse/edge';
+import { loadSimulatorConfig, startSimulatedSite, type SimulatedSite } from '@gatehouse/firmware-sim';
+import type { Command } from 'commander';
+import { createLogger } from '../logger.js';
+import { runUntilSignal } from '../run-until-signal.js';
+
+/** The demo site's configs; the same files run the components one by one. */
+export const DEMO_CONFIG_DIR = fileURLToPath(new URL('../../../examples/site-in-a-box/', import.meta.url));
+
+interface DemoOptions {
+  dataDir: string;
+  port: string;
+  mqttPort: string;
+  gatewayPort: string;
+  modbusPort: string;
+}
+
+function parsePort(value: string, option: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${option}: expected a port number 0-65535, got "${value}"`);
+  return port;
+}
+
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('run a whole demo site on this machine: simulated meters, gateway, embedded broker, cloud on PGlite')
+    .option('--data-dir <dir>', 'where the demo keeps its database and meter state', './data')
+    .option('--port <port>', 'HTTP API port (also the PORT environment variable)', process.env.PORT ?? '8080')
+    .option('--mqtt-port <port>', 'embedded MQTT broker port (1883 is left to a system broker)', '1884')
+    .option('--gateway-port <port>', "gateway's /metrics and /health port", '9101')
+    .option('--modbus-port <port>', 'Modbus TCP port of the simulated meters', '15020')
+    .action(async (options: DemoOptions) => {
+      const logger = createLogger();
+      const dataDir = resolve(options.dataDir);
+      const httpPort = parsePort(options.port, '--port');
+      const mqttPort = parsePort(options.mqttPort, '--mqtt-port');
+      const modbusPort = parsePort(options.modbusPort, '--modbus-port');
+
+      const simConfig = loadSimulatorConfig(resolve(DEMO_CONFIG_DIR, 'sim.yaml'));
+      const cloudConfig = loadCloudConfig(resolve(DEMO_CONFIG_DIR, 'cloud.yaml'));
+      const edgeConfig = loadGatewayConfig(resolve(DEMO_CONFIG_DIR, 'edge.yaml'));
+
+      let sim: SimulatedSite | undefined;
+      let cloud: RunningCloud | undefined;
+      let gateway: RunningGateway | undefined;
+      let brokerUrl = `mqtt://127.0.0.1:${mqttPort}`;
+      const stop = async () => {
+        await gateway?.stop();
+        await sim?.stop();
+        await cloud?.stop();
+      };
+      try {
+        sim = await startSimulatedSite(
+          {
+            ...simConfig,
+            stateFile: resolve(dataDir, 'sim-state.json'),
+            modbusTcp: simConfig.modbusTcp.map((e) => ({ ...e, port: modbusPort })),
+          },
+          { logger: logger.child({ component: 'sim' }) },
+        );
+        cloud = await startCloud(
+          {
+            ...cloudConfig,
+            http: { ...cloudConfig.http, port: httpPort },
+            storage: { kind: 'pglite', dataDir: resolve(dataDir, 'pglite') },
+            embeddedBroker: { host: '127.0.0.1', port: mqttPort },
+          },
+          logger,
+        );
+        brokerUrl = cloud.brokerUrl ?? brokerUrl;
+        gateway = await startGateway(
+          {
+            ...edgeConfig,
+            mqtt: { ...edgeConfig.mqtt, url: brokerUrl },
+            http: { ...edgeConfig.http, port: parsePort(options.gatewayPort, '--gateway-port') },
+            devices: edgeConfig.devices.map((d) => ({ ...d, port: modbusPort })),
+          },
+          logger.child({ component: 'edge' }),
+        );
+      } catch (err) {
+        await stop();
+        throw err;
+      }
+
+      const api = `http://localhost:${cloud.httpPort}`;
+      const meters = sim.modbusTcp.flatMap((e) => e.meters.map((m) => `${m.id} (unit ${m.unitId})`));
+      process.stdout.write(
+        [
+          '',
+          'Gatehouse demo site is running:',
+          `  simulated meters   modbus+tcp://127.0.0.1:${modbusPort}  ${meters.join(', ')}`,
+          `  MQTT broker        ${brokerUrl}  (embedded)`,
+          `  gateway            ${edgeConfig.site}/${edgeConfig.gateway}  metrics http://127.0.0.1:${gateway.httpPort}/metrics`,
+          `  cloud storage      PGlite in ${resolve(dataDir, 'pglite')}`,
+          `  HTTP API           ${api}/api/v1/health`,
+          `                     ${api}/api/v1/devices`,
+          `                     ${api}/api/v1/series?site=${edgeConfig.site}&device=b1-main&metric=active_power`,
+          `                     ${api}/api/v1/openapi.json   ${api}/metrics`,
+          'Press Ctrl-C to stop.',
+          '',
+        ].join('\n') + '\n',
+      );
+      runUntilSignal(stop, logger);
+    });
+}

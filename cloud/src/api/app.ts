@@ -1,0 +1,115 @@
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { CloudMetrics } from '../status/metrics.js';
+import type { DeadLetterStore } from '../storage/dead-letters.js';
+import type { EventStore } from '../storage/event-store.js';
+import type { SiteRegistry } from '../storage/site-registry.js';
+import type { SqlClient } from '../storage/sql-client.js';
+import type { TimeSeriesStore } from '../storage/time-series-store.js';
+import { ApiError } from './errors.js';
+import { registerReadRoutes } from './read-routes.js';
+
+export interface ApiDependencies {
+  db: SqlClient;
+  timeSeries: TimeSeriesStore;
+  registry: SiteRegistry;
+  events: EventStore;
+  deadLetters: DeadLetterStore;
+  metrics: CloudMetrics;
+  logger: Logger;
+  version: string;
+  /** whether the ingest is connected to its broker, for /health */
+  ingestConnected: () => boolean;
+}
+
+export const errorBodySchema = z.object({ code: z.string(), message: z.string() });
+
+/** Builds the HTTP API without listening, so tests can call `app.inject()`. */
+export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> {
+  // pino's Logger and fastify's logger interface differ only in generics.
+  const loggerInstance = deps.logger.child({ component: 'http' }) as unknown as FastifyBaseLogger;
+  // Per-request lines would drown the ingest's logs; errors are still logged by the error handler.
+  const app = Fastify({ loggerInstance, logController: new LogController({ disableRequestLogging: true }) });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Gatehouse cloud API',
+        version: deps.version,
+        description: 'Sites, gateways, devices and their readings and events.',
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      const problems = err.validation.map((v) => `${err.validationContext ?? 'request'}${v.instancePath.replaceAll('/', '.')}: ${v.message}`);
+      return reply.status(400).send({ code: 'GH_BAD_REQUEST', message: problems.join('; ') });
+    }
+    if (err instanceof ApiError) return reply.status(err.status).send({ code: err.code, message: err.message });
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status !== undefined && status >= 400 && status < 500) {
+      return reply.status(status).send({ code: 'GH_BAD_REQUEST', message: (err as Error).message });
+    }
+    request.log.error({ err }, 'request failed');
+    return reply.status(500).send({ code: 'GH_INTERNAL', message: 'internal error; see the server log' });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send({ code: 'GH_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}; see /api/v1/openapi.json` });
+  });
+
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const startedAt = Date.now();
+
+  api.get(
+    '/api/v1/health',
+    {
+      schema: {
+        summary: 'Liveness and readiness of the cloud service',
+        tags: ['service'],
+        response: {
+          200: z.object({ status: z.enum(['ok', 'degraded']), version: z.string(), storage: z.string(), database: z.boolean(), broker: z.boolean(), uptimeSeconds: z.number() }),
+          503: z.object({ status: z.enum(['ok', 'degraded']), version: z.string(), storage: z.string(), database: z.boolean(), broker: z.boolean(), uptimeSeconds: z.number() }),
+        },
+      },
+    },
+    async (_request, reply) => {
+      const database = await deps.db.query('SELECT 1').then(
+        () => true,
+        () => false,
+      );
+      const broker = deps.ingestConnected();
+      const body = {
+        status: database && broker ? ('ok' as const) : ('degraded' as const),
+        version: deps.version,
+        storage: deps.db.kind,
+        database,
+        broker,
+        uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+      };
+      return reply.status(database ? 200 : 503).send(body);
+    },
+  );
+
+  registerReadRoutes(api, deps);
+
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    reply.header('content-type', deps.metrics.registry.contentType);
+    return deps.metrics.registry.metrics();
+  });
+  return app;
+}

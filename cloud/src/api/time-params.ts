@@ -1,0 +1,24 @@
+import { z } from 'zod';
+
+/** Accepts ISO 8601 ("2026-11-26T08:00:00+08:00") or epoch milliseconds; yields epoch ms. */
+export const instantParam = z
+  .string()
+  .transform((text, ctx) => {
+    const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+    if (!Number.isFinite(ms)) {
+      ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 time or epoch milliseconds' });
+      return z.NEVER;
+    }
+    return ms;
+  })
+  .meta({ description: 'ISO 8601 time or epoch milliseconds', example: '2026-11-26T08:00:00+08:00' });
+
+const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A bucket width such as "30s", "15m", "1h", "1d"; yields milliseconds. */
+export const durationParam = z
+  .string()
+  .regex(/^\d+(s|m|h|d)$/, 'expected a duration like 30s, 15m, 1h or 1d')
+  .transform((text) => Number(text.slice(0, -1)) * (DURATION_UNITS[text.slice(-1)] ?? 0))
+  .refine((ms) => ms >= 1000, 'expected a step of at least 1s')
+  .meta({ description: 'bucket width: 30s, 15m, 1h, 1d', example: '15m' });

@@ -1,0 +1,116 @@
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApi } from './api/app.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
+import { cloudConfigSchema, type CloudConfigInput } from './config.js';
+import { IngestService } from './ingest/ingest-service.js';
+import { MqttSubscriber } from './ingest/mqtt-subscriber.js';
+import { createCloudMetrics, type CloudMetrics } from './status/metrics.js';
+import { DeadLetterStore } from './storage/dead-letters.js';
+import { EventStore } from './storage/event-store.js';
+import { migrate } from './storage/migrations.js';
+import { SiteRegistry } from './storage/site-registry.js';
+import { createPgliteClient, createPostgresClient, type SqlClient } from './storage/sql-client.js';
+import { SqlTimeSeriesStore } from './storage/sql-time-series-store.js';
+import { CLOUD_VERSION } from './version.js';
+
+export interface RunningCloud {
+  httpPort: number;
+  /** url of the embedded broker, when this instance runs one */
+  brokerUrl?: string;
+  db: SqlClient;
+  metrics: CloudMetrics;
+  api: FastifyInstance;
+  stop(): Promise<void>;
+}
+
+async function openStorage(config: ReturnType<typeof cloudConfigSchema.parse>['storage']): Promise<SqlClient> {
+  if (config.kind === 'postgres') return createPostgresClient({ connectionString: config.connectionString, maxConnections: config.maxConnections });
+  if (config.dataDir) mkdirSync(config.dataDir, { recursive: true });
+  return createPgliteClient(config.dataDir);
+}
+
+/**
+ * Starts the cloud service: storage (migrated), the MQTT ingest, the HTTP API and, for the site in a box,
+ * an embedded broker. Stops in reverse order.
+ */
+export async function startCloud(input: CloudConfigInput, logger: Logger): Promise<RunningCloud> {
+  const config = cloudConfigSchema.parse(input);
+  const log = logger.child({ component: 'cloud' });
+  const cleanups: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.reverse()) {
+      await cleanup().catch((err: Error) => log.error({ err: err.message }, 'error while stopping'));
+    }
+    cleanups.length = 0;
+    log.info('cloud stopped');
+  };
+
+  try {
+    const db = await openStorage(config.storage);
+    cleanups.push(() => db.close());
+    const applied = await migrate(db);
+    if (applied.length > 0) log.info({ applied }, 'database migrated');
+
+    let broker: EmbeddedBroker | undefined;
+    if (config.embeddedBroker) {
+      broker = await startEmbeddedBroker({ ...config.embeddedBroker, logger: log });
+      const b = broker;
+      cleanups.push(() => b.close());
+    }
+
+    const metrics = createCloudMetrics();
+    const timeSeries = new SqlTimeSeriesStore(db);
+    const registry = new SiteRegistry(db);
+    const events = new EventStore(db);
+    const deadLetters = new DeadLetterStore(db);
+    const ingest = new IngestService({ timeSeries, events, registry, deadLetters, metrics, logger: log });
+
+    const mqttUrl = config.mqtt?.url ?? broker?.url;
+    if (!mqttUrl) throw new Error('no MQTT broker configured');
+    const subscriber = new MqttSubscriber(
+      {
+        url: mqttUrl,
+        username: config.mqtt?.username,
+        password: config.mqtt?.password,
+        clientId: config.mqtt?.clientId ?? 'gh-cloud-1',
+        sharedGroup: config.mqtt?.sharedGroup,
+        logger: log,
+      },
+      ingest,
+    );
+
+    const api = await buildApi({
+      db,
+      timeSeries,
+      registry,
+      events,
+      deadLetters,
+      metrics,
+      logger: log,
+      version: CLOUD_VERSION,
+      ingestConnected: () => subscriber.connected,
+    });
+    cleanups.push(() => api.close());
+    await api.listen({ host: config.http.host, port: config.http.port });
+    const httpPort = (api.server.address() as AddressInfo).port;
+
+    cleanups.push(() => subscriber.stop());
+    await subscriber.start();
+    log.info({ httpPort, storage: db.kind, mqtt: mqttUrl }, 'cloud started');
+
+    return {
+      httpPort,
+      brokerUrl: broker?.url,
+      db,
+      metrics,
+      api,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { loadConfigFile } from '@gatehouse/contracts';
+
+const storageSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('pglite'),
+      /** directory of the embedded database; omit for a throw-away in-memory database */
+      dataDir: z.string().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('postgres'),
+      /** e.g. postgres://gatehouse@127.0.0.1:5432/gatehouse */
+      connectionString: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// connection string'),
+      maxConnections: z.number().int().min(1).max(100).default(10),
+    })
+    .strict(),
+]);
+
+export const cloudConfigSchema = z
+  .object({
+    http: z
+      .object({ host: z.string().default('0.0.0.0'), port: z.number().int().min(0).max(65535).default(8080) })
+      .strict()
+      .default({ host: '0.0.0.0', port: 8080 }),
+    mqtt: z
+      .object({
+        /** broker url; defaults to the embedded broker when that is enabled */
+        url: z.string().regex(/^mqtts?:\/\/[^/]+/, 'expected mqtt://host:port or mqtts://host:port'),
+        username: z.string().optional(),
+        password: z.string().optional(),
+        clientId: z.string().min(1).max(128).default('gh-cloud-1'),
+        /** MQTT 5 shared-subscription group, for several cloud instances splitting the stream */
+        sharedGroup: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+      })
+      .strict()
+      .optional(),
+    storage: storageSchema,
+    /** run an embedded MQTT broker in this process (site in a box); gateways connect to it */
+    embeddedBroker: z
+      .object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535) })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .refine((c) => c.mqtt !== undefined || c.embeddedBroker !== undefined, {
+    path: ['mqtt'],
+    message: 'expected an mqtt section (broker url), unless embeddedBroker is set',
+  });
+
+export type CloudConfig = z.output<typeof cloudConfigSchema>;
+export type CloudConfigInput = z.input<typeof cloudConfigSchema>;
+
+export function loadCloudConfig(file: string): CloudConfig {
+  return loadConfigFile(file, cloudConfigSchema);
+}

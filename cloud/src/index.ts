@@ -1,0 +1,14 @@
+export * from './config.js';
+export * from './cloud.js';
+export * from './api/app.js';
+export * from './broker/embedded-broker.js';
+export * from './ingest/ingest-service.js';
+export * from './storage/sql-client.js';
+export * from './storage/migrations.js';
+export * from './storage/time-series-store.js';
+export * from './storage/sql-time-series-store.js';
+export * from './storage/site-registry.js';
+export * from './storage/event-store.js';
+export * from './storage/dead-letters.js';
+export * from './status/metrics.js';
+export { CLOUD_VERSION } from './version.js';

@@ -1,0 +1,126 @@
+import {
+  eventBatchCodec,
+  gatewayStateCodec,
+  parseTopic,
+  telemetryCodec,
+  TopicError,
+  type GatewayAddress,
+  type ParsedTopic,
+} from '@gatehouse/contracts';
+import type { Logger } from 'pino';
+import type { CloudMetrics } from '../status/metrics.js';
+import type { DeadLetterStore } from '../storage/dead-letters.js';
+import type { EventStore } from '../storage/event-store.js';
+import type { SiteRegistry } from '../storage/site-registry.js';
+import type { TimeSeriesStore } from '../storage/time-series-store.js';
+
+export type IngestOutcome =
+  | { result: 'stored'; kind: ParsedTopic['kind']; inserted: number; duplicates: number }
+  | { result: 'dead_letter'; reason: string }
+  | { result: 'ignored'; reason: string };
+
+export interface IngestDependencies {
+  timeSeries: TimeSeriesStore;
+  events: EventStore;
+  registry: SiteRegistry;
+  deadLetters: DeadLetterStore;
+  metrics: CloudMetrics;
+  logger: Logger;
+}
+
+/**
+ * Turns one MQTT message into stored state. Resolves once everything is committed (the caller then
+ * acknowledges the message); rejects only when storage failed, so that the message is retried.
+ * A message that can never be stored goes to the dead-letter table with its reason and resolves.
+ */
+export class IngestService {
+  /** next expected telemetry sequence number per gateway, for gap detection */
+  private readonly expectedSeq = new Map<string, number>();
+
+  constructor(private readonly deps: IngestDependencies) {}
+
+  async handle(topic: string, payload: Buffer): Promise<IngestOutcome> {
+    let parsed: ParsedTopic;
+    try {
+      parsed = parseTopic(topic);
+    } catch (err) {
+      if (err instanceof TopicError) return this.reject(topic, payload, 'bad_topic', err.message);
+      throw err;
+    }
+    const address: GatewayAddress = { site: parsed.site, gateway: parsed.gateway };
+    const endTimer = this.deps.metrics.ingestDuration.startTimer({ kind: parsed.kind });
+    try {
+      switch (parsed.kind) {
+        case 'telemetry':
+          return await this.ingestTelemetry(topic, address, payload);
+        case 'events':
+          return await this.ingestEvents(topic, address, payload);
+        case 'state':
+          return await this.ingestState(topic, address, payload);
+        default:
+          return { result: 'ignored', reason: `the cloud does not ingest ${parsed.kind} messages` };
+      }
+    } finally {
+      endTimer();
+    }
+  }
+
+  private async ingestTelemetry(topic: string, address: GatewayAddress, payload: Buffer): Promise<IngestOutcome> {
+    const decoded = telemetryCodec.decode(payload);
+    if (!decoded.ok) return this.reject(topic, payload, decoded.error.code, decoded.error.message);
+    const batch = decoded.value;
+    const { inserted, duplicates } = await this.deps.timeSeries.write(address, batch.readings);
+    const lastRead = new Map<string, number>();
+    for (const r of batch.readings) lastRead.set(r.device, Math.max(lastRead.get(r.device) ?? 0, r.ts));
+    await this.deps.registry.recordTelemetry(address, batch.seq, lastRead);
+    this.trackSequence(address, batch.seq);
+    this.deps.metrics.messages.inc({ kind: 'telemetry', result: 'stored' });
+    this.deps.metrics.readingsStored.inc(inserted);
+    this.deps.metrics.readingsDuplicate.inc(duplicates);
+    return { result: 'stored', kind: 'telemetry', inserted, duplicates };
+  }
+
+  private trackSequence(address: GatewayAddress, seq: number): void {
+    const key = `${address.site}/${address.gateway}`;
+    const expected = this.expectedSeq.get(key);
+    if (expected !== undefined && seq > expected) {
+      this.deps.metrics.sequenceGaps.inc();
+      this.deps.logger.warn({ ...address, expected, received: seq }, 'telemetry sequence gap');
+    }
+    if (expected === undefined || seq >= expected) this.expectedSeq.set(key, seq + 1);
+  }
+
+  private async ingestEvents(topic: string, address: GatewayAddress, payload: Buffer): Promise<IngestOutcome> {
+    const decoded = eventBatchCodec.decode(payload);
+    if (!decoded.ok) return this.reject(topic, payload, decoded.error.code, decoded.error.message);
+    await this.deps.registry.ensureSite(address.site);
+    const { inserted, duplicates } = await this.deps.events.write(address, decoded.value.events);
+    this.deps.metrics.messages.inc({ kind: 'events', result: 'stored' });
+    this.deps.metrics.eventsStored.inc(inserted);
+    return { result: 'stored', kind: 'events', inserted, duplicates };
+  }
+
+  private async ingestState(topic: string, address: GatewayAddress, payload: Buffer): Promise<IngestOutcome> {
+    // An empty retained message clears the state topic; nothing to record.
+    if (payload.length === 0) return { result: 'ignored', reason: 'empty retained state (cleared)' };
+    const decoded = gatewayStateCodec.decode(payload);
+    if (!decoded.ok) return this.reject(topic, payload, decoded.error.code, decoded.error.message);
+    const state = decoded.value;
+    await this.deps.registry.recordGatewayState(address, { status: state.status, version: state.version, devices: state.devices });
+    if (state.status === 'online' && state.nextSeq !== undefined) {
+      // A birth tells where the gateway's numbering continues: no gap is implied by a restart.
+      this.expectedSeq.set(`${address.site}/${address.gateway}`, state.nextSeq);
+    }
+    this.deps.logger.info({ ...address, status: state.status }, 'gateway state');
+    this.deps.metrics.messages.inc({ kind: 'state', result: 'stored' });
+    return { result: 'stored', kind: 'state', inserted: 1, duplicates: 0 };
+  }
+
+  private async reject(topic: string, payload: Buffer, code: string, reason: string): Promise<IngestOutcome> {
+    this.deps.logger.warn({ topic, code, reason, bytes: payload.length }, 'message rejected to dead letters');
+    await this.deps.deadLetters.add(topic, reason, payload);
+    this.deps.metrics.deadLetters.inc({ code });
+    this.deps.metrics.messages.inc({ kind: 'any', result: 'dead_letter' });
+    return { result: 'dead_letter', reason };
+  }
+}

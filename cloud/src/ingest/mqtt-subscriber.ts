@@ -1,0 +1,103 @@
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import { cloudFilters, sharedFilter } from '@gatehouse/contracts';
+import type { Logger } from 'pino';
+import type { IngestService } from './ingest-service.js';
+
+export interface MqttSubscriberOptions {
+  url: string;
+  username?: string;
+  password?: string;
+  clientId: string;
+  /** MQTT 5 shared-subscription group; several cloud instances in one group split the stream */
+  sharedGroup?: string;
+  logger: Logger;
+}
+
+const RETRY_MIN_MS = 200;
+const RETRY_MAX_MS = 10_000;
+
+/**
+ * Feeds MQTT messages to the ingest and acknowledges each one only after it is committed, so a crash or
+ * a database outage makes the broker deliver it again. The session is persistent (clean: false): while
+ * the cloud is down the broker keeps its QoS 1 messages.
+ */
+export class MqttSubscriber {
+  private client: MqttClient | undefined;
+  private stopping = false;
+
+  constructor(
+    private readonly options: MqttSubscriberOptions,
+    private readonly ingest: IngestService,
+  ) {}
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  start(): Promise<void> {
+    const { logger } = this.options;
+    const clientOptions: IClientOptions = {
+      clientId: this.options.clientId,
+      username: this.options.username,
+      password: this.options.password,
+      clean: false,
+      protocolVersion: this.options.sharedGroup ? 5 : 4,
+      reconnectPeriod: 1000,
+    };
+    const client = connect(this.options.url, clientOptions);
+    this.client = client;
+    // mqtt.js sends the PUBACK when this callback is called; it hands us one message at a time.
+    client.handleMessage = (packet, done) => {
+      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+      this.handleWithRetry(packet.topic, payload).then(
+        () => done(),
+        (err: Error) => done(err),
+      );
+    };
+    client.on('error', (err) => logger.warn({ url: this.options.url, err: err.message }, 'ingest MQTT error'));
+    client.on('offline', () => logger.warn({ url: this.options.url }, 'ingest offline from broker'));
+
+    return new Promise((resolve, reject) => {
+      const onFirstError = (err: Error) => reject(err);
+      client.once('error', onFirstError);
+      // Subscribing again on a resumed session is harmless, and mqtt.js then re-subscribes by itself
+      // whenever it reconnects to a broker that lost the session.
+      client.once('connect', () => {
+        const filters = Object.values(cloudFilters).map((f) => (this.options.sharedGroup ? sharedFilter(this.options.sharedGroup, f) : f));
+        client.subscribe(filters, { qos: 1 }, (err) => {
+          client.removeListener('error', onFirstError);
+          if (err) {
+            logger.error({ err: err.message }, 'ingest subscribe failed');
+            reject(err);
+            return;
+          }
+          logger.info({ url: this.options.url, filters }, 'ingest subscribed');
+          resolve();
+        });
+      });
+    });
+  }
+
+  /** Retries storage failures with backoff; meanwhile the broker holds the following messages. */
+  private async handleWithRetry(topic: string, payload: Buffer): Promise<void> {
+    let delay = RETRY_MIN_MS;
+    for (;;) {
+      try {
+        await this.ingest.handle(topic, payload);
+        return;
+      } catch (err) {
+        if (this.stopping) throw err;
+        this.options.logger.error({ topic, err: (err as Error).message, retryInMs: delay }, 'ingest failed to store a message; retrying');
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, RETRY_MAX_MS);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const client = this.client;
+    this.client = undefined;
+    await client?.endAsync();
+  }
+}

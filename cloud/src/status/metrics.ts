@@ -1,0 +1,51 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The cloud's Prometheus metrics, on a registry of its own so several instances can share a process. */
+export function createCloudMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'gh_cloud_process_' });
+  return {
+    registry,
+    messages: new Counter({
+      name: 'gh_cloud_ingest_messages_total',
+      help: 'MQTT messages handled by the ingest, by topic kind and result (stored, dead_letter, retried)',
+      labelNames: ['kind', 'result'] as const,
+      registers: [registry],
+    }),
+    readingsStored: new Counter({
+      name: 'gh_cloud_readings_stored_total',
+      help: 'Readings newly stored',
+      registers: [registry],
+    }),
+    readingsDuplicate: new Counter({
+      name: 'gh_cloud_readings_duplicate_total',
+      help: 'Readings received again (replay or redelivery) that changed nothing',
+      registers: [registry],
+    }),
+    eventsStored: new Counter({
+      name: 'gh_cloud_events_stored_total',
+      help: 'Device events newly stored',
+      registers: [registry],
+    }),
+    deadLetters: new Counter({
+      name: 'gh_cloud_dead_letters_total',
+      help: 'Messages rejected into the dead-letter table, by reason code',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+    sequenceGaps: new Counter({
+      name: 'gh_cloud_sequence_gaps_total',
+      help: 'Telemetry batches that arrived with a sequence number beyond the next expected one',
+      registers: [registry],
+    }),
+    ingestDuration: new Histogram({
+      name: 'gh_cloud_ingest_duration_seconds',
+      help: 'Time from receiving a message to committing it',
+      labelNames: ['kind'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+      registers: [registry],
+    }),
+  };
+}
+
+export type CloudMetrics = ReturnType<typeof createCloudMetrics>;

@@ -1,0 +1,55 @@
+import type { DeviceEvent, GatewayAddress } from '@gatehouse/contracts';
+import type { SqlClient } from './sql-client.js';
+
+export interface StoredEvent {
+  site: string;
+  gateway: string;
+  id: string;
+  device: string;
+  type: string;
+  ts: number;
+  point: string | null;
+  credential: string | null;
+  reason: string | null;
+  attachments: number;
+}
+
+/** Security and device events with their evidence (camera snapshots); stored once per (gateway, id). */
+export class EventStore {
+  constructor(private readonly db: SqlClient) {}
+
+  async write(origin: GatewayAddress, events: readonly DeviceEvent[]): Promise<{ inserted: number; duplicates: number }> {
+    let inserted = 0;
+    await this.db.transaction(async (tx) => {
+      for (const e of events) {
+        const rows = await tx.query(
+          `INSERT INTO events (site, gateway, id, device, type, ts, point, credential, reason)
+             VALUES ($1, $2, $3, $4, $5, to_timestamp($6 / 1000.0), $7, $8, $9)
+           ON CONFLICT (site, gateway, id) DO NOTHING RETURNING 1`,
+          [origin.site, origin.gateway, e.id, e.device, e.type, e.ts, e.point ?? null, e.credential ?? null, e.reason ?? null],
+        );
+        if (rows.length === 0) continue;
+        inserted++;
+        for (const [idx, a] of (e.attachments ?? []).entries()) {
+          await tx.query(
+            `INSERT INTO event_attachments (site, gateway, event_id, idx, camera, content_type, ts, data)
+               VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7 / 1000.0), $8)`,
+            [origin.site, origin.gateway, e.id, idx, a.camera, a.contentType, a.ts, Buffer.from(a.dataBase64, 'base64')],
+          );
+        }
+      }
+    });
+    return { inserted, duplicates: events.length - inserted };
+  }
+
+  async list(site: string, limit: number): Promise<StoredEvent[]> {
+    return this.db.query<StoredEvent>(
+      `SELECT e.site, e.gateway, e.id, e.device, e.type, (extract(epoch from e.ts) * 1000)::float8 AS ts,
+              e.point, e.credential, e.reason,
+              (SELECT count(*)::int FROM event_attachments a
+                WHERE a.site = e.site AND a.gateway = e.gateway AND a.event_id = e.id) AS attachments
+         FROM events e WHERE e.site = $1 ORDER BY e.ts DESC LIMIT $2`,
+      [site, limit],
+    );
+  }
+}

@@ -1,0 +1,114 @@
+import type { SqlClient } from './sql-client.js';
+
+interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/**
+ * Versioned schema changes, applied in order at start. Never edit one that has shipped: add the next.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'sites, gateways, devices, series, readings, events, dead letters',
+    sql: `
+      CREATE TABLE sites (
+        id text PRIMARY KEY,
+        name text,
+        time_zone text NOT NULL DEFAULT 'Asia/Shanghai',
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE gateways (
+        site text NOT NULL REFERENCES sites (id),
+        id text NOT NULL,
+        status text NOT NULL DEFAULT 'unknown',
+        version text,
+        last_seen timestamptz,
+        status_changed_at timestamptz,
+        last_seq bigint,
+        PRIMARY KEY (site, id)
+      );
+      CREATE TABLE devices (
+        site text NOT NULL REFERENCES sites (id),
+        id text NOT NULL,
+        gateway text NOT NULL,
+        kind text NOT NULL DEFAULT 'meter',
+        driver text,
+        profile text,
+        name text,
+        last_seen timestamptz,
+        PRIMARY KEY (site, id)
+      );
+      CREATE TABLE series (
+        id serial PRIMARY KEY,
+        site text NOT NULL,
+        device text NOT NULL,
+        metric text NOT NULL,
+        unit text NOT NULL,
+        UNIQUE (site, device, metric)
+      );
+      CREATE TABLE readings (
+        series_id integer NOT NULL REFERENCES series (id),
+        ts timestamptz NOT NULL,
+        value double precision,
+        quality text NOT NULL,
+        PRIMARY KEY (series_id, ts)
+      );
+      CREATE TABLE events (
+        site text NOT NULL,
+        gateway text NOT NULL,
+        id text NOT NULL,
+        device text NOT NULL,
+        type text NOT NULL,
+        ts timestamptz NOT NULL,
+        point text,
+        credential text,
+        reason text,
+        received_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (site, gateway, id)
+      );
+      CREATE INDEX events_site_ts ON events (site, ts DESC);
+      CREATE TABLE event_attachments (
+        site text NOT NULL,
+        gateway text NOT NULL,
+        event_id text NOT NULL,
+        idx integer NOT NULL,
+        camera text NOT NULL,
+        content_type text NOT NULL,
+        ts timestamptz NOT NULL,
+        data bytea NOT NULL,
+        PRIMARY KEY (site, gateway, event_id, idx),
+        FOREIGN KEY (site, gateway, event_id) REFERENCES events (site, gateway, id)
+      );
+      CREATE TABLE dead_letters (
+        id bigserial PRIMARY KEY,
+        received_at timestamptz NOT NULL DEFAULT now(),
+        topic text NOT NULL,
+        reason text NOT NULL,
+        payload bytea
+      );
+    `,
+  },
+];
+
+// Arbitrary constant: serialises migrations when several cloud instances start against one database.
+const MIGRATION_LOCK_ID = 7_362_001;
+
+export async function migrate(db: SqlClient): Promise<number[]> {
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_ID]);
+    await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const done = new Set((await tx.query<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => r.version));
+    const applied: number[] = [];
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      await tx.exec(m.sql);
+      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      applied.push(m.version);
+    }
+    return applied;
+  });
+}

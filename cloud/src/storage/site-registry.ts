@@ -1,0 +1,124 @@
+import type { DeviceDescriptor, GatewayAddress } from '@gatehouse/contracts';
+import type { SqlClient } from './sql-client.js';
+
+export interface SiteSummary {
+  id: string;
+  name: string | null;
+  timeZone: string;
+  gateways: number;
+  devices: number;
+}
+
+export interface GatewaySummary {
+  site: string;
+  id: string;
+  status: 'online' | 'offline' | 'unknown';
+  version: string | null;
+  lastSeen: number | null;
+  statusChangedAt: number | null;
+  lastSeq: number | null;
+}
+
+export interface DeviceSummary {
+  site: string;
+  id: string;
+  gateway: string;
+  kind: string;
+  driver: string | null;
+  profile: string | null;
+  name: string | null;
+  lastSeen: number | null;
+}
+
+const EPOCH_MS = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
+
+/** Sites, gateways and devices as the cloud has come to know them, with last-seen times. */
+export class SiteRegistry {
+  constructor(private readonly db: SqlClient) {}
+
+  async ensureSite(site: string): Promise<void> {
+    await this.db.query('INSERT INTO sites (id) VALUES ($1) ON CONFLICT (id) DO NOTHING', [site]);
+  }
+
+  /** Records a birth or death message. */
+  async recordGatewayState(address: GatewayAddress, state: { status: 'online' | 'offline'; version?: string; devices?: DeviceDescriptor[] }): Promise<void> {
+    await this.ensureSite(address.site);
+    await this.db.query(
+      `INSERT INTO gateways (site, id, status, version, last_seen, status_changed_at)
+         VALUES ($1, $2, $3, $4, now(), now())
+       ON CONFLICT (site, id) DO UPDATE SET
+         status = EXCLUDED.status,
+         version = COALESCE(EXCLUDED.version, gateways.version),
+         last_seen = now(),
+         status_changed_at = CASE WHEN gateways.status = EXCLUDED.status THEN gateways.status_changed_at ELSE now() END`,
+      [address.site, address.gateway, state.status, state.version ?? null],
+    );
+    const devices = state.devices ?? [];
+    if (devices.length > 0) {
+      await this.db.query(
+        `INSERT INTO devices (site, id, gateway, kind, driver, profile, name)
+           SELECT $1, i, $2, k, d, p, n FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS t (i, k, d, p, n)
+         ON CONFLICT (site, id) DO UPDATE SET
+           gateway = EXCLUDED.gateway, kind = EXCLUDED.kind, driver = EXCLUDED.driver,
+           profile = EXCLUDED.profile, name = EXCLUDED.name`,
+        [
+          address.site,
+          address.gateway,
+          devices.map((d) => d.id),
+          devices.map((d) => d.kind),
+          devices.map((d) => d.driver),
+          devices.map((d) => d.profile ?? null),
+          devices.map((d) => d.name ?? null),
+        ],
+      );
+    }
+  }
+
+  /** Records that a gateway delivered data for devices, each last read at the given time (epoch ms). */
+  async recordTelemetry(address: GatewayAddress, seq: number, lastReadByDevice: ReadonlyMap<string, number>): Promise<void> {
+    await this.ensureSite(address.site);
+    await this.db.query(
+      `INSERT INTO gateways (site, id, status, last_seen, status_changed_at, last_seq)
+         VALUES ($1, $2, 'online', now(), now(), $3)
+       ON CONFLICT (site, id) DO UPDATE SET
+         last_seen = now(),
+         last_seq = GREATEST(gateways.last_seq, EXCLUDED.last_seq)`,
+      [address.site, address.gateway, seq],
+    );
+    const ids = [...lastReadByDevice.keys()];
+    await this.db.query(
+      `INSERT INTO devices (site, id, gateway, last_seen)
+         SELECT $1, i, $2, to_timestamp(t / 1000.0) FROM unnest($3::text[], $4::float8[]) AS x (i, t)
+       ON CONFLICT (site, id) DO UPDATE SET
+         gateway = EXCLUDED.gateway,
+         last_seen = GREATEST(devices.last_seen, EXCLUDED.last_seen)`,
+      [address.site, address.gateway, ids, ids.map((id) => lastReadByDevice.get(id))],
+    );
+  }
+
+  async listSites(): Promise<SiteSummary[]> {
+    return this.db.query<SiteSummary>(
+      `SELECT s.id, s.name, s.time_zone AS "timeZone",
+              (SELECT count(*)::int FROM gateways g WHERE g.site = s.id) AS gateways,
+              (SELECT count(*)::int FROM devices d WHERE d.site = s.id) AS devices
+         FROM sites s ORDER BY s.id`,
+    );
+  }
+
+  async listGateways(site?: string): Promise<GatewaySummary[]> {
+    return this.db.query<GatewaySummary>(
+      `SELECT site, id, status, version, ${EPOCH_MS('last_seen')} AS "lastSeen",
+              ${EPOCH_MS('status_changed_at')} AS "statusChangedAt", last_seq AS "lastSeq"
+         FROM gateways WHERE $1::text IS NULL OR site = $1 ORDER BY site, id`,
+      [site ?? null],
+    );
+  }
+
+  async listDevices(site?: string): Promise<DeviceSummary[]> {
+    return this.db.query<DeviceSummary>(
+      `SELECT site, id, gateway, kind, driver, profile, name, ${EPOCH_MS('last_seen')} AS "lastSeen"
+         FROM devices WHERE $1::text IS NULL OR site = $1 ORDER BY site, id`,
+      [site ?? null],
+    );
+  }
+}

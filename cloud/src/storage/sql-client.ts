@@ -1,0 +1,81 @@
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+
+/** What the stores need from a database connection; implemented for PostgreSQL (`pg`) and PGlite. */
+export interface SqlExecutor {
+  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(script: string): Promise<void>;
+}
+
+export interface SqlClient extends SqlExecutor {
+  readonly kind: 'postgres' | 'pglite';
+  /** Runs `work` in one transaction; commits when it resolves, rolls back when it throws. */
+  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+// PostgreSQL's int8 comes back as a string by default; our counts and sequence numbers fit a double.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+export function createPostgresClient(options: { connectionString: string; maxConnections?: number }): SqlClient {
+  const pool = new pg.Pool({ connectionString: options.connectionString, max: options.maxConnections ?? 10 });
+  // An idle client that loses its connection (database restart) must not crash the process.
+  pool.on('error', () => undefined);
+  return {
+    kind: 'postgres',
+    async query<R>(text: string, params?: unknown[]) {
+      const result = await pool.query(text, params);
+      return result.rows as R[];
+    },
+    async exec(script: string) {
+      await pool.query(script);
+    },
+    async transaction<T>(work: (tx: SqlExecutor) => Promise<T>) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await work({
+          query: async <R>(text: string, params?: unknown[]) => (await client.query(text, params)).rows as R[],
+          exec: async (script: string) => {
+            await client.query(script);
+          },
+        });
+        await client.query('COMMIT');
+        client.release();
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        // A client whose connection broke is not returned to the pool.
+        client.release(err as Error);
+        throw err;
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+/** Embedded PostgreSQL (WASM) persisted in `dataDir`; `undefined` keeps it in memory. */
+export async function createPgliteClient(dataDir: string | undefined): Promise<SqlClient> {
+  const db = await PGlite.create(dataDir);
+  return {
+    kind: 'pglite',
+    async query<R>(text: string, params?: unknown[]) {
+      return (await db.query<R>(text, params)).rows;
+    },
+    async exec(script: string) {
+      await db.exec(script);
+    },
+    transaction<T>(work: (tx: SqlExecutor) => Promise<T>) {
+      return db.transaction(async (tx) =>
+        work({
+          query: async <R>(text: string, params?: unknown[]) => (await tx.query<R>(text, params)).rows,
+          exec: async (script: string) => {
+            await tx.exec(script);
+          },
+        }),
+      );
+    },
+    close: () => db.close(),
+  };
+}

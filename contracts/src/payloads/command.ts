@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { timestampMsSchema } from './reading.js';
+
+/** Published by the cloud on `gh/v1/{site}/{gateway}/cmd/{name}`. */
+export const commandSchema = z.object({
+  v: z.literal(1),
+  /** unique command id; the gateway executes a given id at most once */
+  id: z.string().min(1).max(64),
+  /** the user (or system component) that issued the command, for the audit log */
+  issuedBy: z.string().min(1).max(128),
+  issuedAt: timestampMsSchema,
+  /** the gateway refuses the command after this time */
+  expiresAt: timestampMsSchema,
+  args: z.record(z.string(), z.unknown()).default({}),
+});
+
+export type Command = z.infer<typeof commandSchema>;
+
+/** Published by the gateway on `gh/v1/{site}/{gateway}/cmd-result`. */
+export const commandResultSchema = z.object({
+  v: z.literal(1),
+  id: z.string().min(1).max(64),
+  command: z.string().max(64),
+  status: z.enum(['ok', 'failed', 'rejected', 'expired', 'duplicate']),
+  detail: z.string().max(512).optional(),
+  ts: timestampMsSchema,
+});
+
+export type CommandResult = z.infer<typeof commandResultSchema>;

@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { readingSchema, timestampMsSchema } from './reading.js';
+
+/** Upper bound on readings in one batch; keeps a single MQTT message well under broker limits. */
+export const MAX_READINGS_PER_BATCH = 5000;
+
+/**
+ * A batch of readings published on `gh/v1/{site}/{gateway}/telemetry`. Site and gateway come from the
+ * topic (the broker's ACL ties them to the gateway's credentials), so the payload does not repeat them.
+ */
+export const telemetryBatchSchema = z.object({
+  v: z.literal(1),
+  /** gateway-wide sequence number of this batch, strictly increasing; gaps tell the cloud something is missing */
+  seq: z.number().int().nonnegative(),
+  /** when the gateway published the batch, epoch ms */
+  sentAt: timestampMsSchema,
+  /** true when the batch is replayed from the gateway's backlog after an outage */
+  historical: z.boolean().default(false),
+  readings: z.array(readingSchema).min(1).max(MAX_READINGS_PER_BATCH),
+});
+
+export type TelemetryBatch = z.infer<typeof telemetryBatchSchema>;
+export type TelemetryBatchInput = z.input<typeof telemetryBatchSchema>;

@@ -1,0 +1,50 @@
+import { registerCount, type ProfilePoint, type RegisterFunction } from './profile.js';
+
+/** Modbus limit for one read of holding or input registers (FC03/FC04). */
+export const MAX_REGISTERS_PER_READ = 125;
+
+export interface PlannedRead {
+  function: RegisterFunction;
+  address: number;
+  length: number;
+  points: ProfilePoint[];
+}
+
+export interface ReadPlanOptions {
+  /** unwanted registers a read may bridge to avoid a second request */
+  maxGap: number;
+  maxRegisters?: number;
+}
+
+/**
+ * Merges the wanted points into as few reads as possible: points of one function, sorted by address,
+ * share a read while the gap between them is at most `maxGap` registers and the read stays within the
+ * protocol limit.
+ */
+export function planReads(points: readonly ProfilePoint[], options: ReadPlanOptions): PlannedRead[] {
+  const maxRegisters = options.maxRegisters ?? MAX_REGISTERS_PER_READ;
+  const plan: PlannedRead[] = [];
+  const byFunction = new Map<RegisterFunction, ProfilePoint[]>();
+  for (const p of points) byFunction.set(p.function, [...(byFunction.get(p.function) ?? []), p]);
+
+  for (const [fn, fnPoints] of byFunction) {
+    const sorted = [...fnPoints].sort((a, b) => a.address - b.address);
+    let current: PlannedRead | undefined;
+    for (const point of sorted) {
+      const end = point.address + registerCount(point.type);
+      if (current) {
+        const currentEnd = current.address + current.length;
+        const gap = point.address - currentEnd;
+        const mergedLength = Math.max(currentEnd, end) - current.address;
+        if (gap <= options.maxGap && mergedLength <= maxRegisters) {
+          current.length = mergedLength;
+          current.points.push(point);
+          continue;
+        }
+      }
+      current = { function: fn, address: point.address, length: end - point.address, points: [point] };
+      plan.push(current);
+    }
+  }
+  return plan;
+}

@@ -1,0 +1,54 @@
+import { registerCount, type ProfilePoint, type RegisterType, type WordOrder } from './profile.js';
+
+/**
+ * Arranges register words into big-endian bytes according to the device's word/byte order, so that
+ * one set of Buffer readers decodes every layout.
+ */
+function toBigEndianBytes(words: readonly number[], order: WordOrder): Buffer {
+  const swapWords = order === 'CDAB' || order === 'DCBA';
+  const swapBytes = order === 'BADC' || order === 'DCBA';
+  const ordered = swapWords ? [...words].reverse() : words;
+  const bytes = Buffer.alloc(ordered.length * 2);
+  ordered.forEach((word, i) => {
+    const hi = (word >> 8) & 0xff;
+    const lo = word & 0xff;
+    bytes[i * 2] = swapBytes ? lo : hi;
+    bytes[i * 2 + 1] = swapBytes ? hi : lo;
+  });
+  return bytes;
+}
+
+/** Decodes the raw number held in `words` (exactly registerCount(type) of them). */
+export function decodeRaw(words: readonly number[], type: RegisterType, order: WordOrder): number {
+  if (words.length !== registerCount(type)) {
+    throw new RangeError(`${type} needs ${registerCount(type)} registers, got ${words.length}`);
+  }
+  const b = toBigEndianBytes(words, order);
+  switch (type) {
+    case 'int16':
+      return b.readInt16BE(0);
+    case 'uint16':
+      return b.readUInt16BE(0);
+    case 'int32':
+      return b.readInt32BE(0);
+    case 'uint32':
+      return b.readUInt32BE(0);
+    case 'int64':
+      return Number(b.readBigInt64BE(0));
+    case 'uint64':
+      return Number(b.readBigUInt64BE(0));
+    case 'float32':
+      return b.readFloatBE(0);
+    case 'float64':
+      return b.readDoubleBE(0);
+  }
+}
+
+/** Engineering value of a point, taken from a block of registers that starts at `blockAddress`. */
+export function decodePoint(point: ProfilePoint, block: readonly number[], blockAddress: number): number {
+  const start = point.address - blockAddress;
+  const words = block.slice(start, start + registerCount(point.type));
+  const raw = decodeRaw(words, point.type, point.order);
+  // Skip the arithmetic for the common unscaled case so float32 values arrive bit-exact.
+  return point.scale === 1 && point.offset === 0 ? raw : raw * point.scale + point.offset;
+}

@@ -1,0 +1,62 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The gateway's Prometheus metrics, on a registry of its own so several gateways can share a process. */
+export function createGatewayMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'gh_edge_process_' });
+  return {
+    registry,
+    modbusRequests: new Counter({
+      name: 'gh_edge_modbus_requests_total',
+      help: 'Modbus read transactions, by device and result (ok, timeout, exception, error)',
+      labelNames: ['device', 'result'] as const,
+      registers: [registry],
+    }),
+    pollDuration: new Histogram({
+      name: 'gh_edge_poll_duration_seconds',
+      help: 'Time to read every point of a device once',
+      labelNames: ['device'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    pollsSkipped: new Counter({
+      name: 'gh_edge_polls_skipped_total',
+      help: 'Polls skipped because the previous poll of the device had not finished',
+      labelNames: ['device'] as const,
+      registers: [registry],
+    }),
+    readings: new Counter({
+      name: 'gh_edge_readings_total',
+      help: 'Readings produced by drivers, by quality',
+      labelNames: ['quality'] as const,
+      registers: [registry],
+    }),
+    batchesPublished: new Counter({
+      name: 'gh_edge_batches_published_total',
+      help: 'Telemetry batches acknowledged by the broker',
+      registers: [registry],
+    }),
+    readingsPublished: new Counter({
+      name: 'gh_edge_readings_published_total',
+      help: 'Readings in batches acknowledged by the broker',
+      registers: [registry],
+    }),
+    readingsDropped: new Counter({
+      name: 'gh_edge_readings_dropped_total',
+      help: 'Readings dropped because the uplink queue was full',
+      registers: [registry],
+    }),
+    uplinkQueue: new Gauge({
+      name: 'gh_edge_uplink_queue_readings',
+      help: 'Readings waiting for the broker to acknowledge them',
+      registers: [registry],
+    }),
+    uplinkConnected: new Gauge({
+      name: 'gh_edge_uplink_connected',
+      help: '1 while the gateway is connected to its MQTT broker',
+      registers: [registry],
+    }),
+  };
+}
+
+export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
