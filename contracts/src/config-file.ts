@@ -35,7 +35,7 @@ export function parseConfigText<S extends z.ZodType>(text: string, file: string,
       doc.errors.map((e) => ({
         path: '(yaml)',
         message: e.message.split('\n')[0] ?? e.message,
-        line: e.linePos?.[0]?.line,
+        line: lineCounter.linePos(e.pos[0]).line,
       })),
     );
   }

@@ -6,3 +6,6 @@ export * from './drivers/modbus/register-decoding.js';
 export * from './drivers/modbus/read-plan.js';
 export * from './uplink/telemetry-outbox.js';
 export { GATEWAY_VERSION } from './version.js';
+export * from './drivers/modbus/modbus-tcp-connection.js';
+export * from './drivers/modbus/modbus-device-driver.js';
+export * from './status/metrics.js';

@@ -72,12 +72,14 @@ export function registerDemoCommand(program: Command): void {
           logger,
         );
         brokerUrl = cloud.brokerUrl ?? brokerUrl;
+        // With --modbus-port 0 the simulator picked its port; point the gateway at the one it got.
+        const meterPort = sim.modbusTcp[0]?.port ?? modbusPort;
         gateway = await startGateway(
           {
             ...edgeConfig,
             mqtt: { ...edgeConfig.mqtt, url: brokerUrl },
             http: { ...edgeConfig.http, port: parsePort(options.gatewayPort, '--gateway-port') },
-            devices: edgeConfig.devices.map((d) => ({ ...d, port: modbusPort })),
+            devices: edgeConfig.devices.map((d) => ({ ...d, port: meterPort })),
           },
           logger.child({ component: 'edge' }),
         );
@@ -92,7 +94,7 @@ export function registerDemoCommand(program: Command): void {
         [
           '',
           'Gatehouse demo site is running:',
-          `  simulated meters   modbus+tcp://127.0.0.1:${modbusPort}  ${meters.join(', ')}`,
+          `  simulated meters   modbus+tcp://127.0.0.1:${sim.modbusTcp[0]?.port ?? modbusPort}  ${meters.join(', ')}`,
           `  MQTT broker        ${brokerUrl}  (embedded)`,
           `  gateway            ${edgeConfig.site}/${edgeConfig.gateway}  metrics http://127.0.0.1:${gateway.httpPort}/metrics`,
           `  cloud storage      PGlite in ${resolve(dataDir, 'pglite')}`,

@@ -1,0 +1,140 @@
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Reading } from '@gatehouse/contracts';
+import {
+  buildApi,
+  createCloudMetrics,
+  createPgliteClient,
+  DeadLetterStore,
+  EventStore,
+  migrate,
+  SiteRegistry,
+  SqlTimeSeriesStore,
+  type SqlClient,
+} from '@gatehouse/cloud';
+
+const gw = { site: 'sunrise-garden', gateway: 'gw-01' };
+const t0 = Date.UTC(2026, 10, 26, 0, 0, 0);
+
+describe('HTTP API', () => {
+  let db: SqlClient;
+  let app: FastifyInstance;
+  let brokerUp = true;
+
+  beforeAll(async () => {
+    db = await createPgliteClient(undefined);
+    await migrate(db);
+    const timeSeries = new SqlTimeSeriesStore(db);
+    const registry = new SiteRegistry(db);
+    // 2 hours of one reading a minute; every 10th is a communication error without a value.
+    const readings: Reading[] = Array.from({ length: 120 }, (_, i) =>
+      i % 10 === 9
+        ? { device: 'b1-main', metric: 'active_power', unit: 'W', ts: t0 + i * 60_000, value: null, quality: 'comm_error' as const }
+        : { device: 'b1-main', metric: 'active_power', unit: 'W', ts: t0 + i * 60_000, value: i, quality: 'good' as const },
+    );
+    await timeSeries.write(gw, readings);
+    await registry.recordTelemetry(gw, 0, new Map([['b1-main', t0 + 119 * 60_000]]));
+    app = await buildApi({
+      db,
+      timeSeries,
+      registry,
+      events: new EventStore(db),
+      deadLetters: new DeadLetterStore(db),
+      metrics: createCloudMetrics(),
+      logger: pino({ level: 'silent' }),
+      version: '0.1.0',
+      ingestConnected: () => brokerUp,
+    });
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await db.close();
+  });
+
+  it('reports health, and degraded when the broker is away', async () => {
+    const ok = await app.inject({ url: '/api/v1/health' });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toMatchObject({ status: 'ok', storage: 'pglite', database: true, broker: true, version: '0.1.0' });
+    brokerUp = false;
+    expect((await app.inject({ url: '/api/v1/health' })).json()).toMatchObject({ status: 'degraded', broker: false });
+    brokerUp = true;
+  });
+
+  it('serves an OpenAPI document generated from the route schemas', async () => {
+    const doc = (await app.inject({ url: '/api/v1/openapi.json' })).json() as { openapi: string; paths: Record<string, { get?: { parameters?: { name: string }[] } }> };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths).sort()).toEqual([
+      '/api/v1/dead-letters',
+      '/api/v1/devices',
+      '/api/v1/events',
+      '/api/v1/gateways',
+      '/api/v1/health',
+      '/api/v1/series',
+      '/api/v1/sites',
+      '/api/v1/sites/{site}/devices/{device}/latest',
+    ]);
+    expect(doc.paths['/api/v1/series']?.get?.parameters?.map((p) => p.name)).toEqual(['site', 'device', 'metric', 'from', 'to', 'step', 'limit']);
+  });
+
+  it('lists sites, gateways and devices with last-seen times', async () => {
+    expect((await app.inject({ url: '/api/v1/sites' })).json()).toEqual({ sites: [{ id: gw.site, name: null, timeZone: 'Asia/Shanghai', gateways: 1, devices: 1 }] });
+    expect((await app.inject({ url: `/api/v1/devices?site=${gw.site}` })).json().devices).toEqual([
+      { site: gw.site, id: 'b1-main', gateway: 'gw-01', kind: 'meter', driver: null, profile: null, name: null, lastSeen: t0 + 119 * 60_000 },
+    ]);
+    expect((await app.inject({ url: '/api/v1/gateways' })).json().gateways[0]).toMatchObject({ site: gw.site, id: 'gw-01', status: 'online', lastSeq: 0 });
+  });
+
+  it('returns raw readings of a range, every quality, in time order', async () => {
+    const res = await app.inject({ url: `/api/v1/series?site=${gw.site}&device=b1-main&metric=active_power&from=${t0}&to=${new Date(t0 + 10 * 60_000).toISOString()}` });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body).toMatchObject({ unit: 'W', from: t0, to: t0 + 600_000, stepMs: null });
+    expect(body.points).toHaveLength(10);
+    expect(body.points[0]).toEqual({ ts: t0, value: 0, quality: 'good' });
+    expect(body.points[9]).toEqual({ ts: t0 + 9 * 60_000, value: null, quality: 'comm_error' });
+  });
+
+  it('aggregates good values into buckets of the requested step', async () => {
+    const body = (await app.inject({ url: `/api/v1/series?site=${gw.site}&device=b1-main&metric=active_power&from=${t0}&to=${t0 + 7_200_000}&step=1h` })).json();
+    expect(body.stepMs).toBe(3_600_000);
+    // Minutes 0..59 minus 9, 19, ..., 59 (errors): 54 values, mean of 0..58 without the 9s.
+    const first = Array.from({ length: 60 }, (_, i) => i).filter((i) => i % 10 !== 9);
+    expect(body.points[0]).toEqual({ ts: t0, mean: first.reduce((a, b) => a + b, 0) / first.length, min: 0, max: 58, last: 58, count: 54 });
+    expect(body.points[1]).toMatchObject({ ts: t0 + 3_600_000, min: 60, max: 118, count: 54 });
+  });
+
+  it('answers a bad request with a message that names the problem', async () => {
+    const missing = await app.inject({ url: '/api/v1/series?site=sunrise-garden&device=b1-main' });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json()).toEqual({ code: 'GH_BAD_REQUEST', message: expect.stringContaining('querystring.metric') });
+
+    const badTime = await app.inject({ url: '/api/v1/series?site=s&device=d&metric=m&from=yesterday' });
+    expect(badTime.json()).toEqual({ code: 'GH_BAD_REQUEST', message: 'querystring.from: expected an ISO 8601 time or epoch milliseconds' });
+
+    const badStep = await app.inject({ url: '/api/v1/series?site=s&device=d&metric=m&step=5x' });
+    expect(badStep.json().message).toBe('querystring.step: expected a duration like 30s, 15m, 1h or 1d');
+
+    const reversed = await app.inject({ url: `/api/v1/series?site=s&device=d&metric=m&from=${t0 + 1000}&to=${t0}` });
+    expect(reversed.json()).toMatchObject({ code: 'GH_BAD_TIME_RANGE' });
+
+    const tooMany = await app.inject({ url: `/api/v1/series?site=s&device=d&metric=m&from=0&to=${t0}&step=1s` });
+    expect(tooMany.json()).toMatchObject({ code: 'GH_TOO_MANY_POINTS' });
+  });
+
+  it('answers 404 for unknown devices and routes', async () => {
+    expect((await app.inject({ url: `/api/v1/sites/${gw.site}/devices/nope/latest` })).json()).toEqual({ code: 'GH_NOT_FOUND', message: `no readings for device "nope" on site "${gw.site}"` });
+    const latest = (await app.inject({ url: `/api/v1/sites/${gw.site}/devices/b1-main/latest` })).json();
+    expect(latest.readings).toEqual([{ device: 'b1-main', metric: 'active_power', unit: 'W', ts: t0 + 119 * 60_000, value: null, quality: 'comm_error' }]);
+    const unknown = await app.inject({ url: '/api/v2/things' });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().code).toBe('GH_NOT_FOUND');
+  });
+
+  it('exposes Prometheus metrics', async () => {
+    const res = await app.inject({ url: '/metrics' });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('# TYPE gh_cloud_ingest_messages_total counter');
+  });
+});

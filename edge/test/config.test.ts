@@ -1,0 +1,67 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '@gatehouse/contracts';
+import { loadGatewayConfig, loadProfileFile } from '@gatehouse/edge';
+
+const examples = fileURLToPath(new URL('../../examples/', import.meta.url));
+
+function write(name: string, text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'gh-edge-')), name);
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('gateway config', () => {
+  it('accepts the shipped examples', () => {
+    expect(loadGatewayConfig(join(examples, 'site-in-a-box/edge.yaml')).devices).toHaveLength(4);
+    expect(loadGatewayConfig(join(examples, 'production/edge-mosquitto.yaml')).mqtt.url).toBe('mqtt://127.0.0.1:1883');
+  });
+
+  it('names the file, the path and what was expected', () => {
+    const file = write(
+      'edge.yaml',
+      ['site: demo', 'gateway: gw-01', 'mqtt: { url: "tcp://broker" }', 'devices:', '  - { id: m1, driver: modbus+tcp, host: 10.0.0.5, port: 70000, profile: eastron-sdm630 }', '  - { id: m1, driver: bacnet, host: x, profile: y }', ''].join('\n'),
+    );
+    let error: ConfigError | undefined;
+    try {
+      loadGatewayConfig(file);
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error?.message).toContain(`invalid config ${file}`);
+    expect(error?.problems).toEqual([
+      { path: 'mqtt.url', line: 3, message: 'expected mqtt://host:port or mqtts://host:port' },
+      { path: 'devices[0].port', line: 5, message: 'Too big: expected number to be <=65535' },
+      { path: 'devices[1].driver', line: 6, message: "Invalid discriminator value. Expected 'modbus+tcp'" },
+    ]);
+  });
+
+  it('refuses unknown keys, so a typo is not silently ignored', () => {
+    const file = write('edge.yaml', 'site: demo\ngateway: gw-01\nmqtt: { url: "mqtt://b:1883" }\ndevises: []\ndevices: []\n');
+    expect(() => loadGatewayConfig(file)).toThrow(/\(root\) \(line 1\): Unrecognized key: "devises"|devices: Too small/);
+  });
+
+  it('refuses a device id used twice', () => {
+    const file = write(
+      'edge.yaml',
+      'site: demo\ngateway: gw-01\nmqtt: { url: "mqtt://b:1883" }\ndevices:\n  - { id: m1, driver: modbus+tcp, host: a, profile: p }\n  - { id: m1, driver: modbus+tcp, host: b, profile: p }\n',
+    );
+    expect(() => loadGatewayConfig(file)).toThrow('devices[1].id (line 6): device id "m1" is used twice');
+  });
+});
+
+describe('device profiles', () => {
+  it('reports a bad point with its path in the profile file', () => {
+    const file = write('my-meter.yaml', 'id: my-meter\nmanufacturer: X\nmodel: Y\nmeasures: electricity\npoints:\n  - { metric: power, address: 1, type: float33, unit: W, kind: gauge }\n');
+    expect(() => loadProfileFile(file)).toThrow(/points\[0\]\.type \(line 6\): Invalid option: expected one of "int16"/);
+  });
+
+  it('refuses a metric defined twice', () => {
+    const file = write('dup.yaml', 'id: dup\nmanufacturer: X\nmodel: Y\nmeasures: water\npoints:\n  - { metric: volume, address: 0, unit: m3, kind: counter }\n  - { metric: volume, address: 2, unit: m3, kind: counter }\n');
+    expect(() => loadProfileFile(file)).toThrow('points[1].metric: metric "volume" is defined twice');
+  });
+});

@@ -1,0 +1,23 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (workspace: string) => fileURLToPath(new URL(`./${workspace}/src/index.ts`, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // Tests run against the TypeScript sources of the workspaces, not their build output.
+    alias: [
+      { find: /^@gatehouse\/contracts$/, replacement: src('contracts') },
+      { find: /^@gatehouse\/edge$/, replacement: src('edge') },
+      { find: /^@gatehouse\/cloud$/, replacement: src('cloud') },
+      { find: /^@gatehouse\/firmware-sim$/, replacement: src('firmware-sim') },
+    ],
+  },
+  test: {
+    include: ['*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    exclude: ['**/node_modules/**', '**/dist/**'],
+    pool: 'forks',
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
