@@ -1,0 +1,140 @@
+import { pino } from 'pino';
+import { startCloud, type CloudConfigInput, type RunningCloud, type SqlClient } from '@gatehouse/cloud';
+import { startGateway, type RunningGateway } from '@gatehouse/edge';
+import { startSimulatedSite, type ServedRead, type SimulatedSite } from '@gatehouse/firmware-sim';
+import { waitFor } from './wait-for.js';
+
+export const silentLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+export interface SiteUnderTestOptions {
+  site: string;
+  storage: CloudConfigInput['storage'];
+  /** external broker; omitted: the cloud runs an embedded one on a free port */
+  mqttUrl?: string;
+  cloudClientId?: string;
+  meters: number;
+  pollIntervalMs: number;
+}
+
+export interface SiteUnderTest {
+  sim: SimulatedSite;
+  cloud: RunningCloud;
+  gateway: RunningGateway;
+  /** every read the simulated meters answered, in order */
+  served: ServedRead[];
+  /** unit id → device id */
+  deviceOfUnit: Map<number, string>;
+  stop(): Promise<void>;
+}
+
+/** Simulated meters → gateway → broker → cloud, all in this process on free ports. */
+export async function startSiteUnderTest(options: SiteUnderTestOptions): Promise<SiteUnderTest> {
+  const served: ServedRead[] = [];
+  const meters = Array.from({ length: options.meters }, (_, i) => ({
+    id: `meter-${i + 1}`,
+    unitId: i + 1,
+    model: 'eastron-sdm630' as const,
+    ratedKw: 50 + 10 * i,
+    shape: 'office' as const,
+    initialImportKwh: 1000 * (i + 1),
+  }));
+  const sim = await startSimulatedSite({ modbusTcp: [{ port: 0, meters }] }, { logger: silentLogger, onServe: (r) => served.push(r) });
+  const cloud = await startCloud(
+    {
+      http: { host: '127.0.0.1', port: 0 },
+      storage: options.storage,
+      ...(options.mqttUrl ? { mqtt: { url: options.mqttUrl, clientId: options.cloudClientId ?? `gh-cloud-${options.site}` } } : { embeddedBroker: { host: '127.0.0.1', port: 0 } }),
+    },
+    silentLogger,
+  );
+  const brokerUrl = options.mqttUrl ?? cloud.brokerUrl!;
+  const gateway = await startGateway(
+    {
+      site: options.site,
+      gateway: 'gw-01',
+      mqtt: { url: brokerUrl, clientId: `gh-${options.site}-gw-01` },
+      uplink: { batchIntervalMs: 100, maxBatchReadings: 500, maxInFlightBatches: 16, maxQueuedReadings: 100_000 },
+      modbus: { timeoutMs: 1000, reconnectDelayMs: 200, maxGap: 16 },
+      http: { host: '127.0.0.1', port: 0 },
+      devices: meters.map((m) => ({
+        id: m.id,
+        driver: 'modbus+tcp' as const,
+        host: '127.0.0.1',
+        port: sim.modbusTcp[0]!.port,
+        unitId: m.unitId,
+        profile: 'eastron-sdm630',
+        intervalMs: options.pollIntervalMs,
+      })),
+    },
+    silentLogger,
+  );
+  let stopped = false;
+  return {
+    sim,
+    cloud,
+    gateway,
+    served,
+    deviceOfUnit: new Map(meters.map((m) => [m.unitId, m.id])),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await gateway.stop();
+      await sim.stop();
+      await cloud.stop();
+    },
+  };
+}
+
+export interface StoredReading {
+  device: string;
+  metric: string;
+  ts: number;
+  value: number | null;
+  quality: string;
+}
+
+export async function storedReadings(db: SqlClient, site: string): Promise<StoredReading[]> {
+  return db.query<StoredReading>(
+    `SELECT s.device, s.metric, (extract(epoch from r.ts) * 1000)::float8 AS ts, r.value, r.quality
+       FROM readings r JOIN series s ON s.id = r.series_id
+      WHERE s.site = $1 ORDER BY s.device, s.metric, r.ts`,
+    [site],
+  );
+}
+
+export async function storedCount(db: SqlClient, site: string): Promise<number> {
+  const rows = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM readings r JOIN series s ON s.id = r.series_id WHERE s.site = $1', [site]);
+  return rows[0]?.n ?? 0;
+}
+
+async function counterValue(metric: { get(): Promise<{ values: { value: number }[] }> }): Promise<number> {
+  return (await metric.get()).values[0]?.value ?? 0;
+}
+
+/**
+ * Stops the gateway (it flushes what it read), waits until the cloud has stored every reading the broker
+ * acknowledged, and returns, per device and metric, the values served and the values stored, in order.
+ */
+export async function drainAndCollect(site: SiteUnderTest, siteId: string): Promise<{ served: Map<string, number[]>; stored: Map<string, (number | null)[]>; published: number; storedCount: number }> {
+  await site.gateway.stop();
+  const published = await counterValue(site.gateway.metrics.readingsPublished);
+  await waitFor(`the cloud to store all ${published} published readings`, async () => {
+    const n = await storedCount(site.cloud.db, siteId);
+    return n === published || `${n} stored`;
+  });
+  const served = new Map<string, number[]>();
+  for (const read of site.served) {
+    const device = site.deviceOfUnit.get(read.unitId);
+    for (const [metric, value] of Object.entries(read.values)) {
+      const key = `${device}/${metric}`;
+      served.set(key, [...(served.get(key) ?? []), value]);
+    }
+  }
+  const stored = new Map<string, (number | null)[]>();
+  const rows = await storedReadings(site.cloud.db, siteId);
+  for (const r of rows) {
+    const key = `${r.device}/${r.metric}`;
+    stored.set(key, [...(stored.get(key) ?? []), r.value]);
+  }
+  return { served, stored, published, storedCount: rows.length };
+}
