@@ -65,3 +65,11 @@ describe('device profiles', () => {
     expect(() => loadProfileFile(file)).toThrow('points[1].metric: metric "volume" is defined twice');
   });
 });
+
+describe('shipped deployment configs', () => {
+  it('the compose topology gateway config is valid', () => {
+    const config = loadGatewayConfig(join(examples, '../deploy/compose/edge.yaml'));
+    expect(config.mqtt.url).toBe('mqtt://mosquitto:1883');
+    expect(config.devices.every((d) => d.host === 'sim')).toBe(true);
+  });
+});

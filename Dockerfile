@@ -1,0 +1,14 @@
+# One image for every Gatehouse component; the command picks which (gatehouse cloud|edge|sim --config F).
+FROM node:20-bookworm-slim
+WORKDIR /app
+COPY package.json package-lock.json tsconfig*.json ./
+COPY contracts contracts
+COPY edge edge
+COPY cloud cloud
+COPY firmware-sim firmware-sim
+COPY cli cli
+COPY examples examples
+RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
+ENV NODE_ENV=production
+ENTRYPOINT ["node", "cli/bin/gatehouse.js"]
+CMD ["--help"]
