@@ -1,22 +1,74 @@
 import { z } from 'zod';
 import { idSchema, loadConfigFile } from '@gatehouse/contracts';
 
-const modbusTcpDeviceSchema = z
+const counterLimitsSchema = z
   .object({
-    id: idSchema,
-    name: z.string().max(128).optional(),
-    driver: z.literal('modbus+tcp'),
-    host: z.string().min(1),
-    port: z.number().int().min(1).max(65535).default(502),
-    unitId: z.number().int().min(0).max(255).default(1),
-    /** id of a device profile (built in, or from `profileDirs`) */
-    profile: z.string().min(1),
-    intervalMs: z.number().int().min(100).default(15_000),
+    rolloverAt: z.number().positive().optional(),
+    maxIncreasePerHour: z.number().positive().optional(),
   })
   .strict();
 
-export const deviceConfigSchema = z.discriminatedUnion('driver', [modbusTcpDeviceSchema]);
+/** What every Modbus device has, whatever carries its frames. */
+const modbusDeviceFields = {
+  id: idSchema,
+  name: z.string().max(128).optional(),
+  unitId: z.number().int().min(0).max(255).default(1),
+  /** id of a device profile (built in, or from `profileDirs`) */
+  profile: z.string().min(1),
+  intervalMs: z.number().int().min(100).default(15_000),
+  /** overrides modbus.timeoutMs for this device */
+  timeoutMs: z.number().int().min(50).optional(),
+  /** overrides modbus.retries for this device */
+  retries: z.number().int().min(0).max(5).optional(),
+  /** per counter metric: where it wraps, and the fastest believable increase (e.g. from the CT ratio) */
+  counterLimits: z.record(z.string(), counterLimitsSchema).optional(),
+};
+
+const modbusTcpDeviceSchema = z
+  .object({
+    ...modbusDeviceFields,
+    driver: z.literal('modbus+tcp'),
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535).default(502),
+  })
+  .strict();
+
+/** RTU frames over TCP, as serial device servers in "transparent" mode carry them. */
+const modbusRtuOverTcpDeviceSchema = z
+  .object({
+    ...modbusDeviceFields,
+    driver: z.literal('modbus+rtu-over-tcp'),
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535),
+  })
+  .strict();
+
+const modbusRtuDeviceSchema = z
+  .object({
+    ...modbusDeviceFields,
+    unitId: z.number().int().min(1).max(247).default(1),
+    driver: z.literal('modbus+rtu'),
+    /** serial port, e.g. /dev/ttyUSB0 */
+    serialPort: z.string().min(1),
+    baudRate: z.number().int().positive().default(9600),
+    parity: z.enum(['none', 'even', 'odd']).default('none'),
+    dataBits: z.union([z.literal(7), z.literal(8)]).default(8),
+    stopBits: z.union([z.literal(1), z.literal(2)]).default(1),
+  })
+  .strict();
+
+export const deviceConfigSchema = z.discriminatedUnion('driver', [modbusTcpDeviceSchema, modbusRtuOverTcpDeviceSchema, modbusRtuDeviceSchema]);
 export type DeviceConfig = z.output<typeof deviceConfigSchema>;
+
+const MODBUS_DEFAULTS = {
+  timeoutMs: 1000,
+  retries: 1,
+  reconnectDelayMs: 5000,
+  maxGap: 16,
+  tcpConcurrency: 1,
+  backoff: { initialMs: 10_000, maxMs: 300_000 },
+  staleAfterPolls: 10,
+};
 
 export const gatewayConfigSchema = z
   .object({
@@ -47,13 +99,24 @@ export const gatewayConfigSchema = z
       .default({ batchIntervalMs: 1000, maxBatchReadings: 1000, maxInFlightBatches: 16, maxQueuedReadings: 1_000_000 }),
     modbus: z
       .object({
-        timeoutMs: z.number().int().min(50).default(1000),
-        reconnectDelayMs: z.number().int().min(0).default(5000),
+        timeoutMs: z.number().int().min(50).default(MODBUS_DEFAULTS.timeoutMs),
+        /** extra attempts of a read that timed out, while the device is healthy */
+        retries: z.number().int().min(0).max(5).default(MODBUS_DEFAULTS.retries),
+        reconnectDelayMs: z.number().int().min(0).default(MODBUS_DEFAULTS.reconnectDelayMs),
         /** unwanted registers a merged read may bridge */
-        maxGap: z.number().int().min(0).max(124).default(16),
+        maxGap: z.number().int().min(0).max(124).default(MODBUS_DEFAULTS.maxGap),
+        /** transactions in flight at once on one TCP connection (1 for RS-485 converters; serial buses always 1) */
+        tcpConcurrency: z.number().int().min(1).max(32).default(MODBUS_DEFAULTS.tcpConcurrency),
+        /** a device that does not answer is retried after initialMs, doubling up to maxMs */
+        backoff: z
+          .object({ initialMs: z.number().int().min(100), maxMs: z.number().int().min(100) })
+          .strict()
+          .default(MODBUS_DEFAULTS.backoff),
+        /** polls in a row with every register unchanged before gauges are flagged stale */
+        staleAfterPolls: z.number().int().min(2).default(MODBUS_DEFAULTS.staleAfterPolls),
       })
       .strict()
-      .default({ timeoutMs: 1000, reconnectDelayMs: 5000, maxGap: 16 }),
+      .default(MODBUS_DEFAULTS),
     /** /metrics and /health; port 0 picks a free port */
     http: z
       .object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(9101) })
@@ -66,9 +129,19 @@ export const gatewayConfigSchema = z
   .strict()
   .superRefine((config, ctx) => {
     const seen = new Set<string>();
+    const serialSettings = new Map<string, string>();
     config.devices.forEach((d, i) => {
       if (seen.has(d.id)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'id'], message: `device id "${d.id}" is used twice` });
       seen.add(d.id);
+      if (d.driver === 'modbus+rtu') {
+        // Devices on one serial bus share its line settings; a mismatch would garble every frame.
+        const settings = `${d.baudRate} ${d.dataBits}${d.parity[0]?.toUpperCase()}${d.stopBits}`;
+        const first = serialSettings.get(d.serialPort);
+        if (first !== undefined && first !== settings) {
+          ctx.addIssue({ code: 'custom', path: ['devices', i, 'baudRate'], message: `${d.serialPort} is already set to ${first} by another device; got ${settings}` });
+        }
+        serialSettings.set(d.serialPort, first ?? settings);
+      }
     });
   });
 

@@ -36,7 +36,7 @@ describe('gateway config', () => {
     expect(error?.problems).toEqual([
       { path: 'mqtt.url', line: 3, message: 'expected mqtt://host:port or mqtts://host:port' },
       { path: 'devices[0].port', line: 5, message: 'Too big: expected number to be <=65535' },
-      { path: 'devices[1].driver', line: 6, message: "Invalid discriminator value. Expected 'modbus+tcp'" },
+      { path: 'devices[1].driver', line: 6, message: "Invalid discriminator value. Expected 'modbus+tcp' | 'modbus+rtu-over-tcp' | 'modbus+rtu'" },
     ]);
   });
 
@@ -70,6 +70,6 @@ describe('shipped deployment configs', () => {
   it('the compose topology gateway config is valid', () => {
     const config = loadGatewayConfig(join(examples, '../deploy/compose/edge.yaml'));
     expect(config.mqtt.url).toBe('mqtt://mosquitto:1883');
-    expect(config.devices.every((d) => d.host === 'sim')).toBe(true);
+    expect(config.devices.every((d) => d.driver === 'modbus+tcp' && d.host === 'sim')).toBe(true);
   });
 });

@@ -6,7 +6,7 @@ import {
   createGatewayMetrics,
   loadProfiles,
   ModbusDeviceDriver,
-  ModbusTcpConnection,
+  ModbusConnection,
   type DriverContext,
 } from '@gatehouse/edge';
 import { findFreePort, startSimulatedSite, type ServedRead, type SimulatedSite } from '@gatehouse/firmware-sim';
@@ -22,12 +22,17 @@ describe('Modbus TCP driver against the simulated SDM630', () => {
   let site: SimulatedSite;
   let port: number;
   const served: ServedRead[] = [];
-  const connections: ModbusTcpConnection[] = [];
+  const connections: ModbusConnection[] = [];
 
   function driverFor(unitId: number, targetPort = port): ModbusDeviceDriver {
-    const connection = new ModbusTcpConnection({ host: '127.0.0.1', port: targetPort, timeoutMs: 500, reconnectDelayMs: 0, logger });
+    const connection = new ModbusConnection({ transport: { kind: 'tcp', host: '127.0.0.1', port: targetPort }, concurrency: 1, reconnectDelayMs: 0, logger });
     connections.push(connection);
-    return new ModbusDeviceDriver({ id: `meter-${unitId}`, unitId, intervalMs: 1000, maxGap: 16, scheme: 'modbus+tcp' }, profile, connection, context());
+    return new ModbusDeviceDriver(
+      { id: `meter-${unitId}`, scheme: 'modbus+tcp', unitId, intervalMs: 1000, timeoutMs: 500, retries: 0, maxGap: 16, backoff: { initialMs: 1000, maxMs: 5000 }, staleAfterPolls: 10 },
+      profile,
+      connection,
+      context(),
+    );
   }
 
   beforeAll(async () => {
@@ -81,12 +86,13 @@ describe('Modbus TCP driver against the simulated SDM630', () => {
     expect(energy(b)).toBeLessThan(5000);
   });
 
-  it('reports a unit the converter does not have as a device exception, per point', async () => {
+  it('treats "gateway target failed to respond" as an unreachable device: one request, then the poll stops', async () => {
+    served.length = 0;
     const readings = await driverFor(9).pollOnce();
     expect(readings).toHaveLength(profile.points.length);
-    for (const r of readings) {
-      expect(r).toMatchObject({ value: null, quality: 'device_exception', detail: 'exception 11: gateway target device failed to respond' });
-    }
+    expect(readings.every((r) => r.value === null && r.quality === 'comm_error')).toBe(true);
+    expect(readings[0]?.detail).toBe('exception 11: gateway target device failed to respond');
+    expect(readings.at(-1)?.detail).toBe('not read: exception 11: gateway target device failed to respond earlier in this poll');
   });
 
   it('reports an unreachable device as a communication error and keeps going', async () => {
@@ -94,7 +100,7 @@ describe('Modbus TCP driver against the simulated SDM630', () => {
     const readings = await driverFor(1, deadPort).pollOnce();
     expect(readings).toHaveLength(profile.points.length);
     expect(readings.every((r) => r.quality === 'comm_error' && r.value === null)).toBe(true);
-    expect(readings[0]?.detail).toContain(`cannot connect to 127.0.0.1:${deadPort}`);
+    expect(readings[0]?.detail).toContain(`cannot connect to tcp://127.0.0.1:${deadPort}`);
     // The healthy meter is still read normally afterwards.
     expect((await driverFor(1).pollOnce()).every((r) => r.quality === 'good')).toBe(true);
   });

@@ -54,7 +54,7 @@ export async function startSiteUnderTest(options: SiteUnderTestOptions): Promise
       gateway: 'gw-01',
       mqtt: { url: brokerUrl, clientId: `gh-${options.site}-gw-01` },
       uplink: { batchIntervalMs: 100, maxBatchReadings: 500, maxInFlightBatches: 16, maxQueuedReadings: 100_000 },
-      modbus: { timeoutMs: 1000, reconnectDelayMs: 200, maxGap: 16 },
+      modbus: { timeoutMs: 1000, reconnectDelayMs: 200, maxGap: 16 }, // the rest from the defaults
       http: { host: '127.0.0.1', port: 0 },
       devices: meters.map((m) => ({
         id: m.id,

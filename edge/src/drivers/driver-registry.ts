@@ -1,48 +1,65 @@
-import type { GatewayConfig } from '../config.js';
+import type { DeviceConfig, GatewayConfig } from '../config.js';
 import type { DeviceDriver, DriverContext } from './driver.js';
+import { ModbusConnection, type ModbusTransport } from './modbus/modbus-connection.js';
 import { ModbusDeviceDriver } from './modbus/modbus-device-driver.js';
-import { ModbusTcpConnection } from './modbus/modbus-tcp-connection.js';
 import { BUILT_IN_PROFILE_DIR, loadProfiles } from './modbus/profile.js';
 
+function modbusTransport(device: DeviceConfig): ModbusTransport {
+  switch (device.driver) {
+    case 'modbus+tcp':
+      return { kind: 'tcp', host: device.host, port: device.port };
+    case 'modbus+rtu-over-tcp':
+      return { kind: 'rtu-over-tcp', host: device.host, port: device.port };
+    case 'modbus+rtu':
+      return { kind: 'rtu', path: device.serialPort, baudRate: device.baudRate, parity: device.parity, dataBits: device.dataBits, stopBits: device.stopBits };
+  }
+}
+
+function linkKey(t: ModbusTransport): string {
+  return t.kind === 'rtu' ? `rtu:${t.path}` : `${t.kind}:${t.host}:${t.port}`;
+}
+
 /**
- * Builds the driver of every configured device, by its driver scheme. Devices behind the same Modbus
- * TCP endpoint share one connection.
+ * Builds the driver of every configured device, by its driver scheme. Devices on the same Modbus link
+ * (one TCP endpoint, or one serial port) share one connection and its transaction queue.
  */
 export function createDrivers(config: GatewayConfig, ctx: DriverContext): { drivers: DeviceDriver[]; close: () => Promise<void> } {
   const profiles = loadProfiles([BUILT_IN_PROFILE_DIR, ...config.profileDirs]);
-  const connections = new Map<string, ModbusTcpConnection>();
+  const connections = new Map<string, ModbusConnection>();
   const drivers: DeviceDriver[] = [];
 
   config.devices.forEach((device, index) => {
-    switch (device.driver) {
-      case 'modbus+tcp': {
-        const profile = profiles.get(device.profile);
-        if (!profile) {
-          throw new Error(`devices[${index}].profile: unknown profile "${device.profile}" (known: ${[...profiles.keys()].join(', ')})`);
-        }
-        const key = `${device.host}:${device.port}`;
-        let connection = connections.get(key);
-        if (!connection) {
-          connection = new ModbusTcpConnection({
-            host: device.host,
-            port: device.port,
-            timeoutMs: config.modbus.timeoutMs,
-            reconnectDelayMs: config.modbus.reconnectDelayMs,
-            logger: ctx.logger,
-          });
-          connections.set(key, connection);
-        }
-        drivers.push(
-          new ModbusDeviceDriver(
-            { id: device.id, name: device.name, unitId: device.unitId, intervalMs: device.intervalMs, maxGap: config.modbus.maxGap, scheme: device.driver },
-            profile,
-            connection,
-            ctx,
-          ),
-        );
-        break;
-      }
+    const profile = profiles.get(device.profile);
+    if (!profile) {
+      throw new Error(`devices[${index}].profile: unknown profile "${device.profile}" (known: ${[...profiles.keys()].sort().join(', ')})`);
     }
+    const transport = modbusTransport(device);
+    const key = linkKey(transport);
+    let connection = connections.get(key);
+    if (!connection) {
+      connection = new ModbusConnection({ transport, concurrency: config.modbus.tcpConcurrency, reconnectDelayMs: config.modbus.reconnectDelayMs, logger: ctx.logger });
+      connections.set(key, connection);
+    }
+    drivers.push(
+      new ModbusDeviceDriver(
+        {
+          id: device.id,
+          name: device.name,
+          scheme: device.driver,
+          unitId: device.unitId,
+          intervalMs: device.intervalMs,
+          timeoutMs: device.timeoutMs ?? config.modbus.timeoutMs,
+          retries: device.retries ?? config.modbus.retries,
+          maxGap: config.modbus.maxGap,
+          backoff: config.modbus.backoff,
+          staleAfterPolls: config.modbus.staleAfterPolls,
+          counterLimits: device.counterLimits,
+        },
+        profile,
+        connection,
+        ctx,
+      ),
+    );
   });
 
   return {

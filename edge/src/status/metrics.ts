@@ -8,7 +8,7 @@ export function createGatewayMetrics() {
     registry,
     modbusRequests: new Counter({
       name: 'gh_edge_modbus_requests_total',
-      help: 'Modbus read transactions, by device and result (ok, timeout, exception, error)',
+      help: 'Modbus read transactions, by device and result (ok, timeout, exception, disconnected, bad_response)',
       labelNames: ['device', 'result'] as const,
       registers: [registry],
     }),
@@ -21,7 +21,13 @@ export function createGatewayMetrics() {
     }),
     pollsSkipped: new Counter({
       name: 'gh_edge_polls_skipped_total',
-      help: 'Polls skipped because the previous poll of the device had not finished',
+      help: 'Polls skipped: the previous poll of the device had not finished (overlap), or the device is backed off after not answering (backoff)',
+      labelNames: ['device', 'reason'] as const,
+      registers: [registry],
+    }),
+    deviceUp: new Gauge({
+      name: 'gh_edge_device_up',
+      help: '1 when the device answered its last poll, 0 when it did not',
       labelNames: ['device'] as const,
       registers: [registry],
     }),

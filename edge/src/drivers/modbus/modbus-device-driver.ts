@@ -1,40 +1,65 @@
 import type { DeviceDescriptor, Quality, Reading } from '@gatehouse/contracts';
 import type { DeviceDriver, DriverContext } from '../driver.js';
-import type { ModbusTcpConnection } from './modbus-tcp-connection.js';
-import { ModbusReadError } from './modbus-tcp-connection.js';
-import type { DeviceProfile } from './profile.js';
+import { CounterGuard, type CounterLimits } from './counter-guard.js';
+import { ModbusReadError, type ModbusConnection } from './modbus-connection.js';
+import type { DeviceProfile, ProfilePoint } from './profile.js';
 import { planReads, type PlannedRead } from './read-plan.js';
 import { decodePoint } from './register-decoding.js';
 
 export interface ModbusDeviceOptions {
   id: string;
   name?: string;
+  /** driver scheme from the config, e.g. modbus+tcp */
+  scheme: string;
   unitId: number;
   intervalMs: number;
+  timeoutMs: number;
+  /** extra attempts of a read that timed out, while the device is considered healthy */
+  retries: number;
   /** unwanted registers a merged read may bridge */
   maxGap: number;
-  scheme: string;
+  /** after an unreachable poll, wait initialMs, doubling up to maxMs, before the next attempt */
+  backoff: { initialMs: number; maxMs: number };
+  /** polls in a row with every register unchanged after which gauges are flagged stale */
+  staleAfterPolls: number;
+  /** per-metric counter limits, over the profile's */
+  counterLimits?: Record<string, CounterLimits>;
 }
 
-/** Polls one Modbus device: every point of its profile, once per interval, in as few reads as possible. */
+/**
+ * Polls one Modbus device: every point of its profile once per interval, in as few reads as possible.
+ * A device that does not answer is backed off, so it costs its bus at most one timeout per backoff
+ * period and never holds up its neighbours for longer than that.
+ */
 export class ModbusDeviceDriver implements DeviceDriver {
   readonly descriptor: DeviceDescriptor;
-  private readonly plan: PlannedRead[];
+  readonly plan: PlannedRead[];
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
+  private consecutiveFailures = 0;
+  private nextAttemptAt = 0;
+  private lastSnapshot = '';
+  private unchangedPolls = 0;
+  private readonly counterGuards = new Map<string, CounterGuard>();
 
   constructor(
     private readonly options: ModbusDeviceOptions,
     private readonly profile: DeviceProfile,
-    private readonly connection: ModbusTcpConnection,
+    private readonly connection: ModbusConnection,
     private readonly ctx: DriverContext,
   ) {
     this.descriptor = { id: options.id, kind: 'meter', driver: options.scheme, profile: profile.id, ...(options.name ? { name: options.name } : {}) };
     this.plan = planReads(profile.points, { maxGap: options.maxGap });
+    for (const point of profile.points) {
+      if (point.kind !== 'counter') continue;
+      const limits = { rolloverAt: point.rolloverAt, maxIncreasePerHour: point.maxIncreasePerHour, ...options.counterLimits?.[point.metric] };
+      this.counterGuards.set(point.metric, new CounterGuard(limits));
+    }
   }
 
-  get readsPerPoll(): number {
-    return this.plan.length;
+  /** True while the device is backed off after failing to answer. */
+  get backedOff(): boolean {
+    return Date.now() < this.nextAttemptAt;
   }
 
   start(): void {
@@ -46,56 +71,131 @@ export class ModbusDeviceDriver implements DeviceDriver {
     // A poll that overlaps the previous one is skipped and counted, never queued: a queue of late polls
     // would deliver older and older data.
     if (this.inFlight) {
-      this.ctx.metrics.pollsSkipped.inc({ device: this.options.id });
+      this.ctx.metrics.pollsSkipped.inc({ device: this.options.id, reason: 'overlap' });
+      return;
+    }
+    if (this.backedOff) {
+      this.ctx.metrics.pollsSkipped.inc({ device: this.options.id, reason: 'backoff' });
       return;
     }
     this.inFlight = this.pollOnce()
-      .then((readings) => this.ctx.sink.readings(readings))
+      .then((readings) => {
+        if (readings.length > 0) this.ctx.sink.readings(readings);
+      })
       .catch((err: Error) => this.ctx.logger.error({ device: this.options.id, err: err.message }, 'poll failed unexpectedly'))
       .finally(() => {
         this.inFlight = undefined;
       });
   }
 
-  /** Reads every point once and returns the readings (also used by commissioning tools). */
+  /** Reads every point once and returns the readings (also used by the commissioning tools). */
   async pollOnce(): Promise<Reading[]> {
     const endTimer = this.ctx.metrics.pollDuration.startTimer({ device: this.options.id });
     const readings: Reading[] = [];
+    const snapshot: number[][] = [];
+    let unreachable: ModbusReadError | undefined;
+
     for (const read of this.plan) {
+      if (unreachable) {
+        // One unanswered read is enough: the rest of this poll would only cost the bus more timeouts.
+        readings.push(...this.failedReadings(read.points, 'comm_error', `not read: ${unreachable.message} earlier in this poll`));
+        continue;
+      }
       try {
-        const words = await this.connection.read(this.options.unitId, read.function, read.address, read.length);
+        const words = await this.readWithRetries(read);
+        snapshot.push(words);
         const ts = Date.now();
-        this.ctx.metrics.modbusRequests.inc({ device: this.options.id, result: 'ok' });
-        for (const point of read.points) {
-          const value = decodePoint(point, words, read.address);
-          const good = Number.isFinite(value);
-          readings.push({
-            device: this.options.id,
-            metric: point.metric,
-            unit: point.unit,
-            ts,
-            value: good ? value : null,
-            quality: good ? 'good' : 'bad_value',
-            ...(good ? {} : { detail: `decoded ${String(value)}` }),
-          });
-        }
+        for (const point of read.points) readings.push(this.decodedReading(point, words, read.address, ts));
       } catch (err) {
-        const failure = err instanceof ModbusReadError ? err : new ModbusReadError('error', (err as Error).message);
-        this.ctx.metrics.modbusRequests.inc({ device: this.options.id, result: failure.kind });
+        const failure = err instanceof ModbusReadError ? err : new ModbusReadError('bad_response', (err as Error).message);
         this.ctx.logger.warn(
-          { device: this.options.id, endpoint: this.connection.endpoint, unitId: this.options.unitId, address: read.address, length: read.length, problem: failure.message },
+          { device: this.options.id, endpoint: this.connection.endpoint, unitId: this.options.unitId, function: read.function, address: read.address, length: read.length, problem: failure.message },
           'modbus read failed',
         );
-        const quality: Quality = failure.kind === 'exception' ? 'device_exception' : 'comm_error';
-        const ts = Date.now();
-        for (const point of read.points) {
-          readings.push({ device: this.options.id, metric: point.metric, unit: point.unit, ts, value: null, quality, detail: failure.message });
-        }
+        const quality: Quality = failure.kind === 'exception' && !failure.deviceUnreachable ? 'device_exception' : 'comm_error';
+        readings.push(...this.failedReadings(read.points, quality, failure.message));
+        if (failure.deviceUnreachable) unreachable = failure;
       }
     }
+
+    this.updateReachability(unreachable);
+    this.flagStale(readings, snapshot, unreachable === undefined && snapshot.length === this.plan.length);
     for (const r of readings) this.ctx.metrics.readings.inc({ quality: r.quality });
     endTimer();
     return readings;
+  }
+
+  private async readWithRetries(read: PlannedRead): Promise<number[]> {
+    // A device already known to be failing gets no retries: each one would cost the bus another timeout.
+    const attempts = this.consecutiveFailures === 0 ? 1 + this.options.retries : 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const words = await this.connection.read({ unitId: this.options.unitId, fn: read.function, address: read.address, length: read.length, timeoutMs: this.options.timeoutMs });
+        this.ctx.metrics.modbusRequests.inc({ device: this.options.id, result: 'ok' });
+        return words;
+      } catch (err) {
+        const failure = err as ModbusReadError;
+        this.ctx.metrics.modbusRequests.inc({ device: this.options.id, result: failure.kind ?? 'bad_response' });
+        if (attempt >= attempts || failure.kind !== 'timeout') throw err;
+      }
+    }
+  }
+
+  private decodedReading(point: ProfilePoint, words: number[], blockAddress: number, ts: number): Reading {
+    const base = { device: this.options.id, metric: point.metric, unit: point.unit, ts };
+    const value = decodePoint(point, words, blockAddress);
+    if (!Number.isFinite(value)) return { ...base, value: null, quality: 'bad_value', detail: `register decoded to ${String(value)}` };
+    const guard = this.counterGuards.get(point.metric);
+    if (!guard) return { ...base, value, quality: 'good' };
+    const verdict = guard.check(value, ts);
+    if (verdict.quality !== 'good') {
+      this.ctx.logger.warn({ device: this.options.id, metric: point.metric, quality: verdict.quality, problem: verdict.detail }, 'counter reading not trusted');
+    }
+    return { ...base, value, quality: verdict.quality, ...(verdict.detail ? { detail: verdict.detail } : {}) };
+  }
+
+  private failedReadings(points: ProfilePoint[], quality: Quality, detail: string): Reading[] {
+    const ts = Date.now();
+    return points.map((p) => ({ device: this.options.id, metric: p.metric, unit: p.unit, ts, value: null, quality, detail }));
+  }
+
+  private updateReachability(unreachable: ModbusReadError | undefined): void {
+    if (!unreachable) {
+      if (this.consecutiveFailures > 0) this.ctx.logger.info({ device: this.options.id, afterFailures: this.consecutiveFailures }, 'modbus device answering again');
+      this.consecutiveFailures = 0;
+      this.nextAttemptAt = 0;
+      this.ctx.metrics.deviceUp.set({ device: this.options.id }, 1);
+      return;
+    }
+    this.consecutiveFailures++;
+    const { initialMs, maxMs } = this.options.backoff;
+    const delay = Math.min(initialMs * 2 ** (this.consecutiveFailures - 1), maxMs);
+    this.nextAttemptAt = Date.now() + delay;
+    this.ctx.metrics.deviceUp.set({ device: this.options.id }, 0);
+    this.ctx.logger.warn(
+      { device: this.options.id, endpoint: this.connection.endpoint, unitId: this.options.unitId, failures: this.consecutiveFailures, nextAttemptInMs: delay, problem: unreachable.message },
+      'modbus device not answering; backing off',
+    );
+  }
+
+  /**
+   * A converter that keeps answering from a cache, or a frozen meter, serves the very same registers
+   * poll after poll. A live meter never does (currents and power always move), so when every register
+   * is unchanged for `staleAfterPolls` polls, its gauges are flagged stale.
+   */
+  private flagStale(readings: Reading[], snapshot: number[][], complete: boolean): void {
+    if (!complete) return;
+    const signature = snapshot.map((words) => words.join(',')).join('|');
+    this.unchangedPolls = signature === this.lastSnapshot ? this.unchangedPolls + 1 : 0;
+    this.lastSnapshot = signature;
+    if (this.unchangedPolls < this.options.staleAfterPolls) return;
+    const gauges = new Set(this.profile.points.filter((p) => p.kind === 'gauge').map((p) => p.metric));
+    for (const r of readings) {
+      if (r.quality === 'good' && gauges.has(r.metric)) {
+        r.quality = 'stale';
+        r.detail = `every register unchanged for ${this.unchangedPolls} polls`;
+      }
+    }
   }
 
   async stop(): Promise<void> {

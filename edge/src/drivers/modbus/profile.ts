@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, loadConfigFile } from '@gatehouse/contracts';
 
-export const REGISTER_TYPES = ['int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float32', 'float64'] as const;
+export const REGISTER_TYPES = ['int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float32', 'float64', 'bool'] as const;
 export type RegisterType = (typeof REGISTER_TYPES)[number];
 
 /**
@@ -14,7 +14,8 @@ export type RegisterType = (typeof REGISTER_TYPES)[number];
 export const WORD_ORDERS = ['ABCD', 'CDAB', 'BADC', 'DCBA'] as const;
 export type WordOrder = (typeof WORD_ORDERS)[number];
 
-export const REGISTER_FUNCTIONS = ['holding', 'input'] as const;
+/** holding (FC03) and input (FC04) registers; coils (FC01) and discrete inputs (FC02) are bits */
+export const REGISTER_FUNCTIONS = ['holding', 'input', 'coil', 'discrete'] as const;
 export type RegisterFunction = (typeof REGISTER_FUNCTIONS)[number];
 
 const pointSchema = z
@@ -31,8 +32,21 @@ const pointSchema = z
     unit: z.string().max(16),
     /** gauge: instantaneous; counter: cumulative (energy, volume), whose deltas are consumption */
     kind: z.enum(['gauge', 'counter']),
+    /** counters: the engineering value at which the register wraps to zero (e.g. 99999999.9 kWh) */
+    rolloverAt: z.number().positive().optional(),
+    /** counters: the largest believable increase per hour; more is flagged as counter_jump */
+    maxIncreasePerHour: z.number().positive().optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => {
+    const bitFunction = p.function === 'coil' || p.function === 'discrete';
+    if (bitFunction && p.type !== undefined && p.type !== 'bool') {
+      ctx.addIssue({ code: 'custom', path: ['type'], message: `coils and discrete inputs are bits: expected type bool, got ${p.type}` });
+    }
+    if (p.kind === 'gauge' && (p.rolloverAt !== undefined || p.maxIncreasePerHour !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['kind'], message: 'rolloverAt and maxIncreasePerHour apply to counters only' });
+    }
+  });
 
 export const deviceProfileSchema = z
   .object({
@@ -62,6 +76,8 @@ export interface ProfilePoint {
   offset: number;
   unit: string;
   kind: 'gauge' | 'counter';
+  rolloverAt?: number;
+  maxIncreasePerHour?: number;
 }
 
 export interface DeviceProfile {
@@ -76,6 +92,7 @@ export function registerCount(type: RegisterType): number {
   switch (type) {
     case 'int16':
     case 'uint16':
+    case 'bool':
       return 1;
     case 'int32':
     case 'uint32':
@@ -91,21 +108,30 @@ export const BUILT_IN_PROFILE_DIR = fileURLToPath(new URL('../../../profiles/', 
 
 export function loadProfileFile(file: string): DeviceProfile {
   const raw = loadConfigFile(file, deviceProfileSchema);
-  const points = raw.points.map((p) => ({
-    metric: p.metric,
-    address: p.address,
-    function: p.function ?? raw.defaults.function,
-    type: p.type ?? raw.defaults.type,
-    order: p.order ?? raw.defaults.order,
-    scale: p.scale,
-    offset: p.offset,
-    unit: p.unit,
-    kind: p.kind,
-  }));
+  const points: ProfilePoint[] = raw.points.map((p) => {
+    const fn = p.function ?? raw.defaults.function;
+    const isBit = fn === 'coil' || fn === 'discrete';
+    return {
+      metric: p.metric,
+      address: p.address,
+      function: fn,
+      type: isBit ? 'bool' : (p.type ?? raw.defaults.type),
+      order: p.order ?? raw.defaults.order,
+      scale: p.scale,
+      offset: p.offset,
+      unit: p.unit,
+      kind: p.kind,
+      ...(p.rolloverAt !== undefined ? { rolloverAt: p.rolloverAt } : {}),
+      ...(p.maxIncreasePerHour !== undefined ? { maxIncreasePerHour: p.maxIncreasePerHour } : {}),
+    };
+  });
   const seen = new Set<string>();
   for (const [i, p] of points.entries()) {
     if (seen.has(p.metric)) throw new ConfigError(file, [{ path: `points[${i}].metric`, message: `metric "${p.metric}" is defined twice` }]);
     seen.add(p.metric);
+    if (p.type === 'bool' && p.function !== 'coil' && p.function !== 'discrete') {
+      throw new ConfigError(file, [{ path: `points[${i}].type`, message: 'bool applies to coils and discrete inputs; registers hold numbers' }]);
+    }
     if (p.address + registerCount(p.type) > 0x10000) {
       throw new ConfigError(file, [{ path: `points[${i}].address`, message: 'value runs past register 65535' }]);
     }

@@ -1,7 +1,8 @@
 import { registerCount, type ProfilePoint, type RegisterFunction } from './profile.js';
 
-/** Modbus limit for one read of holding or input registers (FC03/FC04). */
+/** Modbus limits for one read: 125 holding or input registers (FC03/FC04), 2000 coils or discrete inputs (FC01/FC02). */
 export const MAX_REGISTERS_PER_READ = 125;
+export const MAX_BITS_PER_READ = 2000;
 
 export interface PlannedRead {
   function: RegisterFunction;
@@ -11,9 +12,10 @@ export interface PlannedRead {
 }
 
 export interface ReadPlanOptions {
-  /** unwanted registers a read may bridge to avoid a second request */
+  /** unwanted registers (or bits) a read may bridge to avoid a second request */
   maxGap: number;
   maxRegisters?: number;
+  maxBits?: number;
 }
 
 /**
@@ -22,12 +24,15 @@ export interface ReadPlanOptions {
  * protocol limit.
  */
 export function planReads(points: readonly ProfilePoint[], options: ReadPlanOptions): PlannedRead[] {
-  const maxRegisters = options.maxRegisters ?? MAX_REGISTERS_PER_READ;
   const plan: PlannedRead[] = [];
   const byFunction = new Map<RegisterFunction, ProfilePoint[]>();
   for (const p of points) byFunction.set(p.function, [...(byFunction.get(p.function) ?? []), p]);
 
   for (const [fn, fnPoints] of byFunction) {
+    const isBits = fn === 'coil' || fn === 'discrete';
+    const maxLength = isBits ? (options.maxBits ?? MAX_BITS_PER_READ) : (options.maxRegisters ?? MAX_REGISTERS_PER_READ);
+    // Bridging 16 registers costs 32 bytes; bridging 16 bits costs 2: bits may bridge gaps 16 times wider.
+    const maxGap = isBits ? options.maxGap * 16 : options.maxGap;
     const sorted = [...fnPoints].sort((a, b) => a.address - b.address);
     let current: PlannedRead | undefined;
     for (const point of sorted) {
@@ -36,7 +41,7 @@ export function planReads(points: readonly ProfilePoint[], options: ReadPlanOpti
         const currentEnd = current.address + current.length;
         const gap = point.address - currentEnd;
         const mergedLength = Math.max(currentEnd, end) - current.address;
-        if (gap <= options.maxGap && mergedLength <= maxRegisters) {
+        if (gap <= maxGap && mergedLength <= maxLength) {
           current.length = mergedLength;
           current.points.push(point);
           continue;

@@ -23,6 +23,7 @@ export function decodeRaw(words: readonly number[], type: RegisterType, order: W
   if (words.length !== registerCount(type)) {
     throw new RangeError(`${type} needs ${registerCount(type)} registers, got ${words.length}`);
   }
+  if (type === 'bool') return words[0] ? 1 : 0;
   const b = toBigEndianBytes(words, order);
   switch (type) {
     case 'int16':
@@ -41,6 +42,8 @@ export function decodeRaw(words: readonly number[], type: RegisterType, order: W
       return b.readFloatBE(0);
     case 'float64':
       return b.readDoubleBE(0);
+    default:
+      throw new RangeError(`unknown register type ${String(type)}`);
   }
 }
 
