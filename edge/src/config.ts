@@ -22,6 +22,8 @@ const modbusDeviceFields = {
   retries: z.number().int().min(0).max(5).optional(),
   /** per counter metric: where it wraps, and the fastest believable increase (e.g. from the CT ratio) */
   counterLimits: z.record(z.string(), counterLimitsSchema).optional(),
+  /** voltage / current transformer ratios (primary ÷ secondary), for meters that report secondary values */
+  ratios: z.object({ pt: z.number().positive().default(1), ct: z.number().positive().default(1) }).strict().optional(),
 };
 
 const modbusTcpDeviceSchema = z

@@ -1,34 +1,105 @@
 import { z } from 'zod';
 import { loadConfigFile } from '@gatehouse/contracts';
+import { FAULT_KINDS } from './faults.js';
 import { LOAD_SHAPE_NAMES, type LoadShapeName } from './meters/load-shape.js';
+import { ELECTRICITY_MODEL_IDS, WATER_MODEL_IDS } from './meters/models/index.js';
 
-const simulatedMeterSchema = z.object({
-  /** name used in logs and in the state file */
+const shapeSchema = z.enum(LOAD_SHAPE_NAMES as [LoadShapeName, ...LoadShapeName[]]);
+const common = {
+  /** name used in logs, fault schedules and the state file */
   id: z.string().min(1),
   unitId: z.number().int().min(1).max(247),
-  model: z.literal('eastron-sdm630'),
-  ratedKw: z.number().positive(),
-  shape: z.enum(LOAD_SHAPE_NAMES as [LoadShapeName, ...LoadShapeName[]]),
-  initialImportKwh: z.number().nonnegative().default(0),
-});
+  shape: shapeSchema,
+};
 
-const modbusTcpEndpointSchema = z.object({
-  host: z.string().default('127.0.0.1'),
-  /** 0 picks a free port */
-  port: z.number().int().min(0).max(65535),
-  meters: z.array(simulatedMeterSchema).min(1),
-});
+const electricityMeterSchema = z
+  .object({
+    ...common,
+    model: z.enum(ELECTRICITY_MODEL_IDS as [string, ...string[]]),
+    /** rated (peak) active power of the load behind the meter, kW */
+    ratedKw: z.number().positive(),
+    initialImportKwh: z.number().nonnegative().default(0),
+  })
+  .strict();
+
+const waterMeterSchema = z
+  .object({
+    ...common,
+    model: z.enum(WATER_MODEL_IDS as [string, ...string[]]),
+    /** flow at full demand, m³/h */
+    ratedM3h: z.number().positive(),
+    initialM3: z.number().nonnegative().default(0),
+  })
+  .strict();
+
+export const simulatedMeterSchema = z.union([electricityMeterSchema, waterMeterSchema]);
+export type SimulatedMeterConfig = z.output<typeof simulatedMeterSchema>;
+
+const modbusTcpEndpointSchema = z
+  .object({
+    host: z.string().default('127.0.0.1'),
+    /** 0 picks a free port */
+    port: z.number().int().min(0).max(65535),
+    meters: z.array(simulatedMeterSchema).min(1),
+  })
+  .strict();
+
+const modbusRtuBusSchema = z
+  .object({
+    /** serial device the simulated meters listen on, e.g. one end of a socat pty pair */
+    serialPort: z.string().min(1),
+    baudRate: z.number().int().positive().default(9600),
+    meters: z.array(simulatedMeterSchema).min(1),
+  })
+  .strict();
+
+const scheduledFaultSchema = z
+  .object({
+    meter: z.string().min(1),
+    kind: z.enum(FAULT_KINDS),
+    /** when to inject it, after the simulator starts */
+    afterMs: z.number().int().nonnegative(),
+    /** how long it lasts (silent, slow, exception, stuck) */
+    forMs: z.number().int().positive().optional(),
+    delayMs: z.number().int().positive().optional(),
+    code: z.number().int().min(1).max(255).optional(),
+    amount: z.number().optional(),
+    count: z.number().int().positive().optional(),
+    /** repeat every this many ms */
+    everyMs: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export type ScheduledFault = z.output<typeof scheduledFaultSchema>;
 
 export const simulatorConfigSchema = z
   .object({
     timeZone: z.string().default('Asia/Shanghai'),
     /** seed of the random noise, so a simulated site is reproducible */
     seed: z.number().int().default(1),
-    /** where meters keep their energy registers between runs, as a real meter keeps them in flash */
+    /** where meters keep their counters between runs, as a real meter keeps them in flash */
     stateFile: z.string().optional(),
     modbusTcp: z.array(modbusTcpEndpointSchema).default([]),
+    modbusRtu: z.array(modbusRtuBusSchema).default([]),
+    faults: z.array(scheduledFaultSchema).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    const ids = new Set<string>();
+    const all = [...config.modbusTcp.map((e, i) => ['modbusTcp', i, e.meters] as const), ...config.modbusRtu.map((b, i) => ['modbusRtu', i, b.meters] as const)];
+    for (const [section, i, meters] of all) {
+      const units = new Set<number>();
+      meters.forEach((m, j) => {
+        if (ids.has(m.id)) ctx.addIssue({ code: 'custom', path: [section, i, 'meters', j, 'id'], message: `meter id "${m.id}" is used twice` });
+        if (units.has(m.unitId)) ctx.addIssue({ code: 'custom', path: [section, i, 'meters', j, 'unitId'], message: `unit id ${m.unitId} is used twice on this link` });
+        ids.add(m.id);
+        units.add(m.unitId);
+      });
+    }
+    config.faults.forEach((f, i) => {
+      if (!ids.has(f.meter)) ctx.addIssue({ code: 'custom', path: ['faults', i, 'meter'], message: `no simulated meter "${f.meter}"` });
+    });
+  });
 
 export type SimulatorConfig = z.output<typeof simulatorConfigSchema>;
 export type SimulatorConfigInput = z.input<typeof simulatorConfigSchema>;

@@ -1,9 +1,14 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { simulatorConfigSchema, type SimulatorConfigInput } from './config.js';
+import { simulatorConfigSchema, type ScheduledFault, type SimulatedMeterConfig, type SimulatorConfigInput } from './config.js';
+import type { FaultSpec } from './faults.js';
 import { SimulatedElectricityMeter } from './meters/electricity-meter.js';
-import { ModbusTcpMeterServer, type ServedRead } from './modbus/modbus-tcp-meter-server.js';
+import { SimulatedMeterUnit, type MeterPhysics, type ServedRead } from './meters/meter-unit.js';
+import { METER_MODELS } from './meters/models/index.js';
+import { SimulatedWaterMeter } from './meters/water-meter.js';
+import { ModbusRtuServer } from './modbus/modbus-rtu-server.js';
+import { ModbusTcpServer } from './modbus/modbus-tcp-server.js';
 
 export interface SimulatedSiteOptions {
   logger: Logger;
@@ -20,10 +25,12 @@ export interface RunningModbusEndpoint {
 
 export interface SimulatedSite {
   modbusTcp: RunningModbusEndpoint[];
+  /** a simulated meter by id, to inject faults or look at its state */
+  meter(id: string): SimulatedMeterUnit;
   stop(): Promise<void>;
 }
 
-type MeterState = Record<string, { importKwh: number }>;
+type MeterState = Record<string, { counter: number }>;
 
 function readState(file: string | undefined, logger: Logger): MeterState {
   if (!file) return {};
@@ -44,58 +51,101 @@ function writeState(file: string, state: MeterState): void {
 
 const STATE_SAVE_INTERVAL_MS = 5000;
 
+function faultSpec(f: ScheduledFault): FaultSpec {
+  switch (f.kind) {
+    case 'slow':
+      return { kind: 'slow', delayMs: f.delayMs ?? 2000, forMs: f.forMs };
+    case 'exception':
+      return { kind: 'exception', code: f.code ?? 4, forMs: f.forMs };
+    case 'spike':
+      return { kind: 'spike', amount: f.amount ?? 1e6, count: f.count };
+    case 'silent':
+    case 'stuck':
+      return { kind: f.kind, forMs: f.forMs };
+    case 'counter_reset':
+      return { kind: 'counter_reset' };
+    default:
+      return { kind: f.kind, count: f.count };
+  }
+}
+
 /** Starts every simulated device of a simulator config. */
 export async function startSimulatedSite(input: SimulatorConfigInput, options: SimulatedSiteOptions): Promise<SimulatedSite> {
   const config = simulatorConfigSchema.parse(input);
   const { logger } = options;
   const saved = readState(config.stateFile, logger);
-  const meters = new Map<string, SimulatedElectricityMeter>();
-  const servers: ModbusTcpMeterServer[] = [];
+  const units = new Map<string, SimulatedMeterUnit>();
+  const stops: (() => Promise<void>)[] = [];
   const endpoints: RunningModbusEndpoint[] = [];
   let seed = config.seed;
 
+  const makeUnit = (m: SimulatedMeterConfig): SimulatedMeterUnit => {
+    const model = METER_MODELS[m.model];
+    if (!model) throw new Error(`unknown meter model ${m.model}`);
+    const counter = saved[m.id]?.counter;
+    const physics: MeterPhysics<never> =
+      'ratedKw' in m
+        ? (new SimulatedElectricityMeter({ ratedKw: m.ratedKw, shape: m.shape, timeZone: config.timeZone, initialImportKwh: counter ?? m.initialImportKwh, seed: seed++, now: options.now }) as never)
+        : (new SimulatedWaterMeter({ ratedM3h: m.ratedM3h, shape: m.shape, timeZone: config.timeZone, initialM3: counter ?? m.initialM3, seed: seed++, now: options.now }) as never);
+    const unit = new SimulatedMeterUnit(m.id, m.unitId, model, physics, options.onServe, options.now);
+    units.set(m.id, unit);
+    return unit;
+  };
+
   try {
     for (const endpoint of config.modbusTcp) {
-      const units = endpoint.meters.map((m) => {
-        const meter = new SimulatedElectricityMeter({
-          ratedKw: m.ratedKw,
-          shape: m.shape,
-          timeZone: config.timeZone,
-          initialImportKwh: saved[m.id]?.importKwh ?? m.initialImportKwh,
-          seed: seed++,
-          now: options.now,
-        });
-        meters.set(m.id, meter);
-        return { unitId: m.unitId, meter };
-      });
-      const server = new ModbusTcpMeterServer({ host: endpoint.host, port: endpoint.port, units, logger, onServe: options.onServe });
+      const server = new ModbusTcpServer({ host: endpoint.host, port: endpoint.port, units: endpoint.meters.map(makeUnit), logger });
       const port = await server.start();
-      servers.push(server);
+      stops.push(() => server.stop());
       endpoints.push({ host: endpoint.host, port, meters: endpoint.meters.map((m) => ({ id: m.id, unitId: m.unitId, model: m.model })) });
       logger.info({ host: endpoint.host, port, meters: endpoint.meters.length }, 'simulated Modbus TCP meters listening');
     }
+    for (const bus of config.modbusRtu) {
+      const server = new ModbusRtuServer({ path: bus.serialPort, baudRate: bus.baudRate, units: bus.meters.map(makeUnit), logger });
+      await server.start();
+      stops.push(() => server.stop());
+      logger.info({ serialPort: bus.serialPort, meters: bus.meters.length }, 'simulated Modbus RTU meters listening');
+    }
   } catch (err) {
-    await Promise.all(servers.map((s) => s.stop()));
+    await Promise.all(stops.map((stop) => stop()));
     throw err;
+  }
+
+  const timers: NodeJS.Timeout[] = [];
+  for (const f of config.faults) {
+    const inject = () => {
+      logger.info({ meter: f.meter, fault: f.kind }, 'injecting simulated fault');
+      units.get(f.meter)?.inject(faultSpec(f));
+    };
+    const first = setTimeout(() => {
+      inject();
+      if (f.everyMs) timers.push(setInterval(inject, f.everyMs));
+    }, f.afterMs);
+    timers.push(first);
   }
 
   const saveState = () => {
     if (!config.stateFile) return;
     const state: MeterState = {};
-    for (const [id, meter] of meters) {
-      meter.advance();
-      state[id] = { importKwh: meter.importEnergyKwh };
-    }
+    for (const [id, unit] of units) state[id] = { counter: unit.physics.counterValue };
     writeState(config.stateFile, state);
   };
-  const saver = config.stateFile ? setInterval(saveState, STATE_SAVE_INTERVAL_MS) : undefined;
-  saver?.unref();
+  if (config.stateFile) {
+    const saver = setInterval(saveState, STATE_SAVE_INTERVAL_MS);
+    saver.unref();
+    timers.push(saver);
+  }
 
   return {
     modbusTcp: endpoints,
+    meter(id: string) {
+      const unit = units.get(id);
+      if (!unit) throw new Error(`no simulated meter "${id}"`);
+      return unit;
+    },
     async stop() {
-      if (saver) clearInterval(saver);
-      await Promise.all(servers.map((s) => s.stop()));
+      for (const t of timers) clearTimeout(t);
+      await Promise.all(stops.map((stop) => stop()));
       saveState();
     },
   };

@@ -124,7 +124,7 @@ export async function drainAndCollect(site: SiteUnderTest, siteId: string): Prom
   });
   const served = new Map<string, number[]>();
   for (const read of site.served) {
-    const device = site.deviceOfUnit.get(read.unitId);
+    const device = read.device;
     for (const [metric, value] of Object.entries(read.values)) {
       const key = `${device}/${metric}`;
       served.set(key, [...(served.get(key) ?? []), value]);

@@ -54,6 +54,7 @@ export function createDrivers(config: GatewayConfig, ctx: DriverContext): { driv
           backoff: config.modbus.backoff,
           staleAfterPolls: config.modbus.staleAfterPolls,
           counterLimits: device.counterLimits,
+          ratios: device.ratios,
         },
         profile,
         connection,

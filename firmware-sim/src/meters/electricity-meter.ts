@@ -77,6 +77,16 @@ export class SimulatedElectricityMeter {
     return this.importKwh;
   }
 
+  get counterValue(): number {
+    return this.importKwh;
+  }
+
+  /** The meter was replaced: its energy registers start again from zero. */
+  resetCounter(): void {
+    this.advance();
+    this.importKwh = 0;
+  }
+
   snapshot(): ElectricitySnapshot {
     this.advance();
     const powerFactor = Math.min(0.999, this.basePowerFactor + 0.01 * gaussian(this.random));

@@ -4,7 +4,7 @@ import { CounterGuard, type CounterLimits } from './counter-guard.js';
 import { ModbusReadError, type ModbusConnection } from './modbus-connection.js';
 import type { DeviceProfile, ProfilePoint } from './profile.js';
 import { planReads, type PlannedRead } from './read-plan.js';
-import { decodePoint } from './register-decoding.js';
+import { decodePoint, type TransformerRatios } from './register-decoding.js';
 
 export interface ModbusDeviceOptions {
   id: string;
@@ -24,6 +24,8 @@ export interface ModbusDeviceOptions {
   staleAfterPolls: number;
   /** per-metric counter limits, over the profile's */
   counterLimits?: Record<string, CounterLimits>;
+  /** voltage and current transformer ratios, for profiles whose points are on the secondary side */
+  ratios?: TransformerRatios;
 }
 
 /**
@@ -143,7 +145,7 @@ export class ModbusDeviceDriver implements DeviceDriver {
 
   private decodedReading(point: ProfilePoint, words: number[], blockAddress: number, ts: number): Reading {
     const base = { device: this.options.id, metric: point.metric, unit: point.unit, ts };
-    const value = decodePoint(point, words, blockAddress);
+    const value = decodePoint(point, words, blockAddress, this.options.ratios);
     if (!Number.isFinite(value)) return { ...base, value: null, quality: 'bad_value', detail: `register decoded to ${String(value)}` };
     const guard = this.counterGuards.get(point.metric);
     if (!guard) return { ...base, value, quality: 'good' };

@@ -15,6 +15,13 @@ export const WORD_ORDERS = ['ABCD', 'CDAB', 'BADC', 'DCBA'] as const;
 export type WordOrder = (typeof WORD_ORDERS)[number];
 
 /** holding (FC03) and input (FC04) registers; coils (FC01) and discrete inputs (FC02) are bits */
+/**
+ * schneider-power-factor: Schneider's four-quadrant register (-2..+2) → signed power factor (-1..+1),
+ * as in the iEM3000 manual: r in [-2,-1] → -2-r, r in [1,2] → 2-r, otherwise r.
+ */
+export const POINT_TRANSFORMS = ['schneider-power-factor'] as const;
+export type PointTransform = (typeof POINT_TRANSFORMS)[number];
+
 export const REGISTER_FUNCTIONS = ['holding', 'input', 'coil', 'discrete'] as const;
 export type RegisterFunction = (typeof REGISTER_FUNCTIONS)[number];
 
@@ -32,6 +39,15 @@ const pointSchema = z
     unit: z.string().max(16),
     /** gauge: instantaneous; counter: cumulative (energy, volume), whose deltas are consumption */
     kind: z.enum(['gauge', 'counter']),
+    /** a second register holding the fractional part, added to this one (e.g. TUF-2000M totalizers) */
+    fraction: z
+      .object({ address: z.number().int().min(0).max(0xffff), type: z.enum(REGISTER_TYPES), order: z.enum(WORD_ORDERS).optional() })
+      .strict()
+      .optional(),
+    /** vendor-specific encodings turned into plain values after scaling */
+    transform: z.enum(POINT_TRANSFORMS).optional(),
+    /** the point is measured on the secondary side of a voltage (pt) or current (ct) transformer, or both */
+    ratio: z.enum(['pt', 'ct', 'ptct']).optional(),
     /** counters: the engineering value at which the register wraps to zero (e.g. 99999999.9 kWh) */
     rolloverAt: z.number().positive().optional(),
     /** counters: the largest believable increase per hour; more is flagged as counter_jump */
@@ -78,6 +94,9 @@ export interface ProfilePoint {
   kind: 'gauge' | 'counter';
   rolloverAt?: number;
   maxIncreasePerHour?: number;
+  fraction?: { address: number; type: RegisterType; order: WordOrder };
+  transform?: PointTransform;
+  ratio?: 'pt' | 'ct' | 'ptct';
 }
 
 export interface DeviceProfile {
@@ -103,6 +122,13 @@ export function registerCount(type: RegisterType): number {
   }
 }
 
+/** The registers a point occupies: its value and, when it has one, its fraction register. */
+export function pointSpan(p: Pick<ProfilePoint, 'address' | 'type' | 'fraction'>): { start: number; end: number } {
+  const end = p.address + registerCount(p.type);
+  if (!p.fraction) return { start: p.address, end };
+  return { start: Math.min(p.address, p.fraction.address), end: Math.max(end, p.fraction.address + registerCount(p.fraction.type)) };
+}
+
 /** Profiles shipped with the gateway; users add their own directories with `profileDirs`. */
 export const BUILT_IN_PROFILE_DIR = fileURLToPath(new URL('../../../profiles/', import.meta.url));
 
@@ -121,6 +147,9 @@ export function loadProfileFile(file: string): DeviceProfile {
       offset: p.offset,
       unit: p.unit,
       kind: p.kind,
+      ...(p.fraction ? { fraction: { address: p.fraction.address, type: p.fraction.type, order: p.fraction.order ?? p.order ?? raw.defaults.order } } : {}),
+      ...(p.transform ? { transform: p.transform } : {}),
+      ...(p.ratio ? { ratio: p.ratio } : {}),
       ...(p.rolloverAt !== undefined ? { rolloverAt: p.rolloverAt } : {}),
       ...(p.maxIncreasePerHour !== undefined ? { maxIncreasePerHour: p.maxIncreasePerHour } : {}),
     };
@@ -132,8 +161,12 @@ export function loadProfileFile(file: string): DeviceProfile {
     if (p.type === 'bool' && p.function !== 'coil' && p.function !== 'discrete') {
       throw new ConfigError(file, [{ path: `points[${i}].type`, message: 'bool applies to coils and discrete inputs; registers hold numbers' }]);
     }
-    if (p.address + registerCount(p.type) > 0x10000) {
+    const span = pointSpan(p);
+    if (span.end > 0x10000) {
       throw new ConfigError(file, [{ path: `points[${i}].address`, message: 'value runs past register 65535' }]);
+    }
+    if (span.end - span.start > 8) {
+      throw new ConfigError(file, [{ path: `points[${i}].fraction.address`, message: 'the fraction register must lie within 8 registers of the value' }]);
     }
   }
   return { id: raw.id, manufacturer: raw.manufacturer, model: raw.model, measures: raw.measures, points };

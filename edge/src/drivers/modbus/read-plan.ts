@@ -1,4 +1,4 @@
-import { registerCount, type ProfilePoint, type RegisterFunction } from './profile.js';
+import { pointSpan, type ProfilePoint, type RegisterFunction } from './profile.js';
 
 /** Modbus limits for one read: 125 holding or input registers (FC03/FC04), 2000 coils or discrete inputs (FC01/FC02). */
 export const MAX_REGISTERS_PER_READ = 125;
@@ -33,13 +33,13 @@ export function planReads(points: readonly ProfilePoint[], options: ReadPlanOpti
     const maxLength = isBits ? (options.maxBits ?? MAX_BITS_PER_READ) : (options.maxRegisters ?? MAX_REGISTERS_PER_READ);
     // Bridging 16 registers costs 32 bytes; bridging 16 bits costs 2: bits may bridge gaps 16 times wider.
     const maxGap = isBits ? options.maxGap * 16 : options.maxGap;
-    const sorted = [...fnPoints].sort((a, b) => a.address - b.address);
+    const sorted = [...fnPoints].sort((a, b) => pointSpan(a).start - pointSpan(b).start);
     let current: PlannedRead | undefined;
     for (const point of sorted) {
-      const end = point.address + registerCount(point.type);
+      const { start, end } = pointSpan(point);
       if (current) {
         const currentEnd = current.address + current.length;
-        const gap = point.address - currentEnd;
+        const gap = start - currentEnd;
         const mergedLength = Math.max(currentEnd, end) - current.address;
         if (gap <= maxGap && mergedLength <= maxLength) {
           current.length = mergedLength;
@@ -47,7 +47,7 @@ export function planReads(points: readonly ProfilePoint[], options: ReadPlanOpti
           continue;
         }
       }
-      current = { function: fn, address: point.address, length: end - point.address, points: [point] };
+      current = { function: fn, address: start, length: end - start, points: [point] };
       plan.push(current);
     }
   }

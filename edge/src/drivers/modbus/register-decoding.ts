@@ -47,11 +47,34 @@ export function decodeRaw(words: readonly number[], type: RegisterType, order: W
   }
 }
 
+function wordsAt(block: readonly number[], blockAddress: number, address: number, type: RegisterType): number[] {
+  const start = address - blockAddress;
+  return block.slice(start, start + registerCount(type));
+}
+
+/** Instrument-transformer ratios of a device, for points measured on the secondary side. */
+export interface TransformerRatios {
+  pt: number;
+  ct: number;
+}
+
+const NO_RATIOS: TransformerRatios = { pt: 1, ct: 1 };
+
+function schneiderPowerFactor(r: number): number {
+  if (r < -1) return -2 - r;
+  if (r > 1) return 2 - r;
+  return r;
+}
+
 /** Engineering value of a point, taken from a block of registers that starts at `blockAddress`. */
-export function decodePoint(point: ProfilePoint, block: readonly number[], blockAddress: number): number {
-  const start = point.address - blockAddress;
-  const words = block.slice(start, start + registerCount(point.type));
-  const raw = decodeRaw(words, point.type, point.order);
+export function decodePoint(point: ProfilePoint, block: readonly number[], blockAddress: number, ratios: TransformerRatios = NO_RATIOS): number {
+  let raw = decodeRaw(wordsAt(block, blockAddress, point.address, point.type), point.type, point.order);
+  if (point.fraction) raw += decodeRaw(wordsAt(block, blockAddress, point.fraction.address, point.fraction.type), point.fraction.type, point.fraction.order);
   // Skip the arithmetic for the common unscaled case so float32 values arrive bit-exact.
-  return point.scale === 1 && point.offset === 0 ? raw : raw * point.scale + point.offset;
+  let value = point.scale === 1 && point.offset === 0 ? raw : raw * point.scale + point.offset;
+  if (point.transform === 'schneider-power-factor') value = schneiderPowerFactor(value);
+  if (point.ratio === 'pt') value *= ratios.pt;
+  else if (point.ratio === 'ct') value *= ratios.ct;
+  else if (point.ratio === 'ptct') value *= ratios.pt * ratios.ct;
+  return value;
 }
