@@ -31,6 +31,8 @@ type AnySnapshot = ElectricitySnapshot | WaterSnapshot;
 export class SimulatedMeterUnit implements ModbusUnit {
   readonly faults: FaultState;
   private frozen: AnySnapshot | undefined;
+  /** reads received, answered or not */
+  requests = 0;
 
   constructor(
     readonly id: string,
@@ -48,6 +50,7 @@ export class SimulatedMeterUnit implements ModbusUnit {
   }
 
   read(fc: ReadFunctionCode, address: number, length: number): UnitAnswer {
+    this.requests++;
     if (this.faults.isSilent) return { kind: 'silent' };
     const code = this.faults.exceptionCode;
     if (code !== undefined) return { kind: 'exception', code };
@@ -61,7 +64,8 @@ export class SimulatedMeterUnit implements ModbusUnit {
     const stuck = this.faults.isStuck;
     if (!stuck) this.frozen = undefined;
     const snapshot = stuck ? (this.frozen ??= this.physics.snapshot()) : this.physics.snapshot();
-    const spike = this.faults.takeSpike();
+    // A spike shows on the next read that carries a counter.
+    const spike = overlapping.some((r) => r.counter) ? this.faults.takeSpike() : 0;
 
     const words = new Array<number>(length).fill(0);
     const values: Record<string, number> = {};

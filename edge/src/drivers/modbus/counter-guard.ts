@@ -76,7 +76,7 @@ export class CounterGuard {
       const hours = Math.max(to.ts - from.ts, 1000) / 3_600_000;
       // A little slack for the clock: the device's register and our timestamp are not taken at one instant.
       if (step > maxIncreasePerHour * hours * 1.5 + EPSILON) {
-        return { quality: 'counter_jump', detail: `counter rose by ${step} in ${(hours * 3600).toFixed(1)} s, more than ${maxIncreasePerHour} per hour allows` };
+        return { quality: 'counter_jump', detail: `counter rose by ${step.toFixed(3)} in ${(hours * 3600).toFixed(1)} s, more than ${maxIncreasePerHour} per hour allows` };
       }
     }
     return { quality: 'good' };
