@@ -195,7 +195,8 @@ export class ModbusConnection {
       case 'tcp':
         return this.client.connectTCP(t.host, { port: t.port });
       case 'rtu-over-tcp':
-        return this.client.connectTcpRTUBuffered(t.host, { port: t.port });
+        // modbus-serial's "telnet" port carries raw RTU frames (with CRC) over TCP.
+        return this.client.connectTelnet(t.host, { port: t.port });
       case 'rtu':
         return this.client.connectRTUBuffered(t.path, { baudRate: t.baudRate, parity: t.parity, dataBits: t.dataBits, stopBits: t.stopBits });
     }
