@@ -2,7 +2,14 @@ import { ConfigError } from '@gatehouse/contracts';
 import { Command, CommanderError } from 'commander';
 import { registerComponentCommands } from './commands/components.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerModbusCommands } from './commands/modbus.js';
 import { CLI_VERSION } from './version.js';
+
+// Output piped into `head` and closed early is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 
 const program = new Command('gatehouse')
   .description('Gatehouse: edge gateway and cloud service for the IoT side of property management')
@@ -11,6 +18,7 @@ const program = new Command('gatehouse')
 
 registerDemoCommand(program);
 registerComponentCommands(program);
+registerModbusCommands(program);
 
 program.exitOverride();
 try {
