@@ -21,6 +21,7 @@ describe('Modbus faults: quality flags, log lines, backoff, neighbours unaffecte
             meters: [
               { id: 'sick', unitId: 1, model: 'eastron-sdm630', shape: 'office', ratedKw: 80, initialImportKwh: 5000 },
               { id: 'healthy', unitId: 2, model: 'eastron-sdm630', shape: 'office', ratedKw: 80, initialImportKwh: 9000 },
+              { id: 'strict', unitId: 3, model: 'schneider-iem3255', shape: 'office', ratedKw: 80, initialImportKwh: 100 },
             ],
           },
         ],
@@ -103,8 +104,22 @@ describe('Modbus faults: quality flags, log lines, backoff, neighbours unaffecte
     const readings = await driver.pollOnce();
     expect(readings.every((r) => r.quality === 'device_exception' && r.detail === 'exception 4: server device failure')).toBe(true);
     expect(driver.backedOff).toBe(false);
-    expect(ctx.logs.filter((l) => l.msg === 'modbus read failed')).toHaveLength(3);
-    expect(ctx.logs[0]).toMatchObject({ device: 'unit-1', unitId: 1, function: 'input', address: 0, length: 18, problem: 'exception 4: server device failure' });
+    expect(ctx.logs.filter((l) => l.msg === 'modbus read failed')).toHaveLength(2);
+    expect(ctx.logs[0]).toMatchObject({ device: 'unit-1', unitId: 1, function: 'input', address: 0, length: 76, problem: 'exception 4: server device failure' });
+  });
+
+  it('falls back to exact register spans when a meter refuses a read across a hole', async () => {
+    const strict = site.meter('strict');
+    const ctx = capturingContext();
+    const driver = factory.driver(connection, 'schneider-iem3255', 3, { maxGap: 124 }, ctx);
+    const merged = driver.plan.length;
+    const first = await driver.pollOnce();
+    expect(first.some((r) => r.quality === 'device_exception' && r.detail === 'exception 2: illegal data address')).toBe(true);
+    expect(ctx.logs.find((l) => l.msg === 'device refused a merged read; reading exact register spans from now on')).toMatchObject({ device: 'unit-3', readsBefore: merged });
+    expect(driver.plan.length).toBeGreaterThan(merged);
+    const before = strict.requests;
+    expect((await driver.pollOnce()).every((r) => r.quality === 'good')).toBe(true);
+    expect(strict.requests - before).toBe(driver.plan.length);
   });
 
   it('flags gauges stale when every register stays frozen', async () => {

@@ -39,8 +39,19 @@ interface LocalTime {
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
+/** The last minute looked up per time zone: thousands of meters ask about the same minute. */
+const lastMinute = new Map<string, { minute: number; time: LocalTime }>();
 
 function localTime(epochMs: number, timeZone: string): LocalTime {
+  const minute = Math.floor(epochMs / 60_000);
+  const cached = lastMinute.get(timeZone);
+  if (cached?.minute === minute) return cached.time;
+  const time = formatLocalTime(epochMs, timeZone);
+  lastMinute.set(timeZone, { minute, time });
+  return time;
+}
+
+function formatLocalTime(epochMs: number, timeZone: string): LocalTime {
   let fmt = formatters.get(timeZone);
   if (!fmt) {
     fmt = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', weekday: 'short', hour: 'numeric', minute: 'numeric' });

@@ -60,6 +60,10 @@ export class SimulatedMeterUnit implements ModbusUnit {
     const overlapping = registers.filter((r) => r.address < end && r.address + wordCount(r.encoding.type) > address);
     // Meters answer reads of unmapped ranges with "illegal data address"; gaps inside a mapped range read as 0.
     if (overlapping.length === 0) return { kind: 'exception', code: EXCEPTION.ILLEGAL_DATA_ADDRESS };
+    if (this.model.strictAddressing) {
+      const covered = overlapping.reduce((n, r) => n + Math.min(end, r.address + wordCount(r.encoding.type)) - Math.max(address, r.address), 0);
+      if (covered < length) return { kind: 'exception', code: EXCEPTION.ILLEGAL_DATA_ADDRESS };
+    }
 
     const stuck = this.faults.isStuck;
     if (!stuck) this.frozen = undefined;

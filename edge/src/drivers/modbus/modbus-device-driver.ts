@@ -35,7 +35,7 @@ export interface ModbusDeviceOptions {
  */
 export class ModbusDeviceDriver implements DeviceDriver {
   readonly descriptor: DeviceDescriptor;
-  readonly plan: PlannedRead[];
+  plan: PlannedRead[];
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
   private consecutiveFailures = 0;
@@ -51,7 +51,7 @@ export class ModbusDeviceDriver implements DeviceDriver {
     private readonly ctx: DriverContext,
   ) {
     this.descriptor = { id: options.id, kind: 'meter', driver: options.scheme, profile: profile.id, ...(options.name ? { name: options.name } : {}) };
-    this.plan = planReads(profile.points, { maxGap: options.maxGap });
+    this.plan = planReads(profile.points, { maxGap: profile.maxGap ?? options.maxGap });
     for (const point of profile.points) {
       if (point.kind !== 'counter') continue;
       const limits = { rolloverAt: point.rolloverAt, maxIncreasePerHour: point.maxIncreasePerHour, ...options.counterLimits?.[point.metric] };
@@ -65,8 +65,13 @@ export class ModbusDeviceDriver implements DeviceDriver {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.tick(), this.options.intervalMs);
-    this.tick();
+    // Devices with the same interval would otherwise all poll in the same instant, every interval:
+    // spreading their phases evenly smooths the load on buses, broker and CPU.
+    const phase = Math.floor(Math.random() * Math.min(this.options.intervalMs, 1000));
+    this.timer = setTimeout(() => {
+      this.timer = setInterval(() => this.tick(), this.options.intervalMs);
+      this.tick();
+    }, phase);
   }
 
   private tick(): void {
@@ -117,6 +122,7 @@ export class ModbusDeviceDriver implements DeviceDriver {
         const quality: Quality = failure.kind === 'exception' && !failure.deviceUnreachable ? 'device_exception' : 'comm_error';
         readings.push(...this.failedReadings(read.points, quality, failure.message));
         if (failure.deviceUnreachable) unreachable = failure;
+        if (failure.exceptionCode === 2 && read.points.length > 1) this.stopBridgingGaps(read);
       }
     }
 
@@ -125,6 +131,17 @@ export class ModbusDeviceDriver implements DeviceDriver {
     for (const r of readings) this.ctx.metrics.readings.inc({ quality: r.quality });
     endTimer();
     return readings;
+  }
+
+  /**
+   * Some meters refuse a read that spans an address they do not implement. When a merged read gets
+   * "illegal data address", read only the wanted registers from then on (exact spans, no gaps).
+   */
+  private stopBridgingGaps(read: PlannedRead): void {
+    const exact = planReads(this.profile.points, { maxGap: 0 });
+    if (exact.length === this.plan.length) return;
+    this.ctx.logger.warn({ device: this.options.id, address: read.address, length: read.length, readsBefore: this.plan.length, readsNow: exact.length }, 'device refused a merged read; reading exact register spans from now on');
+    this.plan = exact;
   }
 
   private async readWithRetries(read: PlannedRead): Promise<number[]> {
@@ -201,7 +218,7 @@ export class ModbusDeviceDriver implements DeviceDriver {
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.inFlight;
   }

@@ -70,6 +70,11 @@ export const deviceProfileSchema = z
     manufacturer: z.string(),
     model: z.string(),
     measures: z.enum(['electricity', 'water', 'gas', 'heat']),
+    /**
+     * unwanted registers one read may bridge on this model, over the gateway's setting: safe to raise
+     * where the manufacturer's map has no unreadable holes
+     */
+    maxGap: z.number().int().min(0).max(124).optional(),
     defaults: z
       .object({
         function: z.enum(REGISTER_FUNCTIONS).default('holding'),
@@ -104,6 +109,7 @@ export interface DeviceProfile {
   manufacturer: string;
   model: string;
   measures: 'electricity' | 'water' | 'gas' | 'heat';
+  maxGap?: number;
   points: ProfilePoint[];
 }
 
@@ -169,7 +175,7 @@ export function loadProfileFile(file: string): DeviceProfile {
       throw new ConfigError(file, [{ path: `points[${i}].fraction.address`, message: 'the fraction register must lie within 8 registers of the value' }]);
     }
   }
-  return { id: raw.id, manufacturer: raw.manufacturer, model: raw.model, measures: raw.measures, points };
+  return { id: raw.id, manufacturer: raw.manufacturer, model: raw.model, measures: raw.measures, ...(raw.maxGap !== undefined ? { maxGap: raw.maxGap } : {}), points };
 }
 
 /** Loads every *.yaml profile in the given directories; later directories override earlier ones by id. */

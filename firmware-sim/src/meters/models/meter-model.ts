@@ -21,6 +21,13 @@ export interface CombinedValue {
   parts: string[];
 }
 
+interface ModelCommon {
+  id: string;
+  combined?: CombinedValue[];
+  /** the firmware refuses (exception 2) any read that touches an address outside its register map */
+  strictAddressing?: boolean;
+}
+
 export type MeterModel =
-  | { id: string; family: 'electricity'; registers: readonly FirmwareRegister<ElectricitySnapshot>[]; combined?: CombinedValue[] }
-  | { id: string; family: 'water'; registers: readonly FirmwareRegister<WaterSnapshot>[]; combined?: CombinedValue[] };
+  | (ModelCommon & { family: 'electricity'; registers: readonly FirmwareRegister<ElectricitySnapshot>[] })
+  | (ModelCommon & { family: 'water'; registers: readonly FirmwareRegister<WaterSnapshot>[] });

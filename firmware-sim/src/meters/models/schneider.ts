@@ -22,6 +22,8 @@ const wh: Encoding = { type: 'int64', order: 'ABCD', scale: 0.001 };
 export const SCHNEIDER_IEM3255: MeterModel = {
   id: 'schneider-iem3255',
   family: 'electricity',
+  // Like many meters, refuses reads that touch unlisted registers.
+  strictAddressing: true,
   registers: [
     holding(3000, 'current_l1', f32, (s) => s.current[0]),
     holding(3002, 'current_l2', f32, (s) => s.current[1]),
