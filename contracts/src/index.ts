@@ -2,6 +2,7 @@ export * from './ids.js';
 export * from './topics.js';
 export * from './payloads/reading.js';
 export * from './payloads/telemetry.js';
+export * from './payloads/telemetry-wire.js';
 export * from './payloads/event.js';
 export * from './payloads/state.js';
 export * from './payloads/command.js';

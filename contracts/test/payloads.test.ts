@@ -106,3 +106,13 @@ describe('other payloads', () => {
     expect(badState.ok || badState.error.message).toContain('status: Invalid option');
   });
 });
+
+describe('telemetry batches built from pre-serialised readings', () => {
+  it('decode exactly like the codec-encoded batch', async () => {
+    const { serializeReadings, telemetryPayload } = await import('@gatehouse/contracts');
+    const fragments = [serializeReadings(batch.readings.slice(0, 2)), serializeReadings(batch.readings.slice(2))];
+    const payload = telemetryPayload({ seq: 41, sentAt: ts + 500, historical: false }, fragments);
+    expect(telemetryCodec.decode(payload)).toEqual(telemetryCodec.decode(telemetryCodec.encode(batch)));
+    expect(payload.equals(telemetryCodec.encode(batch))).toBe(true);
+  });
+});

@@ -108,18 +108,32 @@ describe('Modbus faults: quality flags, log lines, backoff, neighbours unaffecte
     expect(ctx.logs[0]).toMatchObject({ device: 'unit-1', unitId: 1, function: 'input', address: 0, length: 76, problem: 'exception 4: server device failure' });
   });
 
-  it('falls back to exact register spans when a meter refuses a read across a hole', async () => {
+  it('splits a merged read that a meter refuses, until the meter accepts every read', async () => {
     const strict = site.meter('strict');
     const ctx = capturingContext();
     const driver = factory.driver(connection, 'schneider-iem3255', 3, { maxGap: 124 }, ctx);
     const merged = driver.plan.length;
     const first = await driver.pollOnce();
     expect(first.some((r) => r.quality === 'device_exception' && r.detail === 'exception 2: illegal data address')).toBe(true);
-    expect(ctx.logs.find((l) => l.msg === 'device refused a merged read; reading exact register spans from now on')).toMatchObject({ device: 'unit-3', readsBefore: merged });
+    expect(ctx.logs.find((l) => l.msg === 'device refused a merged read; splitting it at its widest gap')).toMatchObject({ device: 'unit-3' });
+    let polls = 1;
+    while ((await driver.pollOnce()).some((r) => r.quality !== 'good')) {
+      polls++;
+      expect(polls).toBeLessThan(10);
+    }
+    // The iEM3255 map has six contiguous blocks: the plan settles on exactly those.
+    expect(driver.plan.map((r) => [r.address, r.length])).toEqual([
+      [2999, 6],
+      [3027, 6],
+      [3053, 8],
+      [3083, 2],
+      [3109, 2],
+      [3203, 8],
+    ]);
     expect(driver.plan.length).toBeGreaterThan(merged);
     const before = strict.requests;
     expect((await driver.pollOnce()).every((r) => r.quality === 'good')).toBe(true);
-    expect(strict.requests - before).toBe(driver.plan.length);
+    expect(strict.requests - before).toBe(6);
   });
 
   it('flags gauges stale when every register stays frozen', async () => {

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadCloudConfig, startCloud, type RunningCloud } from '@gatehouse/cloud';
-import { loadGatewayConfig, startGateway, type RunningGateway } from '@gatehouse/edge';
-import { loadSimulatorConfig, startSimulatedSite, type SimulatedSite } from '@gatehouse/firmware-sim';
+import type { RunningCloud } from '@gatehouse/cloud';
+import type { RunningGateway } from '@gatehouse/edge';
+import type { SimulatedSite } from '@gatehouse/firmware-sim';
 import type { Command } from 'commander';
 import { createLogger } from '../logger.js';
 import { runUntilSignal } from '../run-until-signal.js';
@@ -34,6 +34,11 @@ export function registerDemoCommand(program: Command): void {
     .option('--gateway-port <port>', "gateway's /metrics and /health port", '9101')
     .option('--modbus-port <port>', 'Modbus TCP port of the simulated meters', '15020')
     .action(async (options: DemoOptions) => {
+      const [{ loadCloudConfig, startCloud }, { loadGatewayConfig, startGateway }, { loadSimulatorConfig, startSimulatedSite }] = await Promise.all([
+        import('@gatehouse/cloud'),
+        import('@gatehouse/edge'),
+        import('@gatehouse/firmware-sim'),
+      ]);
       const logger = createLogger();
       const dataDir = resolve(options.dataDir);
       const httpPort = parsePort(options.port, '--port');

@@ -1,5 +1,5 @@
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
-import { gatewayStateCodec, telemetryCodec, topics, type DeviceDescriptor, type GatewayAddress } from '@gatehouse/contracts';
+import { gatewayStateCodec, telemetryPayload, topics, type DeviceDescriptor, type GatewayAddress } from '@gatehouse/contracts';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../status/metrics.js';
 import type { OutboxBatch, TelemetryOutbox } from './telemetry-outbox.js';
@@ -85,7 +85,7 @@ export class MqttUplink {
 
   private publish(client: MqttClient, batch: OutboxBatch): void {
     batch.inFlight = true;
-    const payload = telemetryCodec.encode({ v: 1, seq: batch.seq, sentAt: Date.now(), historical: false, readings: batch.readings });
+    const payload = telemetryPayload({ seq: batch.seq, sentAt: Date.now(), historical: false }, batch.fragments);
     // mqtt.js keeps an unacknowledged QoS 1 message and resends it after a reconnect; the callback
     // fires on PUBACK, or with an error if the client is ended first.
     client.publish(topics.telemetry(this.options.address), payload, { qos: 1 }, (err) => {
@@ -95,7 +95,7 @@ export class MqttUplink {
       }
       this.outbox.acknowledge(batch);
       this.options.metrics.batchesPublished.inc();
-      this.options.metrics.readingsPublished.inc(batch.readings.length);
+      this.options.metrics.readingsPublished.inc(batch.count);
       this.options.metrics.uplinkQueue.set(this.outbox.size);
       this.pump();
     });

@@ -128,6 +128,20 @@ export class ModbusConnection {
   }
 
   private async transact(request: ReadRequest): Promise<number[]> {
+    // modbus-serial files each transaction under the port's next transaction id and never removes it;
+    // the entry (with its response data) lives on until the id comes round again, hundreds of requests
+    // later. At thousands of requests a second that keeps megabytes alive for nothing, so drop our
+    // entry once it is answered.
+    const internals = this.client as unknown as { _transactions?: Record<string, unknown>; _port?: { _transactionIdWrite?: number } };
+    const id = internals._port?._transactionIdWrite;
+    try {
+      return await this.send(request);
+    } finally {
+      if (internals._transactions && id !== undefined) delete internals._transactions[id];
+    }
+  }
+
+  private async send(request: ReadRequest): Promise<number[]> {
     switch (request.fn) {
       case 'holding':
         return (await this.client.readHoldingRegisters(request.address, request.length)).data;

@@ -2,7 +2,7 @@ import type { DeviceDescriptor, Quality, Reading } from '@gatehouse/contracts';
 import type { DeviceDriver, DriverContext } from '../driver.js';
 import { CounterGuard, type CounterLimits } from './counter-guard.js';
 import { ModbusReadError, type ModbusConnection } from './modbus-connection.js';
-import type { DeviceProfile, ProfilePoint } from './profile.js';
+import { pointSpan, type DeviceProfile, type ProfilePoint } from './profile.js';
 import { planReads, type PlannedRead } from './read-plan.js';
 import { decodePoint, type TransformerRatios } from './register-decoding.js';
 
@@ -122,7 +122,7 @@ export class ModbusDeviceDriver implements DeviceDriver {
         const quality: Quality = failure.kind === 'exception' && !failure.deviceUnreachable ? 'device_exception' : 'comm_error';
         readings.push(...this.failedReadings(read.points, quality, failure.message));
         if (failure.deviceUnreachable) unreachable = failure;
-        if (failure.exceptionCode === 2 && read.points.length > 1) this.stopBridgingGaps(read);
+        if (failure.exceptionCode === 2 && read.points.length > 1) this.splitRefusedRead(read);
       }
     }
 
@@ -135,13 +135,26 @@ export class ModbusDeviceDriver implements DeviceDriver {
 
   /**
    * Some meters refuse a read that spans an address they do not implement. When a merged read gets
-   * "illegal data address", read only the wanted registers from then on (exact spans, no gaps).
+   * "illegal data address", split it at its widest gap from then on; a read that is refused again is
+   * split again, down to exact register spans. The plan settles on the fewest reads the meter accepts.
    */
-  private stopBridgingGaps(read: PlannedRead): void {
-    const exact = planReads(this.profile.points, { maxGap: 0 });
-    if (exact.length === this.plan.length) return;
-    this.ctx.logger.warn({ device: this.options.id, address: read.address, length: read.length, readsBefore: this.plan.length, readsNow: exact.length }, 'device refused a merged read; reading exact register spans from now on');
-    this.plan = exact;
+  private splitRefusedRead(read: PlannedRead): void {
+    const spans = read.points.map((p) => pointSpan(p)).sort((a, b) => a.start - b.start);
+    let widestGap = 0;
+    let end = spans[0]?.end ?? 0;
+    for (const span of spans.slice(1)) {
+      widestGap = Math.max(widestGap, span.start - end);
+      end = Math.max(end, span.end);
+    }
+    if (widestGap <= 0) return;
+    const parts = planReads(read.points, { maxGap: widestGap - 1 });
+    const index = this.plan.indexOf(read);
+    if (index < 0) return;
+    this.plan = [...this.plan.slice(0, index), ...parts, ...this.plan.slice(index + 1)];
+    this.ctx.logger.warn(
+      { device: this.options.id, address: read.address, length: read.length, splitInto: parts.map((p) => `${p.address}+${p.length}`), readsNow: this.plan.length },
+      'device refused a merged read; splitting it at its widest gap',
+    );
   }
 
   private async readWithRetries(read: PlannedRead): Promise<number[]> {

@@ -1,21 +1,25 @@
 import { registerCount, type ProfilePoint, type RegisterType, type WordOrder } from './profile.js';
 
+// One scratch buffer for every decode: the poller decodes thousands of values a second, and a fresh
+// Buffer for each would be garbage for the collector.
+const scratch = Buffer.alloc(8);
+
 /**
- * Arranges register words into big-endian bytes according to the device's word/byte order, so that
- * one set of Buffer readers decodes every layout.
+ * Arranges register words into big-endian bytes (in the scratch buffer) according to the device's
+ * word/byte order, so that one set of Buffer readers decodes every layout.
  */
 function toBigEndianBytes(words: readonly number[], order: WordOrder): Buffer {
   const swapWords = order === 'CDAB' || order === 'DCBA';
   const swapBytes = order === 'BADC' || order === 'DCBA';
-  const ordered = swapWords ? [...words].reverse() : words;
-  const bytes = Buffer.alloc(ordered.length * 2);
-  ordered.forEach((word, i) => {
+  const n = words.length;
+  for (let i = 0; i < n; i++) {
+    const word = words[swapWords ? n - 1 - i : i] ?? 0;
     const hi = (word >> 8) & 0xff;
     const lo = word & 0xff;
-    bytes[i * 2] = swapBytes ? lo : hi;
-    bytes[i * 2 + 1] = swapBytes ? hi : lo;
-  });
-  return bytes;
+    scratch[i * 2] = swapBytes ? lo : hi;
+    scratch[i * 2 + 1] = swapBytes ? hi : lo;
+  }
+  return scratch;
 }
 
 /** Decodes the raw number held in `words` (exactly registerCount(type) of them). */
