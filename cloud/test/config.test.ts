@@ -28,7 +28,7 @@ describe('cloud config', () => {
 
 describe('simulator config', () => {
   it('accepts the shipped configs', () => {
-    expect(loadSimulatorConfig(repo('examples/site-in-a-box/sim.yaml')).modbusTcp[0]?.meters).toHaveLength(4);
+    expect(loadSimulatorConfig(repo('examples/site-in-a-box/sim.yaml')).modbusTcp[0]?.meters).toHaveLength(6);
     expect(loadSimulatorConfig(repo('deploy/compose/sim.yaml')).modbusTcp[0]?.host).toBe('0.0.0.0');
   });
 });
