@@ -11,3 +11,5 @@ export * from './drivers/modbus/counter-guard.js';
 export * from './drivers/driver-registry.js';
 export * from './drivers/modbus/modbus-device-driver.js';
 export * from './status/metrics.js';
+export * from './journal/journal.js';
+export * from './journal/record-format.js';

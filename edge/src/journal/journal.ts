@@ -1,0 +1,345 @@
+import { closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { fdatasync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { decodeRecordAt, encodeRecord, HEADER_BYTES, resynchronise } from './record-format.js';
+
+/**
+ * always: fdatasync after every group commit (survives power loss; slowest).
+ * interval: fdatasync every `fsyncIntervalMs` (a power cut loses at most that much; a process crash,
+ *   kill -9 included, loses nothing that was written).
+ * never: leave it to the OS.
+ */
+export type FsyncPolicy = 'always' | 'interval' | 'never';
+
+export interface JournalOptions {
+  dir: string;
+  /** telemetry or events: for logs and metrics */
+  name: string;
+  fsync: FsyncPolicy;
+  fsyncIntervalMs: number;
+  /** appends arriving within this window are written (and synced) together */
+  groupCommitMs: number;
+  /** a new segment file is started past this size */
+  segmentBytes: number;
+  /** payloads of the newest entries kept in memory, so live data is published without reading disk */
+  cacheBytes: number;
+  logger: Logger;
+  /** called for every damaged record found and skipped */
+  onCorruptRecord?: (reason: string) => void;
+}
+
+export type EntryState = 'unsent' | 'inflight' | 'acked';
+
+/** What the journal knows of an entry it has not yet been able to forget. */
+export interface JournalEntry {
+  seq: number;
+  /** when the entry was appended, epoch ms */
+  ts: number;
+  /** items in the payload (readings, events) */
+  count: number;
+  state: EntryState;
+  /** true once the entry is on disk (written; synced according to the fsync policy) */
+  written: boolean;
+  segment: Segment;
+  offset: number;
+  length: number;
+  payload: Buffer | undefined;
+}
+
+interface Segment {
+  firstSeq: number;
+  lastSeq: number;
+  path: string;
+  size: number;
+  /** entries of this segment not yet acknowledged */
+  live: number;
+  fd: number | undefined;
+}
+
+const SEGMENT_SUFFIX = '.seg';
+const segmentName = (firstSeq: number) => `${String(firstSeq).padStart(20, '0')}${SEGMENT_SUFFIX}`;
+
+/**
+ * An append-only, sequence-numbered journal on disk: segment files of CRC-checked records. Entries are
+ * acknowledged once delivered; a segment whose entries are all acknowledged is deleted. The
+ * acknowledgement watermark is kept in `state.json`, so after a restart only unacknowledged entries
+ * are delivered again.
+ */
+export class Journal {
+  private readonly entries: JournalEntry[] = [];
+  private readonly segments: Segment[] = [];
+  private pending: { entry: JournalEntry; record: Buffer }[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private cachedBytes = 0;
+  private seq: number;
+  private acked: number;
+  private stateDirty = false;
+  private stateTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly listeners: (() => void)[] = [];
+
+  private constructor(
+    private readonly options: JournalOptions,
+    ackedThrough: number,
+  ) {
+    this.acked = ackedThrough;
+    this.seq = ackedThrough + 1;
+  }
+
+  static open(options: JournalOptions): Journal {
+    mkdirSync(options.dir, { recursive: true });
+    const journal = new Journal(options, readAckedThrough(options.dir));
+    journal.recover();
+    if (options.fsync === 'interval') {
+      journal.syncTimer = setInterval(() => journal.syncActiveSegment(), options.fsyncIntervalMs);
+      journal.syncTimer.unref();
+    }
+    return journal;
+  }
+
+  /** Every entry with a sequence number up to this one has been acknowledged. */
+  get ackedThrough(): number {
+    return this.acked;
+  }
+
+  get nextSeq(): number {
+    return this.seq;
+  }
+
+  /** Unacknowledged (or not yet forgotten) entries, in sequence order. */
+  get all(): readonly JournalEntry[] {
+    return this.entries;
+  }
+
+  /** Calls `listener` whenever new entries reach the disk. */
+  onWritten(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Appends one entry; it is written within `groupCommitMs`. Returns its sequence number. */
+  append(payload: Buffer, count: number, ts = Date.now()): number {
+    if (this.closed) throw new Error(`journal ${this.options.name} is closed`);
+    const seq = this.seq++;
+    const record = encodeRecord(seq, ts, count, payload);
+    const segment = this.activeSegment(seq, record.length);
+    const entry: JournalEntry = { seq, ts, count, state: 'unsent', written: false, segment, offset: segment.size, length: payload.length, payload };
+    segment.size += record.length;
+    segment.lastSeq = seq;
+    segment.live++;
+    this.entries.push(entry);
+    this.cachedBytes += payload.length;
+    this.trimCache();
+    this.pending.push({ entry, record });
+    this.flushTimer ??= setTimeout(() => void this.flush(), this.options.groupCommitMs);
+    return seq;
+  }
+
+  /** Writes (and syncs, per policy) everything appended so far. */
+  flush(): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return this.flushing;
+    this.flushing = this.flushing.then(async () => {
+      // Consecutive records of one segment go out in one write: one system call per group commit.
+      let start = 0;
+      while (start < batch.length) {
+        const segment = batch[start]!.entry.segment;
+        let end = start;
+        while (end < batch.length && batch[end]!.entry.segment === segment) end++;
+        const fd = this.fdOf(segment);
+        const buffer = Buffer.concat(batch.slice(start, end).map((p) => p.record));
+        writeSync(fd, buffer, 0, buffer.length, batch[start]!.entry.offset);
+        if (this.options.fsync === 'always') await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+        start = end;
+      }
+      for (const p of batch) p.entry.written = true;
+      for (const listener of this.listeners) listener();
+    });
+    return this.flushing;
+  }
+
+  /** Reads the payloads of entries (from memory when cached, else from their segment file). */
+  payloads(entries: readonly JournalEntry[]): Buffer[] {
+    return entries.map((e) => e.payload ?? this.readFromDisk(e));
+  }
+
+  /** Marks entries delivered. Entries up to the first undelivered one are forgotten. */
+  acknowledge(entries: readonly JournalEntry[]): void {
+    for (const e of entries) {
+      if (e.state === 'acked') continue;
+      e.state = 'acked';
+      e.segment.live--;
+    }
+    let drop = 0;
+    while (drop < this.entries.length && this.entries[drop]!.state === 'acked') drop++;
+    if (drop === 0) return;
+    const forgotten = this.entries.splice(0, drop);
+    for (const e of forgotten) {
+      if (e.payload) this.cachedBytes -= e.length;
+      e.payload = undefined;
+    }
+    this.acked = forgotten[forgotten.length - 1]!.seq;
+    this.stateDirty = true;
+    this.stateTimer ??= setTimeout(() => this.saveState(), 200);
+    this.deleteAcknowledgedSegments();
+  }
+
+  stats(): { entries: number; items: number; bytes: number; oldestTs: number | null; segments: number } {
+    let items = 0;
+    for (const e of this.entries) if (e.state !== 'acked') items += e.count;
+    const bytes = this.segments.reduce((n, s) => n + s.size, 0);
+    return { entries: this.entries.length, items, bytes, oldestTs: this.entries[0]?.ts ?? null, segments: this.segments.length };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+    if (this.syncTimer) clearInterval(this.syncTimer);
+    if (this.stateTimer) clearTimeout(this.stateTimer);
+    this.syncActiveSegment();
+    this.saveState();
+    for (const s of this.segments) {
+      if (s.fd !== undefined) closeSync(s.fd);
+      s.fd = undefined;
+    }
+  }
+
+  // --- internals ---------------------------------------------------------------------------------
+
+  private activeSegment(seq: number, recordBytes: number): Segment {
+    const last = this.segments[this.segments.length - 1];
+    if (last && last.size + recordBytes <= this.options.segmentBytes) return last;
+    if (last?.fd !== undefined && this.pending.every((p) => p.entry.segment !== last)) {
+      closeSync(last.fd);
+      last.fd = undefined;
+    }
+    const segment: Segment = { firstSeq: seq, lastSeq: seq, path: join(this.options.dir, segmentName(seq)), size: 0, live: 0, fd: undefined };
+    this.segments.push(segment);
+    return segment;
+  }
+
+  private fdOf(segment: Segment): number {
+    segment.fd ??= openSync(segment.path, existsSync(segment.path) ? 'r+' : 'w+');
+    return segment.fd;
+  }
+
+  private syncActiveSegment(): void {
+    const last = this.segments[this.segments.length - 1];
+    if (last?.fd !== undefined) fdatasyncSync(last.fd);
+  }
+
+  private trimCache(): void {
+    // Keep the newest payloads; older ones are read back from disk when (if ever) they are sent.
+    for (const e of this.entries) {
+      if (this.cachedBytes <= this.options.cacheBytes) return;
+      if (!e.payload || !e.written) continue;
+      this.cachedBytes -= e.length;
+      e.payload = undefined;
+    }
+  }
+
+  private readFromDisk(e: JournalEntry): Buffer {
+    const buffer = Buffer.allocUnsafe(e.length);
+    const fd = e.segment.fd ?? openSync(e.segment.path, 'r');
+    try {
+      readSync(fd, buffer, 0, e.length, e.offset + HEADER_BYTES);
+    } finally {
+      if (e.segment.fd === undefined) closeSync(fd);
+    }
+    return buffer;
+  }
+
+  private deleteAcknowledgedSegments(): void {
+    // Never the segment being written to.
+    while (this.segments.length > 1 && this.segments[0]!.live === 0 && this.segments[0]!.lastSeq <= this.acked) {
+      const segment = this.segments.shift()!;
+      if (segment.fd !== undefined) closeSync(segment.fd);
+      unlinkSync(segment.path);
+    }
+  }
+
+  private saveState(): void {
+    if (this.stateTimer) clearTimeout(this.stateTimer);
+    this.stateTimer = undefined;
+    if (!this.stateDirty) return;
+    const file = join(this.options.dir, 'state.json');
+    writeFileSync(`${file}.tmp`, JSON.stringify({ ackedThrough: this.acked }));
+    renameSync(`${file}.tmp`, file);
+    this.stateDirty = false;
+  }
+
+  /** Rebuilds the index from the segment files, skipping damaged records and cutting a torn tail. */
+  private recover(): void {
+    const files = readdirSync(this.options.dir)
+      .filter((f) => f.endsWith(SEGMENT_SUFFIX))
+      .sort();
+    let highest = this.acked;
+    files.forEach((file, fileIndex) => {
+      const path = join(this.options.dir, file);
+      const data = readFileSync(path);
+      const segment: Segment = { firstSeq: Number(file.slice(0, -SEGMENT_SUFFIX.length)), lastSeq: 0, path, size: 0, live: 0, fd: undefined };
+      let offset = 0;
+      let validEnd = 0;
+      while (offset < data.length) {
+        const outcome = decodeRecordAt(data, offset);
+        if (outcome.kind === 'record') {
+          const { seq, ts, count, length } = outcome.header;
+          segment.lastSeq = Math.max(segment.lastSeq, seq);
+          highest = Math.max(highest, seq);
+          if (seq > this.acked) {
+            this.entries.push({ seq, ts, count, state: 'unsent', written: true, segment, offset, length, payload: undefined });
+            segment.live++;
+          }
+          offset = outcome.next;
+          validEnd = offset;
+          continue;
+        }
+        const isLast = fileIndex === files.length - 1;
+        const next = resynchronise(data, offset + 1);
+        if (next < 0 && isLast) {
+          // A torn write at the end of the newest segment: cut it off so appends continue cleanly.
+          this.options.logger.warn({ journal: this.options.name, file, offset, droppedBytes: data.length - offset }, 'journal: incomplete record at the end (torn write); truncating');
+          this.options.onCorruptRecord?.('torn_tail');
+          const fd = openSync(path, 'r+');
+          ftruncateSync(fd, validEnd);
+          closeSync(fd);
+          break;
+        }
+        const reason = outcome.kind === 'corrupt' ? outcome.reason : 'truncated record';
+        this.options.logger.error({ journal: this.options.name, file, offset, reason, skippedBytes: (next < 0 ? data.length : next) - offset }, 'journal: damaged record skipped');
+        this.options.onCorruptRecord?.(reason);
+        if (next < 0) break;
+        offset = next;
+        validEnd = next;
+      }
+      segment.size = isLastFile(fileIndex, files.length) ? validEnd : statSync(path).size;
+      if (segment.lastSeq === 0) segment.lastSeq = segment.firstSeq;
+      this.segments.push(segment);
+    });
+    this.entries.sort((a, b) => a.seq - b.seq);
+    this.seq = highest + 1;
+    this.deleteAcknowledgedSegments();
+  }
+}
+
+function isLastFile(index: number, count: number): boolean {
+  return index === count - 1;
+}
+
+function readAckedThrough(dir: string): number {
+  const file = join(dir, 'state.json');
+  if (!existsSync(file)) return 0;
+  try {
+    const state = JSON.parse(readFileSync(file, 'utf8')) as { ackedThrough?: unknown };
+    return typeof state.ackedThrough === 'number' && state.ackedThrough >= 0 ? state.ackedThrough : 0;
+  } catch {
+    // A damaged state file only means some entries are delivered twice; the cloud ignores repeats.
+    return 0;
+  }
+}
