@@ -14,6 +14,7 @@ const ts = Date.UTC(2026, 10, 26, 2, 0, 0);
 const batch: TelemetryBatchInput = {
   v: 1,
   seq: 41,
+  lastSeq: 43,
   sentAt: ts + 500,
   readings: [
     { device: 'b1-main', metric: 'active_power', unit: 'W', ts, value: 38373.546875, quality: 'good' },
@@ -30,6 +31,11 @@ describe('telemetry batch', () => {
 
   it('refuses to encode an invalid batch on the sending side', () => {
     expect(() => telemetryCodec.encode({ ...batch, seq: -1 })).toThrow();
+  });
+
+  it('refuses a batch whose last sequence number comes before its first', () => {
+    const result = telemetryCodec.decode(JSON.stringify({ ...batch, lastSeq: 40 }));
+    expect(result.ok || result.error.message).toBe('telemetry batch: lastSeq: expected lastSeq >= seq');
   });
 
   it('names the path and the expectation of each problem', () => {
@@ -74,6 +80,7 @@ describe('other payloads', () => {
     const events = {
       v: 1 as const,
       seq: 3,
+      lastSeq: 3,
       sentAt: ts,
       historical: true,
       events: [
@@ -89,7 +96,8 @@ describe('other payloads', () => {
     };
     expect(eventBatchCodec.decode(eventBatchCodec.encode(events))).toEqual({ ok: true, value: events });
 
-    const birth = { v: 1 as const, status: 'online' as const, ts, version: '0.1.0', nextSeq: 7, devices: [{ id: 'b1-main', kind: 'meter' as const, driver: 'modbus+tcp', profile: 'eastron-sdm630' }] };
+    const stream = { nextSeq: 7, ackedThrough: 5, backlogEntries: 1, backlogItems: 15, oldestPendingTs: ts, drainPerSecond: 0, bytes: 4096 };
+    const birth = { v: 1 as const, status: 'online' as const, ts, version: '0.1.0', streams: { telemetry: stream, events: { ...stream, backlogItems: 0, oldestPendingTs: null } }, devices: [{ id: 'b1-main', kind: 'meter' as const, driver: 'modbus+tcp', profile: 'eastron-sdm630' }] };
     expect(gatewayStateCodec.decode(gatewayStateCodec.encode(birth))).toEqual({ ok: true, value: birth });
 
     const command = { v: 1 as const, id: 'c-9', issuedBy: 'guard.li', issuedAt: ts, expiresAt: ts + 30_000, args: { door: 3, seconds: 5 } };
@@ -100,7 +108,7 @@ describe('other payloads', () => {
   });
 
   it('rejects an unknown event type and an unknown gateway status', () => {
-    const badEvent = eventBatchCodec.decode(JSON.stringify({ v: 1, seq: 0, sentAt: ts, events: [{ id: 'x', device: 'd', type: 'door_exploded', ts }] }));
+    const badEvent = eventBatchCodec.decode(JSON.stringify({ v: 1, seq: 0, lastSeq: 0, sentAt: ts, events: [{ id: 'x', device: 'd', type: 'door_exploded', ts }] }));
     expect(badEvent.ok || badEvent.error.message).toContain('events[0].type: Invalid option');
     const badState = gatewayStateCodec.decode(JSON.stringify({ v: 1, status: 'sleepy', ts }));
     expect(badState.ok || badState.error.message).toContain('status: Invalid option');
@@ -111,7 +119,7 @@ describe('telemetry batches built from pre-serialised readings', () => {
   it('decode exactly like the codec-encoded batch', async () => {
     const { serializeReadings, telemetryPayload } = await import('@gatehouse/contracts');
     const fragments = [serializeReadings(batch.readings.slice(0, 2)), serializeReadings(batch.readings.slice(2))];
-    const payload = telemetryPayload({ seq: 41, sentAt: ts + 500, historical: false }, fragments);
+    const payload = telemetryPayload({ seq: 41, lastSeq: 43, sentAt: ts + 500, historical: false }, fragments);
     expect(telemetryCodec.decode(payload)).toEqual(telemetryCodec.decode(telemetryCodec.encode(batch)));
     expect(payload.equals(telemetryCodec.encode(batch))).toBe(true);
   });

@@ -76,29 +76,45 @@ export const gatewayConfigSchema = z
   .object({
     site: idSchema,
     gateway: idSchema,
+    /** where the gateway keeps its journals */
+    dataDir: z.string().min(1).default('./data/edge'),
     mqtt: z
       .object({
         /** mqtt://host:port or mqtts://host:port */
         url: z.string().regex(/^mqtts?:\/\/[^/]+/, 'expected mqtt://host:port or mqtts://host:port'),
+        /** this gateway's own credentials (the broker's ACL ties them to its topics) */
         username: z.string().optional(),
         password: z.string().optional(),
         /** defaults to gh-{site}-{gateway} */
         clientId: z.string().optional(),
         keepaliveSeconds: z.number().int().min(5).max(600).default(30),
+        /** TLS (mqtts://): PEM files; rejectUnauthorized false only for testing */
+        tls: z
+          .object({ caFile: z.string().optional(), certFile: z.string().optional(), keyFile: z.string().optional(), rejectUnauthorized: z.boolean().default(true) })
+          .strict()
+          .optional(),
       })
       .strict(),
     uplink: z
       .object({
-        /** how often readings are gathered into a batch and published */
-        batchIntervalMs: z.number().int().min(10).default(1000),
-        maxBatchReadings: z.number().int().min(1).max(5000).default(1000),
+        maxBatchReadings: z.number().int().min(1).max(5000).default(2000),
         /** batches published but not yet acknowledged */
         maxInFlightBatches: z.number().int().min(1).max(1000).default(16),
-        /** readings held in memory while the broker is unreachable; the oldest go beyond this */
-        maxQueuedReadings: z.number().int().min(1000).default(1_000_000),
+        /** how often the retained state message (with the backlog) is republished */
+        statePeriodMs: z.number().int().min(1000).default(10_000),
       })
       .strict()
-      .default({ batchIntervalMs: 1000, maxBatchReadings: 1000, maxInFlightBatches: 16, maxQueuedReadings: 1_000_000 }),
+      .default({ maxBatchReadings: 2000, maxInFlightBatches: 16, statePeriodMs: 10_000 }),
+    journal: z
+      .object({
+        /** always | interval | never: when written entries are forced to the disk (see the README) */
+        fsync: z.enum(['always', 'interval', 'never']).default('interval'),
+        fsyncIntervalMs: z.number().int().min(10).default(1000),
+        groupCommitMs: z.number().int().min(1).max(1000).default(20),
+        segmentBytes: z.number().int().min(64 * 1024).default(8 * 1024 * 1024),
+      })
+      .strict()
+      .default({ fsync: 'interval', fsyncIntervalMs: 1000, groupCommitMs: 20, segmentBytes: 8 * 1024 * 1024 }),
     modbus: z
       .object({
         timeoutMs: z.number().int().min(50).default(MODBUS_DEFAULTS.timeoutMs),

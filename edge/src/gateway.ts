@@ -1,12 +1,15 @@
-import type { Reading } from '@gatehouse/contracts';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { eventBatchPayload, serializeReadings, telemetryPayload, topics, type DeviceEvent, type Reading } from '@gatehouse/contracts';
 import type { Logger } from 'pino';
-import { gatewayConfigSchema, type GatewayConfigInput } from './config.js';
-import type { DeviceDriver, DriverContext } from './drivers/driver.js';
+import { gatewayConfigSchema, type GatewayConfig, type GatewayConfigInput } from './config.js';
+import type { DriverContext } from './drivers/driver.js';
 import { createDrivers } from './drivers/driver-registry.js';
+import { Journal } from './journal/journal.js';
 import { createGatewayMetrics, type GatewayMetrics } from './status/metrics.js';
 import { startStatusServer, type StatusServer } from './status/status-server.js';
+import { JournalPublisher } from './uplink/journal-publisher.js';
 import { MqttUplink } from './uplink/mqtt-uplink.js';
-import { TelemetryOutbox } from './uplink/telemetry-outbox.js';
 import { GATEWAY_VERSION } from './version.js';
 
 export interface RunningGateway {
@@ -15,55 +18,104 @@ export interface RunningGateway {
   /** port of the /metrics and /health listener */
   httpPort: number;
   metrics: GatewayMetrics;
-  /** readings not yet acknowledged by the broker */
+  /** readings in the journal not yet acknowledged by the broker */
   backlog(): number;
   stop(): Promise<void>;
 }
 
-const STOP_FLUSH_TIMEOUT_MS = 3000;
+const STOP_DRAIN_TIMEOUT_MS = 3000;
 
-/** Starts a gateway: its device drivers, the outbox and the MQTT uplink, and the status listener. */
+function openJournal(config: GatewayConfig, stream: 'telemetry' | 'events', logger: Logger, metrics: GatewayMetrics): Journal {
+  return Journal.open({
+    dir: join(resolve(config.dataDir), 'journal', stream),
+    name: stream,
+    fsync: config.journal.fsync,
+    fsyncIntervalMs: config.journal.fsyncIntervalMs,
+    groupCommitMs: config.journal.groupCommitMs,
+    segmentBytes: config.journal.segmentBytes,
+    cacheBytes: 16 * 1024 * 1024,
+    logger,
+    onCorruptRecord: (reason) => metrics.journalDamagedRecords.inc({ stream, reason }),
+  });
+}
+
+function tlsOptions(config: GatewayConfig) {
+  const tls = config.mqtt.tls;
+  if (!tls) return undefined;
+  const read = (file: string | undefined) => (file ? readFileSync(file, 'utf8') : undefined);
+  return { ca: read(tls.caFile), cert: read(tls.certFile), key: read(tls.keyFile), rejectUnauthorized: tls.rejectUnauthorized };
+}
+
+/**
+ * Starts a gateway: its device drivers, which append everything they produce to the journals first;
+ * the publishers that deliver the journals over MQTT; and the status listener.
+ */
 export async function startGateway(input: GatewayConfigInput, logger: Logger): Promise<RunningGateway> {
   const config = gatewayConfigSchema.parse(input);
   const log = logger.child({ site: config.site, gateway: config.gateway });
   const metrics = createGatewayMetrics();
-  const outbox = new TelemetryOutbox({
-    maxBatchReadings: config.uplink.maxBatchReadings,
-    maxQueuedReadings: config.uplink.maxQueuedReadings,
-    firstSeq: 0,
-    onDrop: (count) => {
-      metrics.readingsDropped.inc(count);
-      log.error({ dropped: count }, 'uplink queue full: oldest readings dropped');
+  const address = { site: config.site, gateway: config.gateway };
+
+  const telemetryJournal = openJournal(config, 'telemetry', log, metrics);
+  const eventJournal = openJournal(config, 'events', log, metrics);
+  const telemetry = new JournalPublisher(telemetryJournal, {
+    topic: topics.telemetry(address),
+    maxBatchItems: config.uplink.maxBatchReadings,
+    maxInFlight: config.uplink.maxInFlightBatches,
+    buildPayload: telemetryPayload,
+    onAcknowledged: (items, historical) => {
+      metrics.batchesPublished.inc();
+      metrics.readingsPublished.inc(items);
+      if (historical) metrics.historicalPublished.inc(items);
     },
   });
+  const events = new JournalPublisher(eventJournal, {
+    topic: topics.events(address),
+    maxBatchItems: 100,
+    maxInFlight: 4,
+    buildPayload: eventBatchPayload,
+    onAcknowledged: (items) => metrics.eventsPublished.inc(items),
+  });
+  const backlog = telemetryJournal.stats().items;
+  if (backlog > 0) log.info({ readings: backlog }, 'journal holds readings from before the restart; they will be delivered as historical');
 
   const sink: DriverContext['sink'] = {
+    // The journal comes first: nothing a device produced exists anywhere else until it is written there.
     readings: (readings: Reading[]) => {
-      outbox.add(readings);
-      metrics.uplinkQueue.set(outbox.size);
+      telemetryJournal.append(Buffer.from(serializeReadings(readings)), readings.length);
     },
-    event: () => {
-      // Event delivery arrives with the access-control drivers.
+    event: (event: DeviceEvent) => {
+      eventJournal.append(Buffer.from(JSON.stringify(event)), 1);
     },
   };
   const { drivers, close: closeConnections } = createDrivers(config, { logger: log, metrics, sink });
 
-  const uplink = new MqttUplink(
-    {
-      address: { site: config.site, gateway: config.gateway },
-      url: config.mqtt.url,
-      username: config.mqtt.username,
-      password: config.mqtt.password,
-      clientId: config.mqtt.clientId ?? `gh-${config.site}-${config.gateway}`,
-      keepaliveSeconds: config.mqtt.keepaliveSeconds,
-      maxInFlightBatches: config.uplink.maxInFlightBatches,
-      devices: drivers.map((d) => d.descriptor),
-      version: GATEWAY_VERSION,
-      logger: log,
-      metrics,
-    },
-    outbox,
-  );
+  const uplink = new MqttUplink({
+    address,
+    url: config.mqtt.url,
+    username: config.mqtt.username,
+    password: config.mqtt.password,
+    clientId: config.mqtt.clientId ?? `gh-${config.site}-${config.gateway}`,
+    keepaliveSeconds: config.mqtt.keepaliveSeconds,
+    tls: tlsOptions(config),
+    statePeriodMs: config.uplink.statePeriodMs,
+    devices: drivers.map((d) => d.descriptor),
+    version: GATEWAY_VERSION,
+    logger: log,
+    metrics,
+    telemetry,
+    events,
+  });
+
+  const updateBacklogMetrics = () => {
+    for (const [stream, publisher] of [['telemetry', telemetry], ['events', events]] as const) {
+      const s = publisher.state();
+      metrics.backlogItems.set({ stream }, s.backlogItems);
+      metrics.backlogAgeSeconds.set({ stream }, s.oldestPendingTs === null ? 0 : (Date.now() - s.oldestPendingTs) / 1000);
+      metrics.backlogDrainRate.set({ stream }, s.drainPerSecond);
+      metrics.journalBytes.set({ stream }, s.bytes);
+    }
+  };
 
   let status: StatusServer | undefined;
   try {
@@ -71,17 +123,17 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
       host: config.http.host,
       port: config.http.port,
       registry: metrics.registry,
-      health: () => ({ status: 'ok', site: config.site, gateway: config.gateway, connected: uplink.connected, backlog: outbox.size, nextSeq: outbox.nextSeq, devices: drivers.length }),
+      beforeScrape: updateBacklogMetrics,
+      health: () => ({ status: 'ok', site: config.site, gateway: config.gateway, connected: uplink.connected, devices: drivers.length, streams: { telemetry: telemetry.state(), events: events.state() } }),
     });
   } catch (err) {
     await closeConnections();
+    await telemetryJournal.close();
+    await eventJournal.close();
     throw err;
   }
 
   uplink.start();
-  const batcher = setInterval(() => {
-    if (outbox.cut() > 0) uplink.pump();
-  }, config.uplink.batchIntervalMs);
   for (const driver of drivers) driver.start();
   log.info({ devices: drivers.length, httpPort: status.port }, 'gateway started');
 
@@ -90,20 +142,23 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
     gateway: config.gateway,
     httpPort: status.port,
     metrics,
-    backlog: () => outbox.size,
+    backlog: () => telemetryJournal.stats().items,
     async stop() {
-      await Promise.all(drivers.map((d: DeviceDriver) => d.stop()));
-      clearInterval(batcher);
-      // Give what was read before the stop a short chance to reach the broker.
-      outbox.cut();
-      uplink.pump();
-      const deadline = Date.now() + STOP_FLUSH_TIMEOUT_MS;
-      while (outbox.size > 0 && uplink.connected && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
+      await Promise.all(drivers.map((d) => d.stop()));
+      await telemetryJournal.flush();
+      await eventJournal.flush();
+      // Give what was read before the stop a short chance to reach the broker; the rest stays in the
+      // journal and is delivered at the next start.
+      const deadline = Date.now() + STOP_DRAIN_TIMEOUT_MS;
+      while ((telemetryJournal.stats().items > 0 || eventJournal.stats().items > 0) && uplink.connected && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
       }
-      if (outbox.size > 0) log.warn({ unsent: outbox.size }, 'gateway stopped with readings the broker had not acknowledged');
+      const left = telemetryJournal.stats().items;
+      if (left > 0) log.warn({ readings: left }, 'gateway stopped with readings not yet delivered; they stay in the journal');
       await uplink.stop();
       await closeConnections();
+      await telemetryJournal.close();
+      await eventJournal.close();
       await status?.close();
       log.info('gateway stopped');
     },

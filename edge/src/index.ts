@@ -4,7 +4,7 @@ export * from './drivers/driver.js';
 export * from './drivers/modbus/profile.js';
 export * from './drivers/modbus/register-decoding.js';
 export * from './drivers/modbus/read-plan.js';
-export * from './uplink/telemetry-outbox.js';
+export * from './uplink/journal-publisher.js';
 export { GATEWAY_VERSION } from './version.js';
 export * from './drivers/modbus/modbus-connection.js';
 export * from './drivers/modbus/counter-guard.js';

@@ -81,7 +81,7 @@ describe('journal', () => {
     const bytes = readFileSync(file);
     // A flipped bit in the payload of the fifth record.
     const recordBytes = 32 + bytes.readUInt32BE(4);
-    bytes[4 * recordBytes + 50] ^= 0x01;
+    bytes[4 * recordBytes + 50] = (bytes[4 * recordBytes + 50] ?? 0) ^ 0x01;
     writeFileSync(file, bytes);
 
     const damage: string[] = [];

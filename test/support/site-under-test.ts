@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { startCloud, type CloudConfigInput, type RunningCloud, type SqlClient } from '@gatehouse/cloud';
 import { startGateway, type RunningGateway } from '@gatehouse/edge';
@@ -53,7 +56,8 @@ export async function startSiteUnderTest(options: SiteUnderTestOptions): Promise
       site: options.site,
       gateway: 'gw-01',
       mqtt: { url: brokerUrl, clientId: `gh-${options.site}-gw-01` },
-      uplink: { batchIntervalMs: 100, maxBatchReadings: 500, maxInFlightBatches: 16, maxQueuedReadings: 100_000 },
+      dataDir: mkdtempSync(join(tmpdir(), 'gh-e2e-edge-')),
+      uplink: { maxBatchReadings: 500, maxInFlightBatches: 16, statePeriodMs: 10_000 },
       modbus: { timeoutMs: 1000, reconnectDelayMs: 200, maxGap: 16 }, // the rest from the defaults
       http: { host: '127.0.0.1', port: 0 },
       devices: meters.map((m) => ({

@@ -82,6 +82,7 @@ export function registerDemoCommand(program: Command): void {
         gateway = await startGateway(
           {
             ...edgeConfig,
+            dataDir: resolve(dataDir, 'edge'),
             mqtt: { ...edgeConfig.mqtt, url: brokerUrl },
             http: { ...edgeConfig.http, port: parsePort(options.gatewayPort, '--gateway-port') },
             devices: edgeConfig.devices.map((d) => ({ ...d, port: meterPort })),

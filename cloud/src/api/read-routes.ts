@@ -1,4 +1,4 @@
-import { QUALITIES } from '@gatehouse/contracts';
+import { QUALITIES, streamStateSchema } from '@gatehouse/contracts';
 import type { FastifyInstance, FastifyBaseLogger, RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -52,6 +52,10 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
                 lastSeen: nullableEpochMs,
                 statusChangedAt: nullableEpochMs,
                 lastSeq: z.number().nullable(),
+                streams: z
+                  .object({ telemetry: streamStateSchema, events: streamStateSchema })
+                  .nullable()
+                  .meta({ description: "the gateway's journals as it last reported them: backlog waiting to be delivered, drain rate" }),
               }),
             ),
           }),

@@ -34,9 +34,6 @@ export interface IngestDependencies {
  * A message that can never be stored goes to the dead-letter table with its reason and resolves.
  */
 export class IngestService {
-  /** next expected telemetry sequence number per gateway, for gap detection */
-  private readonly expectedSeq = new Map<string, number>();
-
   constructor(private readonly deps: IngestDependencies) {}
 
   async handle(topic: string, payload: Buffer): Promise<IngestOutcome> {
@@ -72,22 +69,12 @@ export class IngestService {
     const { inserted, duplicates } = await this.deps.timeSeries.write(address, batch.readings);
     const lastRead = new Map<string, number>();
     for (const r of batch.readings) lastRead.set(r.device, Math.max(lastRead.get(r.device) ?? 0, r.ts));
-    await this.deps.registry.recordTelemetry(address, batch.seq, lastRead);
-    this.trackSequence(address, batch.seq);
+    await this.deps.registry.recordTelemetry(address, batch.lastSeq, lastRead);
+    await this.deps.registry.recordBatch(address, 'telemetry', batch.seq, batch.lastSeq, batch.historical);
     this.deps.metrics.messages.inc({ kind: 'telemetry', result: 'stored' });
     this.deps.metrics.readingsStored.inc(inserted);
     this.deps.metrics.readingsDuplicate.inc(duplicates);
     return { result: 'stored', kind: 'telemetry', inserted, duplicates };
-  }
-
-  private trackSequence(address: GatewayAddress, seq: number): void {
-    const key = `${address.site}/${address.gateway}`;
-    const expected = this.expectedSeq.get(key);
-    if (expected !== undefined && seq > expected) {
-      this.deps.metrics.sequenceGaps.inc();
-      this.deps.logger.warn({ ...address, expected, received: seq }, 'telemetry sequence gap');
-    }
-    if (expected === undefined || seq >= expected) this.expectedSeq.set(key, seq + 1);
   }
 
   private async ingestEvents(topic: string, address: GatewayAddress, payload: Buffer): Promise<IngestOutcome> {
@@ -95,6 +82,7 @@ export class IngestService {
     if (!decoded.ok) return this.reject(topic, payload, decoded.error.code, decoded.error.message);
     await this.deps.registry.ensureSite(address.site);
     const { inserted, duplicates } = await this.deps.events.write(address, decoded.value.events);
+    await this.deps.registry.recordBatch(address, 'events', decoded.value.seq, decoded.value.lastSeq, decoded.value.historical);
     this.deps.metrics.messages.inc({ kind: 'events', result: 'stored' });
     this.deps.metrics.eventsStored.inc(inserted);
     return { result: 'stored', kind: 'events', inserted, duplicates };
@@ -106,11 +94,7 @@ export class IngestService {
     const decoded = gatewayStateCodec.decode(payload);
     if (!decoded.ok) return this.reject(topic, payload, decoded.error.code, decoded.error.message);
     const state = decoded.value;
-    await this.deps.registry.recordGatewayState(address, { status: state.status, version: state.version, devices: state.devices });
-    if (state.status === 'online' && state.nextSeq !== undefined) {
-      // A birth tells where the gateway's numbering continues: no gap is implied by a restart.
-      this.expectedSeq.set(`${address.site}/${address.gateway}`, state.nextSeq);
-    }
+    await this.deps.registry.recordGatewayState(address, { status: state.status, version: state.version, devices: state.devices, streams: state.streams });
     this.deps.logger.info({ ...address, status: state.status }, 'gateway state');
     this.deps.metrics.messages.inc({ kind: 'state', result: 'stored' });
     return { result: 'stored', kind: 'state', inserted: 1, duplicates: 0 };

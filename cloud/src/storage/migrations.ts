@@ -91,6 +91,23 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'delivered batch ranges, gateway stream state',
+    sql: `
+      CREATE TABLE received_batches (
+        site text NOT NULL,
+        gateway text NOT NULL,
+        stream text NOT NULL,
+        first_seq bigint NOT NULL,
+        last_seq bigint NOT NULL,
+        historical boolean NOT NULL,
+        received_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (site, gateway, stream, first_seq, last_seq)
+      );
+      ALTER TABLE gateways ADD COLUMN streams jsonb;
+    `,
+  },
 ];
 
 // Arbitrary constant: serialises migrations when several cloud instances start against one database.

@@ -1,4 +1,4 @@
-import type { DeviceDescriptor, GatewayAddress } from '@gatehouse/contracts';
+import type { DeviceDescriptor, GatewayAddress, GatewayState } from '@gatehouse/contracts';
 import type { SqlClient } from './sql-client.js';
 
 export interface SiteSummary {
@@ -17,7 +17,11 @@ export interface GatewaySummary {
   lastSeen: number | null;
   statusChangedAt: number | null;
   lastSeq: number | null;
+  /** the gateway's journals as it last reported them: backlog waiting, drain rate */
+  streams: GatewayStreams | null;
 }
+
+export type GatewayStreams = NonNullable<GatewayState['streams']>;
 
 export interface DeviceSummary {
   site: string;
@@ -41,17 +45,18 @@ export class SiteRegistry {
   }
 
   /** Records a birth or death message. */
-  async recordGatewayState(address: GatewayAddress, state: { status: 'online' | 'offline'; version?: string; devices?: DeviceDescriptor[] }): Promise<void> {
+  async recordGatewayState(address: GatewayAddress, state: { status: 'online' | 'offline'; version?: string; devices?: DeviceDescriptor[]; streams?: GatewayStreams }): Promise<void> {
     await this.ensureSite(address.site);
     await this.db.query(
-      `INSERT INTO gateways (site, id, status, version, last_seen, status_changed_at)
-         VALUES ($1, $2, $3, $4, now(), now())
+      `INSERT INTO gateways (site, id, status, version, last_seen, status_changed_at, streams)
+         VALUES ($1, $2, $3, $4, now(), now(), $5)
        ON CONFLICT (site, id) DO UPDATE SET
          status = EXCLUDED.status,
          version = COALESCE(EXCLUDED.version, gateways.version),
+         streams = COALESCE(EXCLUDED.streams, gateways.streams),
          last_seen = now(),
          status_changed_at = CASE WHEN gateways.status = EXCLUDED.status THEN gateways.status_changed_at ELSE now() END`,
-      [address.site, address.gateway, state.status, state.version ?? null],
+      [address.site, address.gateway, state.status, state.version ?? null, state.streams ? JSON.stringify(state.streams) : null],
     );
     const devices = state.devices ?? [];
     if (devices.length > 0) {
@@ -72,6 +77,15 @@ export class SiteRegistry {
         ],
       );
     }
+  }
+
+  /** Records that a batch (journal entries seq..lastSeq of one stream) was stored. */
+  async recordBatch(address: GatewayAddress, stream: 'telemetry' | 'events', seq: number, lastSeq: number, historical: boolean): Promise<void> {
+    await this.db.query(
+      `INSERT INTO received_batches (site, gateway, stream, first_seq, last_seq, historical) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT DO NOTHING`,
+      [address.site, address.gateway, stream, seq, lastSeq, historical],
+    );
   }
 
   /** Records that a gateway delivered data for devices, each last read at the given time (epoch ms). */
@@ -108,7 +122,7 @@ export class SiteRegistry {
   async listGateways(site?: string): Promise<GatewaySummary[]> {
     return this.db.query<GatewaySummary>(
       `SELECT site, id, status, version, ${EPOCH_MS('last_seen')} AS "lastSeen",
-              ${EPOCH_MS('status_changed_at')} AS "statusChangedAt", last_seq AS "lastSeq"
+              ${EPOCH_MS('status_changed_at')} AS "statusChangedAt", last_seq AS "lastSeq", streams
          FROM gateways WHERE $1::text IS NULL OR site = $1 ORDER BY site, id`,
       [site ?? null],
     );

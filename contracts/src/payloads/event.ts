@@ -50,10 +50,12 @@ export type DeviceEvent = z.infer<typeof deviceEventSchema>;
 /** A batch of events published on `gh/v1/{site}/{gateway}/events`. */
 export const eventBatchSchema = z.object({
   v: z.literal(1),
+  /** journal sequence numbers of the first and last event in the batch (the events journal has its own numbering) */
   seq: z.number().int().nonnegative(),
+  lastSeq: z.number().int().nonnegative(),
   sentAt: timestampMsSchema,
   historical: z.boolean().default(false),
   events: z.array(deviceEventSchema).min(1).max(500),
-});
+}).refine((b) => b.lastSeq >= b.seq, { path: ['lastSeq'], message: 'expected lastSeq >= seq' });
 
 export type EventBatch = z.infer<typeof eventBatchSchema>;

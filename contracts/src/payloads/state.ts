@@ -15,6 +15,24 @@ export const deviceDescriptorSchema = z.object({
 
 export type DeviceDescriptor = z.infer<typeof deviceDescriptorSchema>;
 
+export const streamStateSchema = z.object({
+  /** next sequence number the journal will use */
+  nextSeq: z.number().int().nonnegative(),
+  /** every entry up to this sequence number has been acknowledged by the broker */
+  ackedThrough: z.number().int().nonnegative(),
+  /** entries and items (readings or events) waiting to be delivered */
+  backlogEntries: z.number().int().nonnegative(),
+  backlogItems: z.number().int().nonnegative(),
+  /** when the oldest waiting entry was written, epoch ms */
+  oldestPendingTs: timestampMsSchema.nullable(),
+  /** items delivered per second, recently */
+  drainPerSecond: z.number().nonnegative(),
+  /** bytes the journal takes on disk */
+  bytes: z.number().int().nonnegative(),
+});
+
+export type StreamState = z.infer<typeof streamStateSchema>;
+
 /**
  * Published retained on `gh/v1/{site}/{gateway}/state`: `online` (birth) when the gateway connects and
  * `offline` (death) as its MQTT last will, or when it stops cleanly.
@@ -28,8 +46,13 @@ export const gatewayStateSchema = z.object({
   version: z.string().max(32).optional(),
   /** the devices this gateway serves; sent with the birth */
   devices: z.array(deviceDescriptorSchema).max(10_000).optional(),
-  /** next sequence number the gateway will use; lets the cloud tell a restart from a gap */
-  nextSeq: z.number().int().nonnegative().optional(),
+  /** the gateway's journals: what has been delivered and what waits (updated while online) */
+  streams: z
+    .object({
+      telemetry: streamStateSchema,
+      events: streamStateSchema,
+    })
+    .optional(),
 });
 
 export type GatewayState = z.infer<typeof gatewayStateSchema>;

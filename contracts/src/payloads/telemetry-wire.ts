@@ -11,13 +11,33 @@ export function serializeReadings(readings: readonly Reading[]): string {
   return JSON.stringify(readings).slice(1, -1);
 }
 
-export interface TelemetryHeader {
+export interface BatchHeader {
   seq: number;
+  lastSeq: number;
   sentAt: number;
   historical: boolean;
 }
 
+function batchPayload(field: 'readings' | 'events', header: BatchHeader, fragments: readonly (string | Buffer)[]): Buffer {
+  const head = `{"v":1,"seq":${header.seq},"lastSeq":${header.lastSeq},"sentAt":${header.sentAt},"historical":${header.historical},"${field}":[`;
+  const parts: Buffer[] = [Buffer.from(head)];
+  fragments.forEach((f, i) => {
+    if (i > 0) parts.push(COMMA);
+    parts.push(typeof f === 'string' ? Buffer.from(f) : f);
+  });
+  parts.push(CLOSE);
+  return Buffer.concat(parts);
+}
+
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']}');
+
 /** A telemetry batch payload from fragments made by `serializeReadings`. */
-export function telemetryPayload(header: TelemetryHeader, fragments: readonly string[]): Buffer {
-  return Buffer.from(`{"v":1,"seq":${header.seq},"sentAt":${header.sentAt},"historical":${header.historical},"readings":[${fragments.join(',')}]}`);
+export function telemetryPayload(header: BatchHeader, fragments: readonly (string | Buffer)[]): Buffer {
+  return batchPayload('readings', header, fragments);
+}
+
+/** An event batch payload from events serialised one by one (`JSON.stringify(event)`). */
+export function eventBatchPayload(header: BatchHeader, events: readonly (string | Buffer)[]): Buffer {
+  return batchPayload('events', header, events);
 }

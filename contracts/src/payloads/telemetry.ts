@@ -10,14 +10,16 @@ export const MAX_READINGS_PER_BATCH = 5000;
  */
 export const telemetryBatchSchema = z.object({
   v: z.literal(1),
-  /** gateway-wide sequence number of this batch, strictly increasing; gaps tell the cloud something is missing */
+  /** journal sequence number of the first entry in the batch (each poll of a device is one entry) */
   seq: z.number().int().nonnegative(),
+  /** journal sequence number of the last entry in the batch; the batch holds every entry from seq to lastSeq */
+  lastSeq: z.number().int().nonnegative(),
   /** when the gateway published the batch, epoch ms */
   sentAt: timestampMsSchema,
   /** true when the batch is replayed from the gateway's backlog after an outage */
   historical: z.boolean().default(false),
   readings: z.array(readingSchema).min(1).max(MAX_READINGS_PER_BATCH),
-});
+}).refine((b) => b.lastSeq >= b.seq, { path: ['lastSeq'], message: 'expected lastSeq >= seq' });
 
 export type TelemetryBatch = z.infer<typeof telemetryBatchSchema>;
 export type TelemetryBatchInput = z.input<typeof telemetryBatchSchema>;

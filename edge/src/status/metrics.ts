@@ -47,14 +47,44 @@ export function createGatewayMetrics() {
       help: 'Readings in batches acknowledged by the broker',
       registers: [registry],
     }),
-    readingsDropped: new Counter({
-      name: 'gh_edge_readings_dropped_total',
-      help: 'Readings dropped because the uplink queue was full',
+    historicalPublished: new Counter({
+      name: 'gh_edge_readings_replayed_total',
+      help: 'Readings delivered from the backlog (historical batches)',
       registers: [registry],
     }),
-    uplinkQueue: new Gauge({
-      name: 'gh_edge_uplink_queue_readings',
-      help: 'Readings waiting for the broker to acknowledge them',
+    eventsPublished: new Counter({
+      name: 'gh_edge_events_published_total',
+      help: 'Events in batches acknowledged by the broker',
+      registers: [registry],
+    }),
+    backlogItems: new Gauge({
+      name: 'gh_edge_backlog_items',
+      help: 'Readings or events in the journal waiting for the broker to acknowledge them',
+      labelNames: ['stream'] as const,
+      registers: [registry],
+    }),
+    backlogAgeSeconds: new Gauge({
+      name: 'gh_edge_backlog_age_seconds',
+      help: 'Age of the oldest entry waiting in the journal',
+      labelNames: ['stream'] as const,
+      registers: [registry],
+    }),
+    backlogDrainRate: new Gauge({
+      name: 'gh_edge_backlog_drain_per_second',
+      help: 'Items delivered per second over the last ten seconds',
+      labelNames: ['stream'] as const,
+      registers: [registry],
+    }),
+    journalBytes: new Gauge({
+      name: 'gh_edge_journal_bytes',
+      help: 'Bytes the journal takes on disk',
+      labelNames: ['stream'] as const,
+      registers: [registry],
+    }),
+    journalDamagedRecords: new Counter({
+      name: 'gh_edge_journal_damaged_records_total',
+      help: 'Journal records found damaged at start and skipped (torn_tail: an interrupted last write)',
+      labelNames: ['stream', 'reason'] as const,
       registers: [registry],
     }),
     uplinkConnected: new Gauge({

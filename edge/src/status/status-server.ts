@@ -13,10 +13,13 @@ export async function startStatusServer(options: {
   port: number;
   registry: Registry;
   health: () => Record<string, unknown>;
+  /** brings gauges up to date just before they are read */
+  beforeScrape?: () => void;
 }): Promise<StatusServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/metrics') {
+      options.beforeScrape?.();
       options.registry
         .metrics()
         .then((body) => {

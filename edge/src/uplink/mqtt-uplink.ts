@@ -1,8 +1,8 @@
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
-import { gatewayStateCodec, telemetryPayload, topics, type DeviceDescriptor, type GatewayAddress } from '@gatehouse/contracts';
+import { gatewayStateCodec, topics, type DeviceDescriptor, type GatewayAddress, type GatewayState } from '@gatehouse/contracts';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../status/metrics.js';
-import type { OutboxBatch, TelemetryOutbox } from './telemetry-outbox.js';
+import type { JournalPublisher } from './journal-publisher.js';
 
 export interface MqttUplinkOptions {
   address: GatewayAddress;
@@ -11,28 +11,42 @@ export interface MqttUplinkOptions {
   password?: string;
   clientId: string;
   keepaliveSeconds: number;
-  maxInFlightBatches: number;
+  /** TLS: CA, client certificate and key (PEM), and whether to verify the broker's certificate */
+  tls?: { ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean };
+  /** how often the retained state (with the backlog) is republished while online */
+  statePeriodMs: number;
   devices: DeviceDescriptor[];
   version: string;
   logger: Logger;
   metrics: GatewayMetrics;
+  telemetry: JournalPublisher;
+  events: JournalPublisher;
 }
 
 /**
- * Publishes the outbox's batches to the broker with QoS 1, in sequence order, a bounded number in
- * flight. Announces the gateway with a retained birth message and arms a retained last will, so the
- * cloud sees the gateway go offline even when it dies without a word.
+ * The gateway's MQTT connection: announces the gateway with a retained birth message and a retained
+ * last will, keeps its state (backlog included) up to date, and lets the journal publishers deliver
+ * over it while it is up.
  */
 export class MqttUplink {
   private client: MqttClient | undefined;
+  private stateTimer: NodeJS.Timeout | undefined;
 
-  constructor(
-    private readonly options: MqttUplinkOptions,
-    private readonly outbox: TelemetryOutbox,
-  ) {}
+  constructor(private readonly options: MqttUplinkOptions) {}
 
   get connected(): boolean {
     return this.client?.connected ?? false;
+  }
+
+  state(status: 'online' | 'offline'): GatewayState {
+    return {
+      v: 1,
+      status,
+      ts: Date.now(),
+      version: this.options.version,
+      ...(status === 'online' ? { devices: this.options.devices } : {}),
+      streams: { telemetry: this.options.telemetry.state(), events: this.options.events.state() },
+    };
   }
 
   start(): void {
@@ -46,70 +60,41 @@ export class MqttUplink {
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
       clean: true,
-      will: {
-        topic: stateTopic,
-        payload: gatewayStateCodec.encode({ v: 1, status: 'offline', ts: Date.now() }),
-        qos: 1,
-        retain: true,
-      },
+      ...(this.options.tls ?? {}),
+      will: { topic: stateTopic, payload: gatewayStateCodec.encode({ v: 1, status: 'offline', ts: Date.now() }), qos: 1, retain: true },
     };
     const client = connect(this.options.url, clientOptions);
     this.client = client;
     client.on('connect', () => {
       metrics.uplinkConnected.set(1);
       logger.info({ url: this.options.url, clientId: this.options.clientId }, 'uplink connected');
-      const birth = gatewayStateCodec.encode({
-        v: 1,
-        status: 'online',
-        ts: Date.now(),
-        version: this.options.version,
-        devices: this.options.devices,
-        nextSeq: this.outbox.nextSeq,
-      });
-      client.publish(stateTopic, birth, { qos: 1, retain: true });
-      this.pump();
+      client.publish(stateTopic, gatewayStateCodec.encode(this.state('online')), { qos: 1, retain: true });
+      this.options.telemetry.attach(client);
+      this.options.events.attach(client);
     });
-    client.on('close', () => metrics.uplinkConnected.set(0));
-    client.on('offline', () => logger.warn({ url: this.options.url }, 'uplink offline; readings are kept until the broker is back'));
+    client.on('close', () => {
+      if (metrics.uplinkConnected) metrics.uplinkConnected.set(0);
+      this.options.telemetry.detach();
+      this.options.events.detach();
+    });
+    client.on('offline', () => logger.warn({ url: this.options.url }, 'uplink offline; readings wait in the journal until the broker is back'));
     client.on('error', (err) => logger.warn({ url: this.options.url, err: err.message }, 'uplink error'));
-  }
-
-  /** Publishes as many unsent batches as the in-flight window allows. */
-  pump(): void {
-    const client = this.client;
-    if (!client?.connected) return;
-    const room = this.options.maxInFlightBatches - this.outbox.inFlightCount;
-    if (room <= 0) return;
-    for (const batch of this.outbox.unsent(room)) this.publish(client, batch);
-  }
-
-  private publish(client: MqttClient, batch: OutboxBatch): void {
-    batch.inFlight = true;
-    const payload = telemetryPayload({ seq: batch.seq, sentAt: Date.now(), historical: false }, batch.fragments);
-    // mqtt.js keeps an unacknowledged QoS 1 message and resends it after a reconnect; the callback
-    // fires on PUBACK, or with an error if the client is ended first.
-    client.publish(topics.telemetry(this.options.address), payload, { qos: 1 }, (err) => {
-      if (err) {
-        batch.inFlight = false;
-        return;
-      }
-      this.outbox.acknowledge(batch);
-      this.options.metrics.batchesPublished.inc();
-      this.options.metrics.readingsPublished.inc(batch.count);
-      this.options.metrics.uplinkQueue.set(this.outbox.size);
-      this.pump();
-    });
+    this.stateTimer = setInterval(() => {
+      if (client.connected) client.publish(stateTopic, gatewayStateCodec.encode(this.state('online')), { qos: 1, retain: true });
+    }, this.options.statePeriodMs);
   }
 
   /** Publishes the retained offline state and disconnects cleanly. */
   async stop(): Promise<void> {
+    if (this.stateTimer) clearInterval(this.stateTimer);
     const client = this.client;
     this.client = undefined;
     if (!client) return;
     if (client.connected) {
-      const death = gatewayStateCodec.encode({ v: 1, status: 'offline', ts: Date.now() });
-      await new Promise<void>((resolve) => client.publish(topics.state(this.options.address), death, { qos: 1, retain: true }, () => resolve()));
+      await new Promise<void>((resolve) => client.publish(topics.state(this.options.address), gatewayStateCodec.encode(this.state('offline')), { qos: 1, retain: true }, () => resolve()));
     }
+    this.options.telemetry.detach();
+    this.options.events.detach();
     await client.endAsync();
   }
 }
