@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { startCloud, type CloudConfigInput, type RunningCloud, type SqlClient } from '@gatehouse/cloud';
-import { startGateway, type RunningGateway } from '@gatehouse/edge';
+import { startGateway, type GatewayConfigInput, type RunningGateway } from '@gatehouse/edge';
+import { TcpProxy } from './tcp-proxy.js';
 import { startSimulatedSite, type ServedRead, type SimulatedSite } from '@gatehouse/firmware-sim';
 import { waitFor } from './wait-for.js';
 
@@ -17,6 +18,10 @@ export interface SiteUnderTestOptions {
   cloudClientId?: string;
   meters: number;
   pollIntervalMs: number;
+  /** put a TCP proxy between the gateway and the broker, to cut the link */
+  proxy?: boolean;
+  /** MQTT keepalive of the gateway, s */
+  keepaliveSeconds?: number;
 }
 
 export interface SiteUnderTest {
@@ -27,6 +32,9 @@ export interface SiteUnderTest {
   served: ServedRead[];
   /** unit id → device id */
   deviceOfUnit: Map<number, string>;
+  proxy: TcpProxy | undefined;
+  /** stops the gateway (cleanly) and starts a new one on the same journal */
+  restartGateway(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -51,12 +59,19 @@ export async function startSiteUnderTest(options: SiteUnderTestOptions): Promise
     silentLogger,
   );
   const brokerUrl = options.mqttUrl ?? cloud.brokerUrl!;
-  const gateway = await startGateway(
-    {
+  let proxy: TcpProxy | undefined;
+  let gatewayBrokerUrl = brokerUrl;
+  if (options.proxy) {
+    const target = new URL(brokerUrl);
+    proxy = new TcpProxy(target.hostname, Number(target.port));
+    gatewayBrokerUrl = `mqtt://127.0.0.1:${await proxy.start()}`;
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), 'gh-e2e-edge-'));
+  const gatewayConfig = (): GatewayConfigInput => ({
       site: options.site,
       gateway: 'gw-01',
-      mqtt: { url: brokerUrl, clientId: `gh-${options.site}-gw-01` },
-      dataDir: mkdtempSync(join(tmpdir(), 'gh-e2e-edge-')),
+      mqtt: { url: gatewayBrokerUrl, clientId: `gh-${options.site}-gw-01`, keepaliveSeconds: options.keepaliveSeconds ?? 30 },
+      dataDir,
       uplink: { maxBatchReadings: 500, maxInFlightBatches: 16, statePeriodMs: 10_000 },
       modbus: { timeoutMs: 1000, reconnectDelayMs: 200, maxGap: 16 }, // the rest from the defaults
       http: { host: '127.0.0.1', port: 0 },
@@ -69,24 +84,31 @@ export async function startSiteUnderTest(options: SiteUnderTestOptions): Promise
         profile: 'eastron-sdm630',
         intervalMs: options.pollIntervalMs,
       })),
-    },
-    silentLogger,
-  );
+    });
+  let gateway = await startGateway(gatewayConfig(), silentLogger);
   let stopped = false;
-  return {
+  const site: SiteUnderTest = {
     sim,
     cloud,
     gateway,
     served,
     deviceOfUnit: new Map(meters.map((m) => [m.unitId, m.id])),
+    proxy,
+    async restartGateway() {
+      await gateway.stop();
+      gateway = await startGateway(gatewayConfig(), silentLogger);
+      site.gateway = gateway;
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
       await gateway.stop();
+      await proxy?.stop();
       await sim.stop();
       await cloud.stop();
     },
   };
+  return site;
 }
 
 export interface StoredReading {
@@ -122,9 +144,10 @@ async function counterValue(metric: { get(): Promise<{ values: { value: number }
 export async function drainAndCollect(site: SiteUnderTest, siteId: string): Promise<{ served: Map<string, number[]>; stored: Map<string, (number | null)[]>; published: number; storedCount: number }> {
   await site.gateway.stop();
   const published = await counterValue(site.gateway.metrics.readingsPublished);
-  await waitFor(`the cloud to store all ${published} published readings`, async () => {
+  const servedTotal = site.served.reduce((n, r) => n + Object.keys(r.values).length, 0);
+  await waitFor(`the cloud to store all ${servedTotal} served readings`, async () => {
     const n = await storedCount(site.cloud.db, siteId);
-    return n === published || `${n} stored`;
+    return n === servedTotal || `${n} stored`;
   });
   const served = new Map<string, number[]>();
   for (const read of site.served) {

@@ -1,0 +1,60 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { drainAndCollect, startSiteUnderTest, storedCount, type SiteUnderTest } from '../support/site-under-test.js';
+import { waitFor } from '../support/wait-for.js';
+
+async function historicalBatches(site: SiteUnderTest, siteId: string): Promise<number> {
+  const rows = await site.cloud.db.query<{ n: number }>("SELECT count(*)::int AS n FROM received_batches WHERE site = $1 AND stream = 'telemetry' AND historical", [siteId]);
+  return rows[0]?.n ?? 0;
+}
+
+function expectExact(result: Awaited<ReturnType<typeof drainAndCollect>>): void {
+  const servedTotal = [...result.served.values()].reduce((n, values) => n + values.length, 0);
+  expect(result.storedCount).toBe(servedTotal);
+  for (const [key, values] of result.served) expect(result.stored.get(key), key).toEqual(values);
+}
+
+describe('nothing lost through outages (in process: simulated meters → gateway → proxy → aedes → cloud → PGlite)', () => {
+  let site: SiteUnderTest | undefined;
+  afterEach(() => site?.stop());
+
+  it('keeps polling into the journal while the broker is unreachable, then delivers the backlog as historical', async () => {
+    const SITE = 'outage-refuse';
+    site = await startSiteUnderTest({ site: SITE, storage: { kind: 'pglite' }, meters: 2, pollIntervalMs: 100, proxy: true });
+    const s = site;
+    await waitFor('first readings stored', async () => (await storedCount(s.cloud.db, SITE)) > 0);
+    s.proxy!.cut('refuse');
+    await waitFor('a backlog to build up', () => s.gateway.backlog() >= 2 * 15 * 10);
+    s.proxy!.heal();
+    await waitFor('the backlog to drain', () => s.gateway.backlog() === 0, 30_000);
+    expect(await historicalBatches(s, SITE)).toBeGreaterThan(0);
+    expectExact(await drainAndCollect(s, SITE));
+  });
+
+  it('detects a silent partition by keepalive and recovers every reading', async () => {
+    const SITE = 'outage-blackhole';
+    site = await startSiteUnderTest({ site: SITE, storage: { kind: 'pglite' }, meters: 1, pollIntervalMs: 200, proxy: true, keepaliveSeconds: 5 });
+    const s = site;
+    await waitFor('first readings stored', async () => (await storedCount(s.cloud.db, SITE)) > 0);
+    s.proxy!.cut('blackhole');
+    await new Promise((resolve) => setTimeout(resolve, 9000));
+    expect(s.gateway.backlog()).toBeGreaterThan(0);
+    s.proxy!.heal();
+    await waitFor('the backlog to drain', () => s.gateway.backlog() === 0, 30_000);
+    expectExact(await drainAndCollect(s, SITE));
+  }, 60_000);
+
+  it('delivers, after a restart, what a gateway stopped with while the broker was away', async () => {
+    const SITE = 'outage-restart';
+    site = await startSiteUnderTest({ site: SITE, storage: { kind: 'pglite' }, meters: 2, pollIntervalMs: 100, proxy: true });
+    const s = site;
+    await waitFor('first readings stored', async () => (await storedCount(s.cloud.db, SITE)) > 0);
+    s.proxy!.cut('refuse');
+    await waitFor('a backlog to build up', () => s.gateway.backlog() >= 300);
+    await s.restartGateway();
+    expect(s.gateway.backlog()).toBeGreaterThanOrEqual(300);
+    s.proxy!.heal();
+    await waitFor('the backlog to drain', () => s.gateway.backlog() === 0, 30_000);
+    expect(await historicalBatches(s, SITE)).toBeGreaterThan(0);
+    expectExact(await drainAndCollect(s, SITE));
+  });
+});
