@@ -1,5 +1,6 @@
 import { ConfigError } from '@gatehouse/contracts';
 import { Command, CommanderError } from 'commander';
+import { registerBrokerCommands } from './commands/broker.js';
 import { registerComponentCommands } from './commands/components.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerModbusCommands } from './commands/modbus.js';
@@ -19,6 +20,7 @@ const program = new Command('gatehouse')
 registerDemoCommand(program);
 registerComponentCommands(program);
 registerModbusCommands(program);
+registerBrokerCommands(program);
 
 program.exitOverride();
 try {

@@ -49,6 +49,7 @@ export async function startCloud(input: CloudConfigInput, logger: Logger): Promi
   };
 
   try {
+    const metrics = createCloudMetrics();
     const db = await openStorage(config.storage);
     cleanups.push(() => db.close());
     const applied = await migrate(db);
@@ -56,12 +57,11 @@ export async function startCloud(input: CloudConfigInput, logger: Logger): Promi
 
     let broker: EmbeddedBroker | undefined;
     if (config.embeddedBroker) {
-      broker = await startEmbeddedBroker({ ...config.embeddedBroker, logger: log });
+      broker = await startEmbeddedBroker({ ...config.embeddedBroker, logger: log, accounts: config.brokerAccounts, onRefused: (what) => metrics.brokerRefusals.inc({ what }) });
       const b = broker;
       cleanups.push(() => b.close());
     }
 
-    const metrics = createCloudMetrics();
     const timeSeries = new SqlTimeSeriesStore(db);
     const registry = new SiteRegistry(db);
     const events = new EventStore(db);
@@ -73,8 +73,9 @@ export async function startCloud(input: CloudConfigInput, logger: Logger): Promi
     const subscriber = new MqttSubscriber(
       {
         url: mqttUrl,
-        username: config.mqtt?.username,
-        password: config.mqtt?.password,
+        // Against our own embedded broker, the cloud uses its account from brokerAccounts.
+        username: config.mqtt?.username ?? (config.mqtt ? undefined : config.brokerAccounts?.cloud.username),
+        password: config.mqtt?.password ?? (config.mqtt ? undefined : config.brokerAccounts?.cloud.password),
         clientId: config.mqtt?.clientId ?? 'gh-cloud-1',
         sharedGroup: config.mqtt?.sharedGroup,
         logger: log,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { loadConfigFile } from '@gatehouse/contracts';
+import { idSchema, loadConfigFile } from '@gatehouse/contracts';
 
 const storageSchema = z.discriminatedUnion('kind', [
   z
@@ -38,6 +38,21 @@ export const cloudConfigSchema = z
       .strict()
       .optional(),
     storage: storageSchema,
+    /**
+     * MQTT accounts: the cloud's and one per gateway, each gateway limited to its own topics. Used by
+     * the embedded broker, and by `gatehouse broker mosquitto` to write Mosquitto's password and ACL files.
+     */
+    brokerAccounts: z
+      .object({
+        cloud: z.object({ username: z.string().min(1), password: z.string().min(8, 'expected a password of at least 8 characters') }).strict(),
+        gateways: z.array(
+          z
+            .object({ site: idSchema, gateway: idSchema, username: z.string().min(1), password: z.string().min(8, 'expected a password of at least 8 characters') })
+            .strict(),
+        ),
+      })
+      .strict()
+      .optional(),
     /** run an embedded MQTT broker in this process (site in a box); gateways connect to it */
     embeddedBroker: z
       .object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535) })

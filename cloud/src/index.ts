@@ -12,3 +12,5 @@ export * from './storage/event-store.js';
 export * from './storage/dead-letters.js';
 export * from './status/metrics.js';
 export { CLOUD_VERSION } from './version.js';
+export * from './broker/broker-accounts.js';
+export * from './broker/mosquitto-config.js';

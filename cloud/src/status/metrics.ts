@@ -38,6 +38,12 @@ export function createCloudMetrics() {
       help: 'Telemetry batches that arrived with a sequence number beyond the next expected one',
       registers: [registry],
     }),
+    brokerRefusals: new Counter({
+      name: 'gh_cloud_broker_refusals_total',
+      help: 'Connections, publishes and subscriptions the embedded broker refused (bad credentials, topics outside an account)',
+      labelNames: ['what'] as const,
+      registers: [registry],
+    }),
     ingestDuration: new Histogram({
       name: 'gh_cloud_ingest_duration_seconds',
       help: 'Time from receiving a message to committing it',
