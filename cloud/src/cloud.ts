@@ -6,6 +6,7 @@ import { buildApi } from './api/app.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
 import { cloudConfigSchema, type CloudConfigInput } from './config.js';
 import { IngestService } from './ingest/ingest-service.js';
+import { GapDetector } from './ingest/gap-detector.js';
 import { MqttSubscriber } from './ingest/mqtt-subscriber.js';
 import { createCloudMetrics, type CloudMetrics } from './status/metrics.js';
 import { DeadLetterStore } from './storage/dead-letters.js';
@@ -100,6 +101,17 @@ export async function startCloud(input: CloudConfigInput, logger: Logger): Promi
 
     cleanups.push(() => subscriber.stop());
     await subscriber.start();
+    const gaps = new GapDetector({
+      db,
+      publish: (topic, payload) => subscriber.publish(topic, payload),
+      logger: log,
+      metrics,
+      checkEveryMs: config.delivery.gapCheckMs,
+      graceMs: config.delivery.gapGraceMs,
+      resendEveryMs: config.delivery.resendEveryMs,
+    });
+    gaps.start();
+    cleanups.push(async () => gaps.stop());
     log.info({ httpPort, storage: db.kind, mqtt: mqttUrl }, 'cloud started');
 
     return {

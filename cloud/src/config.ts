@@ -38,6 +38,15 @@ export const cloudConfigSchema = z
       .strict()
       .optional(),
     storage: storageSchema,
+    /** finding entries gateways delivered that were never stored, and asking for them again */
+    delivery: z
+      .object({
+        gapCheckMs: z.number().int().min(100).default(15_000),
+        gapGraceMs: z.number().int().min(0).default(30_000),
+        resendEveryMs: z.number().int().min(1000).default(60_000),
+      })
+      .strict()
+      .default({ gapCheckMs: 15_000, gapGraceMs: 30_000, resendEveryMs: 60_000 }),
     /**
      * MQTT accounts: the cloud's and one per gateway, each gateway limited to its own topics. Used by
      * the embedded broker, and by `gatehouse broker mosquitto` to write Mosquitto's password and ACL files.

@@ -14,3 +14,4 @@ export * from './status/metrics.js';
 export { CLOUD_VERSION } from './version.js';
 export * from './broker/broker-accounts.js';
 export * from './broker/mosquitto-config.js';
+export * from './ingest/gap-detector.js';

@@ -112,9 +112,11 @@ export const gatewayConfigSchema = z
         fsyncIntervalMs: z.number().int().min(10).default(1000),
         groupCommitMs: z.number().int().min(1).max(1000).default(20),
         segmentBytes: z.number().int().min(64 * 1024).default(8 * 1024 * 1024),
+        /** delivered entries kept on disk, so that the cloud can ask for them again if a broker lost them */
+        retainDeliveredBytes: z.number().int().min(0).default(64 * 1024 * 1024),
       })
       .strict()
-      .default({ fsync: 'interval', fsyncIntervalMs: 1000, groupCommitMs: 20, segmentBytes: 8 * 1024 * 1024 }),
+      .default({ fsync: 'interval', fsyncIntervalMs: 1000, groupCommitMs: 20, segmentBytes: 8 * 1024 * 1024, retainDeliveredBytes: 64 * 1024 * 1024 }),
     modbus: z
       .object({
         timeoutMs: z.number().int().min(50).default(MODBUS_DEFAULTS.timeoutMs),

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { eventBatchPayload, serializeReadings, telemetryPayload, topics, type DeviceEvent, type Reading } from '@gatehouse/contracts';
+import { eventBatchPayload, resendArgsSchema, serializeReadings, telemetryPayload, topics, type Command, type CommandResult, type DeviceEvent, type Reading } from '@gatehouse/contracts';
 import type { Logger } from 'pino';
 import { gatewayConfigSchema, type GatewayConfig, type GatewayConfigInput } from './config.js';
 import type { DriverContext } from './drivers/driver.js';
@@ -34,6 +34,7 @@ function openJournal(config: GatewayConfig, stream: 'telemetry' | 'events', logg
     groupCommitMs: config.journal.groupCommitMs,
     segmentBytes: config.journal.segmentBytes,
     cacheBytes: 16 * 1024 * 1024,
+    retainBytes: config.journal.retainDeliveredBytes,
     logger,
     onCorruptRecord: (reason) => metrics.journalDamagedRecords.inc({ stream, reason }),
   });
@@ -105,7 +106,43 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
     metrics,
     telemetry,
     events,
+    onCommand: (name, command) => executeCommand(name, command),
   });
+
+  /** Commands from the cloud: resend journal entries it found missing, or republish the birth. */
+  const executeCommand = async (name: string, command: Command): Promise<Pick<CommandResult, 'status' | 'detail'>> => {
+    if (name === 'rebirth') {
+      uplink.publishState();
+      return { status: 'ok' };
+    }
+    if (name !== 'resend') return { status: 'rejected', detail: `unknown command ${name}` };
+    const args = resendArgsSchema.safeParse(command.args);
+    if (!args.success) return { status: 'rejected', detail: `bad arguments: ${args.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
+    const { stream, from, to } = args.data;
+    const journal = stream === 'telemetry' ? telemetryJournal : eventJournal;
+    const build = stream === 'telemetry' ? telemetryPayload : eventBatchPayload;
+    const topic = stream === 'telemetry' ? topics.telemetry(address) : topics.events(address);
+    const entries = journal.readRange(from, to);
+    if (entries.length === 0) return { status: 'failed', detail: `${stream} entries ${from}-${to} are no longer in the journal` };
+    let batch: typeof entries = [];
+    let items = 0;
+    const send = async () => {
+      if (batch.length === 0) return;
+      await uplink.publish(topic, build({ seq: batch[0]!.seq, lastSeq: batch[batch.length - 1]!.seq, sentAt: Date.now(), historical: true }, batch.map((e) => e.payload)));
+      batch = [];
+      items = 0;
+    };
+    for (const e of entries) {
+      const contiguous = batch.length === 0 || e.seq === batch[batch.length - 1]!.seq + 1;
+      if (!contiguous || items + e.count > config.uplink.maxBatchReadings) await send();
+      batch.push(e);
+      items += e.count;
+    }
+    await send();
+    const missing = to - from + 1 - entries.length;
+    log.info({ stream, from, to, resent: entries.length, missing }, 'resent journal entries on request');
+    return { status: 'ok', detail: `resent ${entries.length} entries${missing > 0 ? `; ${missing} no longer in the journal` : ''}` };
+  };
 
   const updateBacklogMetrics = () => {
     for (const [stream, publisher] of [['telemetry', telemetry], ['events', events]] as const) {

@@ -79,6 +79,8 @@ export const simulatorConfigSchema = z
     seed: z.number().int().default(1),
     /** where meters keep their counters between runs, as a real meter keeps them in flash */
     stateFile: z.string().optional(),
+    /** append every answered read, with the exact values served, to this file (JSON lines): ground truth for end-to-end checks */
+    servedLog: z.string().optional(),
     modbusTcp: z.array(modbusTcpEndpointSchema).default([]),
     modbusRtu: z.array(modbusRtuBusSchema).default([]),
     faults: z.array(scheduledFaultSchema).default([]),

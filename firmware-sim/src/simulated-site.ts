@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { simulatorConfigSchema, type ScheduledFault, type SimulatedMeterConfig, type SimulatorConfigInput } from './config.js';
@@ -51,6 +51,16 @@ function writeState(file: string, state: MeterState): void {
 
 const STATE_SAVE_INTERVAL_MS = 5000;
 
+/** JSON lines of served reads, written in order through one stream. */
+function openServedLog(file: string) {
+  mkdirSync(dirname(file), { recursive: true });
+  const stream = createWriteStream(file, { flags: 'a' });
+  return {
+    write: (read: ServedRead) => stream.write(`${JSON.stringify({ ts: read.ts, device: read.device, values: read.values })}\n`),
+    close: () => new Promise<void>((resolve) => stream.end(() => resolve())),
+  };
+}
+
 function faultSpec(f: ScheduledFault): FaultSpec {
   switch (f.kind) {
     case 'slow':
@@ -73,6 +83,11 @@ function faultSpec(f: ScheduledFault): FaultSpec {
 export async function startSimulatedSite(input: SimulatorConfigInput, options: SimulatedSiteOptions): Promise<SimulatedSite> {
   const config = simulatorConfigSchema.parse(input);
   const { logger } = options;
+  const servedLog = config.servedLog ? openServedLog(config.servedLog) : undefined;
+  const onServe = (read: ServedRead) => {
+    options.onServe?.(read);
+    servedLog?.write(read);
+  };
   const saved = readState(config.stateFile, logger);
   const units = new Map<string, SimulatedMeterUnit>();
   const stops: (() => Promise<void>)[] = [];
@@ -87,7 +102,7 @@ export async function startSimulatedSite(input: SimulatorConfigInput, options: S
       'ratedKw' in m
         ? (new SimulatedElectricityMeter({ ratedKw: m.ratedKw, shape: m.shape, timeZone: config.timeZone, initialImportKwh: counter ?? m.initialImportKwh, seed: seed++, now: options.now }) as never)
         : (new SimulatedWaterMeter({ ratedM3h: m.ratedM3h, shape: m.shape, timeZone: config.timeZone, initialM3: counter ?? m.initialM3, seed: seed++, now: options.now }) as never);
-    const unit = new SimulatedMeterUnit(m.id, m.unitId, model, physics, options.onServe, options.now);
+    const unit = new SimulatedMeterUnit(m.id, m.unitId, model, physics, onServe, options.now);
     units.set(m.id, unit);
     return unit;
   };
@@ -147,6 +162,7 @@ export async function startSimulatedSite(input: SimulatorConfigInput, options: S
       for (const t of timers) clearTimeout(t);
       await Promise.all(stops.map((stop) => stop()));
       saveState();
+      await servedLog?.close();
     },
   };
 }

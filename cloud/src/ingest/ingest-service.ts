@@ -1,4 +1,5 @@
 import {
+  commandResultCodec,
   eventBatchCodec,
   gatewayStateCodec,
   parseTopic,
@@ -54,6 +55,8 @@ export class IngestService {
           return await this.ingestEvents(topic, address, payload);
         case 'state':
           return await this.ingestState(topic, address, payload);
+        case 'cmd-result':
+          return await this.ingestCommandResult(topic, address, payload);
         default:
           return { result: 'ignored', reason: `the cloud does not ingest ${parsed.kind} messages` };
       }
@@ -98,6 +101,16 @@ export class IngestService {
     this.deps.logger.info({ ...address, status: state.status }, 'gateway state');
     this.deps.metrics.messages.inc({ kind: 'state', result: 'stored' });
     return { result: 'stored', kind: 'state', inserted: 1, duplicates: 0 };
+  }
+
+  private async ingestCommandResult(topic: string, address: GatewayAddress, payload: Buffer): Promise<IngestOutcome> {
+    const decoded = commandResultCodec.decode(payload);
+    if (!decoded.ok) return this.reject(topic, payload, decoded.error.code, decoded.error.message);
+    const result = decoded.value;
+    this.deps.metrics.commandResults.inc({ command: result.command, status: result.status });
+    const level = result.status === 'ok' || result.status === 'duplicate' ? 'info' : 'warn';
+    this.deps.logger[level]({ ...address, command: result.command, id: result.id, status: result.status, detail: result.detail }, 'command result');
+    return { result: 'stored', kind: 'cmd-result', inserted: 0, duplicates: 0 };
   }
 
   private async reject(topic: string, payload: Buffer, code: string, reason: string): Promise<IngestOutcome> {

@@ -41,7 +41,12 @@ export class MqttSubscriber {
       username: this.options.username,
       password: this.options.password,
       clean: false,
+      // We subscribe ourselves on every connect (see below).
+      resubscribe: false,
       protocolVersion: this.options.sharedGroup ? 5 : 4,
+      // MQTT 5 ends a session at disconnect unless it is given a lifetime: keep it for a day, so that a
+      // cloud instance that crashes gets its unacknowledged messages again when it comes back.
+      ...(this.options.sharedGroup ? { properties: { sessionExpiryInterval: 86_400 } } : {}),
       reconnectPeriod: 1000,
     };
     const client = connect(this.options.url, clientOptions);
@@ -60,22 +65,30 @@ export class MqttSubscriber {
     return new Promise((resolve, reject) => {
       const onFirstError = (err: Error) => reject(err);
       client.once('error', onFirstError);
-      // Subscribing again on a resumed session is harmless, and mqtt.js then re-subscribes by itself
-      // whenever it reconnects to a broker that lost the session.
-      client.once('connect', () => {
-        const filters = Object.values(cloudFilters).map((f) => (this.options.sharedGroup ? sharedFilter(this.options.sharedGroup, f) : f));
+      // Subscribe on every connection, resumed session or not: a broker restart can lose subscriptions
+      // (shared ones especially) even when it restores the session, and subscribing again is harmless.
+      const filters = Object.values(cloudFilters).map((f) => (this.options.sharedGroup ? sharedFilter(this.options.sharedGroup, f) : f));
+      let first = true;
+      client.on('connect', () => {
         client.subscribe(filters, { qos: 1 }, (err) => {
-          client.removeListener('error', onFirstError);
-          if (err) {
-            logger.error({ err: err.message }, 'ingest subscribe failed');
-            reject(err);
-            return;
+          if (err) logger.error({ err: err.message }, 'ingest subscribe failed');
+          else logger.info({ url: this.options.url, filters }, 'ingest subscribed');
+          if (first) {
+            first = false;
+            client.removeListener('error', onFirstError);
+            if (err) reject(err);
+            else resolve();
           }
-          logger.info({ url: this.options.url, filters }, 'ingest subscribed');
-          resolve();
         });
       });
     });
+  }
+
+  /** Publishes a command (QoS 1) to a gateway. */
+  async publish(topic: string, payload: Buffer): Promise<void> {
+    const client = this.client;
+    if (!client?.connected) throw new Error('not connected to the broker');
+    await client.publishAsync(topic, payload, { qos: 1 });
   }
 
   /** Retries storage failures with backoff; meanwhile the broker holds the following messages. */

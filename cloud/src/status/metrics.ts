@@ -33,9 +33,16 @@ export function createCloudMetrics() {
       labelNames: ['code'] as const,
       registers: [registry],
     }),
-    sequenceGaps: new Counter({
-      name: 'gh_cloud_sequence_gaps_total',
-      help: 'Telemetry batches that arrived with a sequence number beyond the next expected one',
+    resendsRequested: new Counter({
+      name: 'gh_cloud_resends_requested_total',
+      help: 'Ranges of journal entries a gateway delivered but the cloud never stored, asked for again',
+      labelNames: ['stream'] as const,
+      registers: [registry],
+    }),
+    commandResults: new Counter({
+      name: 'gh_cloud_command_results_total',
+      help: 'Command results reported by gateways, by command and status',
+      labelNames: ['command', 'status'] as const,
       registers: [registry],
     }),
     brokerRefusals: new Counter({

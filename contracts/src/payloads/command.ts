@@ -27,3 +27,18 @@ export const commandResultSchema = z.object({
 });
 
 export type CommandResult = z.infer<typeof commandResultSchema>;
+
+/** Command names the gateway understands. */
+export const COMMAND_NAMES = { resend: 'resend', rebirth: 'rebirth' } as const;
+
+/** `resend`: publish journal entries from..to of a stream again (historical), as far as the journal still has them. */
+export const resendArgsSchema = z
+  .object({
+    stream: z.enum(['telemetry', 'events']),
+    from: z.number().int().min(1),
+    to: z.number().int().min(1),
+  })
+  .strict()
+  .refine((a) => a.to >= a.from && a.to - a.from < 1_000_000, { path: ['to'], message: 'expected from <= to, and fewer than a million entries' });
+
+export type ResendArgs = z.infer<typeof resendArgsSchema>;

@@ -24,6 +24,8 @@ export interface JournalOptions {
   segmentBytes: number;
   /** payloads of the newest entries kept in memory, so live data is published without reading disk */
   cacheBytes: number;
+  /** delivered segments kept on disk up to this many bytes, so that the cloud can ask for a resend */
+  retainBytes?: number;
   logger: Logger;
   /** called for every damaged record found and skipped */
   onCorruptRecord?: (reason: string) => void;
@@ -69,6 +71,8 @@ const segmentName = (firstSeq: number) => `${String(firstSeq).padStart(20, '0')}
 export class Journal {
   private readonly entries: JournalEntry[] = [];
   private readonly segments: Segment[] = [];
+  /** fully acknowledged segments, oldest first, kept for resends */
+  private readonly retained: Segment[] = [];
   private pending: { entry: JournalEntry; record: Buffer }[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
@@ -260,8 +264,41 @@ export class Journal {
     while (this.segments.length > 1 && this.segments[0]!.live === 0 && this.segments[0]!.lastSeq <= this.acked) {
       const segment = this.segments.shift()!;
       if (segment.fd !== undefined) closeSync(segment.fd);
-      unlinkSync(segment.path);
+      segment.fd = undefined;
+      this.retained.push(segment);
     }
+    let retainedBytes = this.retained.reduce((n, r) => n + r.size, 0);
+    while (this.retained.length > 0 && retainedBytes > (this.options.retainBytes ?? 0)) {
+      const oldest = this.retained.shift()!;
+      retainedBytes -= oldest.size;
+      unlinkSync(oldest.path);
+    }
+  }
+
+  /**
+   * Entries from..to read back from disk, delivered or not (for a resend the cloud asked for). Entries
+   * no longer kept are simply absent from the result.
+   */
+  readRange(from: number, to: number): { seq: number; ts: number; count: number; payload: Buffer }[] {
+    const out: { seq: number; ts: number; count: number; payload: Buffer }[] = [];
+    for (const segment of [...this.retained, ...this.segments]) {
+      if (segment.lastSeq < from || segment.firstSeq > to || !existsSync(segment.path)) continue;
+      const data = readFileSync(segment.path);
+      let offset = 0;
+      while (offset < data.length) {
+        const outcome = decodeRecordAt(data, offset);
+        if (outcome.kind !== 'record') {
+          const next = resynchronise(data, offset + 1);
+          if (next < 0) break;
+          offset = next;
+          continue;
+        }
+        const { seq, ts, count, length } = outcome.header;
+        if (seq >= from && seq <= to) out.push({ seq, ts, count, payload: Buffer.from(data.subarray(outcome.payloadOffset, outcome.payloadOffset + length)) });
+        offset = outcome.next;
+      }
+    }
+    return out.sort((a, b) => a.seq - b.seq);
   }
 
   private saveState(): void {

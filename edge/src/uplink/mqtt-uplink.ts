@@ -1,5 +1,5 @@
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
-import { gatewayStateCodec, topics, type DeviceDescriptor, type GatewayAddress, type GatewayState } from '@gatehouse/contracts';
+import { commandCodec, commandResultCodec, gatewayStateCodec, parseTopic, topics, type Command, type CommandResult, type DeviceDescriptor, type GatewayAddress, type GatewayState } from '@gatehouse/contracts';
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../status/metrics.js';
 import type { JournalPublisher } from './journal-publisher.js';
@@ -21,7 +21,12 @@ export interface MqttUplinkOptions {
   metrics: GatewayMetrics;
   telemetry: JournalPublisher;
   events: JournalPublisher;
+  /** executes a command from the cloud; resolves with its outcome */
+  onCommand: (name: string, command: Command) => Promise<Pick<CommandResult, 'status' | 'detail'>>;
 }
+
+/** Command ids already executed, so that a redelivered command is not executed twice. */
+const REMEMBERED_COMMANDS = 1000;
 
 /**
  * The gateway's MQTT connection: announces the gateway with a retained birth message and a retained
@@ -31,6 +36,7 @@ export interface MqttUplinkOptions {
 export class MqttUplink {
   private client: MqttClient | undefined;
   private stateTimer: NodeJS.Timeout | undefined;
+  private readonly executed: string[] = [];
 
   constructor(private readonly options: MqttUplinkOptions) {}
 
@@ -71,7 +77,11 @@ export class MqttUplink {
       client.publish(stateTopic, gatewayStateCodec.encode(this.state('online')), { qos: 1, retain: true });
       this.options.telemetry.attach(client);
       this.options.events.attach(client);
+      client.subscribe(topics.gatewayCommandFilter(address), { qos: 1 }, (err) => {
+        if (err) logger.warn({ err: err.message }, 'cannot subscribe to commands');
+      });
     });
+    client.on('message', (topic, payload) => void this.handleCommand(topic, payload));
     client.on('close', () => {
       if (metrics.uplinkConnected) metrics.uplinkConnected.set(0);
       this.options.telemetry.detach();
@@ -82,6 +92,51 @@ export class MqttUplink {
     this.stateTimer = setInterval(() => {
       if (client.connected) client.publish(stateTopic, gatewayStateCodec.encode(this.state('online')), { qos: 1, retain: true });
     }, this.options.statePeriodMs);
+  }
+
+  /** Publishes a message with QoS 1; resolves on PUBACK. */
+  async publish(topic: string, payload: Buffer): Promise<void> {
+    const client = this.client;
+    if (!client?.connected) throw new Error('not connected to the broker');
+    await client.publishAsync(topic, payload, { qos: 1 });
+  }
+
+  /** Publishes the current state now (retained). */
+  publishState(): void {
+    if (this.client?.connected) this.client.publish(topics.state(this.options.address), gatewayStateCodec.encode(this.state('online')), { qos: 1, retain: true });
+  }
+
+  private async handleCommand(topic: string, payload: Buffer): Promise<void> {
+    const { logger, address } = this.options;
+    let name: string;
+    try {
+      const parsed = parseTopic(topic);
+      if (parsed.kind !== 'cmd') return;
+      name = parsed.command;
+    } catch {
+      return;
+    }
+    const decoded = commandCodec.decode(payload);
+    if (!decoded.ok) {
+      logger.warn({ topic, problem: decoded.error.message }, 'command rejected');
+      return;
+    }
+    const command = decoded.value;
+    const reply = async (status: CommandResult['status'], detail?: string) => {
+      const result = commandResultCodec.encode({ v: 1, id: command.id, command: name, status, ...(detail ? { detail } : {}), ts: Date.now() });
+      await this.publish(topics.commandResult(address), result).catch((err: Error) => logger.warn({ err: err.message, command: command.id }, 'cannot publish command result'));
+    };
+    if (this.executed.includes(command.id)) return reply('duplicate', 'this command id was executed already');
+    if (command.expiresAt < Date.now()) return reply('expired', `expired at ${new Date(command.expiresAt).toISOString()}`);
+    this.executed.push(command.id);
+    if (this.executed.length > REMEMBERED_COMMANDS) this.executed.shift();
+    logger.info({ command: name, id: command.id, issuedBy: command.issuedBy, args: command.args }, 'command received');
+    try {
+      const outcome = await this.options.onCommand(name, command);
+      await reply(outcome.status, outcome.detail);
+    } catch (err) {
+      await reply('failed', (err as Error).message);
+    }
   }
 
   /** Publishes the retained offline state and disconnects cleanly. */

@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { commandCodec, topics } from '@gatehouse/contracts';
+import type { Logger } from 'pino';
+import type { CloudMetrics } from '../status/metrics.js';
+import type { SqlClient } from '../storage/sql-client.js';
+
+export interface MissingRange {
+  site: string;
+  gateway: string;
+  stream: 'telemetry' | 'events';
+  from: number;
+  to: number;
+}
+
+export interface GapDetectorOptions {
+  db: SqlClient;
+  publish: (topic: string, payload: Buffer) => Promise<void>;
+  logger: Logger;
+  metrics: CloudMetrics;
+  /** how often to look */
+  checkEveryMs: number;
+  /** a range must stay missing this long before it is asked for (it may just be on its way) */
+  graceMs: number;
+  /** a range still missing is asked for again after this long */
+  resendEveryMs: number;
+}
+
+// Serialises the check across cloud instances sharing one database.
+const GAP_CHECK_LOCK = 7_362_002;
+
+/**
+ * Finds journal entries a gateway says were delivered (its broker acknowledged them) that the cloud
+ * never stored, and asks the gateway to send them again. A broker that loses messages after
+ * acknowledging them (a crash, a restart that drops a subscription) then costs nothing.
+ */
+export class GapDetector {
+  private timer: NodeJS.Timeout | undefined;
+  private readonly missingSince = new Map<string, number>();
+  private readonly requestedAt = new Map<string, number>();
+
+  constructor(private readonly options: GapDetectorOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      this.checkAndRequest().catch((err: Error) => this.options.logger.warn({ err: err.message }, 'gap check failed'));
+    }, this.options.checkEveryMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Ranges missing right now (below what each gateway reported delivered). */
+  async missing(): Promise<MissingRange[]> {
+    return this.options.db.transaction(async (tx) => {
+      const [lock] = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [GAP_CHECK_LOCK]);
+      if (!lock?.locked) return [];
+      return tx.query<MissingRange>(
+        `WITH delivered AS (
+           SELECT g.site, g.id AS gateway, s.key AS stream, (s.value->>'ackedThrough')::bigint AS acked
+             FROM gateways g, jsonb_each(g.streams) s
+            WHERE g.streams IS NOT NULL
+         ), ordered AS (
+           SELECT site, gateway, stream, first_seq, last_seq,
+                  max(last_seq) OVER (PARTITION BY site, gateway, stream ORDER BY first_seq, last_seq
+                                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before
+             FROM received_batches
+         )
+         SELECT o.site, o.gateway, o.stream, (o.before + 1)::float8 AS "from", (LEAST(o.first_seq - 1, d.acked))::float8 AS "to"
+           FROM ordered o JOIN delivered d USING (site, gateway, stream)
+          WHERE o.before IS NOT NULL AND o.first_seq > o.before + 1 AND o.before + 1 <= d.acked
+         UNION ALL
+         SELECT d.site, d.gateway, d.stream, (m.last + 1)::float8, d.acked::float8
+           FROM delivered d
+           JOIN (SELECT site, gateway, stream, max(last_seq) AS last FROM received_batches GROUP BY 1, 2, 3) m USING (site, gateway, stream)
+          WHERE m.last < d.acked
+          ORDER BY 1, 2, 3, 4`,
+      );
+    });
+  }
+
+  /** One round: ranges missing for longer than the grace period are asked for. */
+  async checkAndRequest(now = Date.now()): Promise<MissingRange[]> {
+    const ranges = await this.missing();
+    const seen = new Set<string>();
+    const requested: MissingRange[] = [];
+    for (const range of ranges) {
+      const key = `${range.site}/${range.gateway}/${range.stream}/${range.from}-${range.to}`;
+      seen.add(key);
+      const since = this.missingSince.get(key) ?? now;
+      this.missingSince.set(key, since);
+      const last = this.requestedAt.get(key);
+      if (now - since < this.options.graceMs || (last !== undefined && now - last < this.options.resendEveryMs)) continue;
+      this.requestedAt.set(key, now);
+      const command = commandCodec.encode({ v: 1, id: randomUUID(), issuedBy: 'cloud:gap-detector', issuedAt: now, expiresAt: now + 60_000, args: { stream: range.stream, from: range.from, to: range.to } });
+      await this.options.publish(topics.command({ site: range.site, gateway: range.gateway }, 'resend'), command);
+      this.options.metrics.resendsRequested.inc({ stream: range.stream });
+      this.options.logger.warn({ ...range }, 'entries delivered by the gateway but never stored; asked for them again');
+      requested.push(range);
+    }
+    for (const key of [...this.missingSince.keys()]) if (!seen.has(key)) this.missingSince.delete(key);
+    for (const key of [...this.requestedAt.keys()]) if (!seen.has(key)) this.requestedAt.delete(key);
+    return requested;
+  }
+}

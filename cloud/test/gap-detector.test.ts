@@ -1,0 +1,60 @@
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commandCodec } from '@gatehouse/contracts';
+import { createCloudMetrics, createPgliteClient, GapDetector, migrate, SiteRegistry, type SqlClient } from '@gatehouse/cloud';
+
+const gw = { site: 'garden', gateway: 'gw-01' };
+const stream = (ackedThrough: number) => ({ nextSeq: ackedThrough + 1, ackedThrough, backlogEntries: 0, backlogItems: 0, oldestPendingTs: null, drainPerSecond: 0, bytes: 0 });
+
+describe('gap detector', () => {
+  let db: SqlClient;
+  let registry: SiteRegistry;
+  const published: { topic: string; args: unknown }[] = [];
+  let detector: GapDetector;
+
+  beforeAll(async () => {
+    db = await createPgliteClient(undefined);
+    await migrate(db);
+    registry = new SiteRegistry(db);
+    detector = new GapDetector({
+      db,
+      publish: async (topic, payload) => {
+        const decoded = commandCodec.decode(payload);
+        published.push({ topic, args: decoded.ok ? decoded.value.args : undefined });
+      },
+      logger: pino({ level: 'silent' }),
+      metrics: createCloudMetrics(),
+      checkEveryMs: 1000,
+      graceMs: 5000,
+      resendEveryMs: 60_000,
+    });
+  });
+  afterAll(() => db.close());
+
+  it('finds what a gateway delivered but the cloud never stored, between batches and after the last', async () => {
+    await registry.recordGatewayState(gw, { status: 'online', streams: { telemetry: stream(20), events: stream(0) } });
+    for (const [a, b] of [[1, 5], [8, 10], [12, 15]]) await registry.recordBatch(gw, 'telemetry', a!, b!, false);
+    expect(await detector.missing()).toEqual([
+      { ...gw, stream: 'telemetry', from: 6, to: 7 },
+      { ...gw, stream: 'telemetry', from: 11, to: 11 },
+      { ...gw, stream: 'telemetry', from: 16, to: 20 },
+    ]);
+  });
+
+  it('asks for a range only once it has been missing for the grace period, and not again too soon', async () => {
+    const t0 = Date.UTC(2026, 0, 1);
+    expect(await detector.checkAndRequest(t0)).toEqual([]);
+    expect(published).toEqual([]);
+    const requested = await detector.checkAndRequest(t0 + 6000);
+    expect(requested).toHaveLength(3);
+    expect(published[0]).toEqual({ topic: 'gh/v1/garden/gw-01/cmd/resend', args: { stream: 'telemetry', from: 6, to: 7 } });
+    expect(await detector.checkAndRequest(t0 + 7000)).toEqual([]);
+  });
+
+  it('forgets ranges once they are stored', async () => {
+    await registry.recordBatch(gw, 'telemetry', 6, 7, true);
+    await registry.recordBatch(gw, 'telemetry', 11, 11, true);
+    await registry.recordBatch(gw, 'telemetry', 16, 20, true);
+    expect(await detector.missing()).toEqual([]);
+  });
+});
