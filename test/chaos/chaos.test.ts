@@ -22,7 +22,7 @@ describe('chaos: nothing lost through crashes and outages', () => {
     expect(report.faults.cut_database).toBeGreaterThanOrEqual(1);
     expect(report.faults.partition).toBeGreaterThanOrEqual(1);
     expect(report.served).toBeGreaterThan(1000);
-    expect(report.examples).toEqual([]);
+    expect(report.examples, JSON.stringify({ ...report, checksumServed: undefined, checksumStored: undefined })).toEqual([]);
     expect(report.missingElsewhere).toBe(0);
     expect(report.unexpected).toBe(0);
     expect(report.matched + report.missingInCrashWindows).toBe(report.served);

@@ -25,11 +25,16 @@ export interface Comparison {
   examples: string[];
 }
 
+/** Simulator and gateway run on one machine, one clock. */
+const CLOCK_TOLERANCE_MS = 5;
+/** The longest a served answer can take to reach the gateway (its Modbus timeout, with margin). */
+const MAX_ANSWER_DELAY_MS = 2000;
+
 /**
  * Walks, per series (device/metric), what the meter served and what was stored, in time order. Every
- * served value must be stored, in the same order and exactly equal, except values served within a
- * crash window (the gateway was killed before it could journal them). Anything stored that was not
- * served, or out of order, is unexpected.
+ * served value must be stored, exactly equal and stamped just after it was served, except values
+ * served within a crash window (the gateway was killed before it could journal them). Anything stored
+ * that was not served is unexpected. Timestamps keep repeated values (an export register at 0) apart.
  */
 export function compareServedWithStored(
   served: Map<string, ServedValue[]>,
@@ -46,8 +51,18 @@ export function compareServedWithStored(
     result.served += s.length;
     result.stored += t.length;
     let j = 0;
-    for (const item of s) {
-      if (j < t.length && t[j]!.value === item.value) {
+    for (const [i, item] of s.entries()) {
+      // A device is polled once at a time: the answer to this read arrives before the next read is served.
+      const nextServed = s[i + 1]?.ts ?? Number.POSITIVE_INFINITY;
+      // Stored values stamped before this read was served cannot be its own: nobody served them.
+      while (j < t.length && t[j]!.ts < item.ts - CLOCK_TOLERANCE_MS) {
+        result.unexpected++;
+        if (result.examples.length < 5) result.examples.push(`${key}: stored ${t[j]!.value} at ${new Date(t[j]!.ts).toISOString()} was never served`);
+        j++;
+      }
+      // The gateway stamps a reading when the answer arrives: after the meter served it, within the timeout.
+      const candidate = t[j];
+      if (candidate && candidate.value === item.value && candidate.ts <= item.ts + MAX_ANSWER_DELAY_MS && candidate.ts < nextServed) {
         result.matched++;
         result.checksumServed[device] = (result.checksumServed[device] ?? 0) + item.value;
         result.checksumStored[device] = (result.checksumStored[device] ?? 0) + (t[j]!.value ?? 0);
