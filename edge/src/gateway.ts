@@ -37,6 +37,10 @@ function openJournal(config: GatewayConfig, stream: 'telemetry' | 'events', logg
     retainBytes: config.journal.retainDeliveredBytes,
     logger,
     onCorruptRecord: (reason) => metrics.journalDamagedRecords.inc({ stream, reason }),
+    onWrite: (written, payload) => {
+      metrics.journalWrittenBytes.inc({ stream }, written);
+      metrics.journalPayloadBytes.inc({ stream }, payload);
+    },
   });
 }
 

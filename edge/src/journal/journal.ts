@@ -29,6 +29,8 @@ export interface JournalOptions {
   logger: Logger;
   /** called for every damaged record found and skipped */
   onCorruptRecord?: (reason: string) => void;
+  /** called after each group commit with the bytes written and the payload bytes they carried */
+  onWrite?: (writtenBytes: number, payloadBytes: number) => void;
 }
 
 export type EntryState = 'unsent' | 'inflight' | 'acked';
@@ -69,7 +71,11 @@ const segmentName = (firstSeq: number) => `${String(firstSeq).padStart(20, '0')}
  * are delivered again.
  */
 export class Journal {
-  private readonly entries: JournalEntry[] = [];
+  private entries: JournalEntry[] = [];
+  /** entries before this index are acknowledged and only wait to be compacted away */
+  private head = 0;
+  /** entries before this index hold no payload in memory */
+  private cacheCursor = 0;
   private readonly segments: Segment[] = [];
   /** fully acknowledged segments, oldest first, kept for resends */
   private readonly retained: Segment[] = [];
@@ -113,9 +119,17 @@ export class Journal {
     return this.seq;
   }
 
-  /** Unacknowledged (or not yet forgotten) entries, in sequence order. */
+  /**
+   * Entries in sequence order: every unacknowledged one, possibly preceded by acknowledged ones not yet
+   * compacted away (their state says so).
+   */
   get all(): readonly JournalEntry[] {
     return this.entries;
+  }
+
+  /** Unacknowledged entries, in sequence order. */
+  unacknowledged(): JournalEntry[] {
+    return this.entries.slice(this.head);
   }
 
   /** Calls `listener` whenever new entries reach the disk. */
@@ -161,7 +175,14 @@ export class Journal {
         if (this.options.fsync === 'always') await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
         start = end;
       }
-      for (const p of batch) p.entry.written = true;
+      let payloadBytes = 0;
+      let writtenBytes = 0;
+      for (const p of batch) {
+        p.entry.written = true;
+        payloadBytes += p.entry.length;
+        writtenBytes += p.record.length;
+      }
+      this.options.onWrite?.(writtenBytes, payloadBytes);
       for (const listener of this.listeners) listener();
     });
     return this.flushing;
@@ -179,15 +200,21 @@ export class Journal {
       e.state = 'acked';
       e.segment.live--;
     }
-    let drop = 0;
-    while (drop < this.entries.length && this.entries[drop]!.state === 'acked') drop++;
-    if (drop === 0) return;
-    const forgotten = this.entries.splice(0, drop);
-    for (const e of forgotten) {
+    const from = this.head;
+    while (this.head < this.entries.length && this.entries[this.head]!.state === 'acked') {
+      const e = this.entries[this.head]!;
       if (e.payload) this.cachedBytes -= e.length;
       e.payload = undefined;
+      this.head++;
     }
-    this.acked = forgotten[forgotten.length - 1]!.seq;
+    if (this.head === from) return;
+    this.acked = this.entries[this.head - 1]!.seq;
+    // Compact now and then, not on every acknowledgement: a large backlog drains in thousands of steps.
+    if (this.head > 4096 && this.head > this.entries.length / 2) {
+      this.entries = this.entries.slice(this.head);
+      this.cacheCursor = Math.max(0, this.cacheCursor - this.head);
+      this.head = 0;
+    }
     this.stateDirty = true;
     this.stateTimer ??= setTimeout(() => this.saveState(), 200);
     this.deleteAcknowledgedSegments();
@@ -195,9 +222,15 @@ export class Journal {
 
   stats(): { entries: number; items: number; bytes: number; oldestTs: number | null; segments: number } {
     let items = 0;
-    for (const e of this.entries) if (e.state !== 'acked') items += e.count;
+    let entries = 0;
+    for (let i = this.head; i < this.entries.length; i++) {
+      const e = this.entries[i]!;
+      if (e.state === 'acked') continue;
+      items += e.count;
+      entries++;
+    }
     const bytes = this.segments.reduce((n, s) => n + s.size, 0);
-    return { entries: this.entries.length, items, bytes, oldestTs: this.entries[0]?.ts ?? null, segments: this.segments.length };
+    return { entries, items, bytes, oldestTs: this.entries[this.head]?.ts ?? null, segments: this.segments.length };
   }
 
   async close(): Promise<void> {
@@ -239,12 +272,16 @@ export class Journal {
   }
 
   private trimCache(): void {
-    // Keep the newest payloads; older ones are read back from disk when (if ever) they are sent.
-    for (const e of this.entries) {
-      if (this.cachedBytes <= this.options.cacheBytes) return;
-      if (!e.payload || !e.written) continue;
-      this.cachedBytes -= e.length;
-      e.payload = undefined;
+    // Keep the newest payloads; older ones are read back from disk when (if ever) they are sent. The
+    // cursor makes this constant work per append, however long the backlog.
+    while (this.cachedBytes > this.options.cacheBytes && this.cacheCursor < this.entries.length) {
+      const e = this.entries[this.cacheCursor]!;
+      if (!e.written) return;
+      if (e.payload) {
+        this.cachedBytes -= e.length;
+        e.payload = undefined;
+      }
+      this.cacheCursor++;
     }
   }
 

@@ -81,6 +81,18 @@ export function createGatewayMetrics() {
       labelNames: ['stream'] as const,
       registers: [registry],
     }),
+    journalWrittenBytes: new Counter({
+      name: 'gh_edge_journal_written_bytes_total',
+      help: 'Bytes written to the journal (records with their headers)',
+      labelNames: ['stream'] as const,
+      registers: [registry],
+    }),
+    journalPayloadBytes: new Counter({
+      name: 'gh_edge_journal_payload_bytes_total',
+      help: 'Payload bytes journaled (readings or events as published)',
+      labelNames: ['stream'] as const,
+      registers: [registry],
+    }),
     journalDamagedRecords: new Counter({
       name: 'gh_edge_journal_damaged_records_total',
       help: 'Journal records found damaged at start and skipped (torn_tail: an interrupted last write)',

@@ -32,6 +32,8 @@ export class JournalPublisher {
   private client: MqttClient | undefined;
   /** entries with seq >= liveFrom are live; older ones are backlog */
   private liveFrom = 0;
+  /** no unsent entry of a lane lies before its cursor: scans start there, not at the beginning */
+  private readonly cursor: Record<Lane, number> = { live: 0, backlog: 0 };
   private readonly inFlight = new Set<InFlight>();
   private acknowledgedWindow: { at: number; items: number }[] = [];
 
@@ -46,6 +48,8 @@ export class JournalPublisher {
   attach(client: MqttClient): void {
     this.client = client;
     this.liveFrom = this.journal.nextSeq;
+    this.cursor.live = this.liveFrom;
+    this.cursor.backlog = this.journal.ackedThrough + 1;
     this.pump();
   }
 
@@ -58,6 +62,8 @@ export class JournalPublisher {
     if (client) for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
     for (const batch of this.inFlight) for (const e of batch.entries) if (e.state === 'inflight') e.state = 'unsent';
     this.inFlight.clear();
+    this.cursor.live = Math.min(this.cursor.live, this.liveFrom);
+    this.cursor.backlog = this.journal.ackedThrough + 1;
   }
 
   pump(): void {
@@ -72,9 +78,11 @@ export class JournalPublisher {
   /** The next run of consecutive, written, unsent entries of a lane, up to maxBatchItems items. */
   private nextBatch(lane: Lane): InFlight | undefined {
     const all = this.journal.all;
-    let i = lane === 'live' ? firstIndexAtOrAfter(all, this.liveFrom) : 0;
+    let i = firstIndexAtOrAfter(all, this.cursor[lane]);
     const end = lane === 'live' ? all.length : firstIndexAtOrAfter(all, this.liveFrom);
     while (i < end && all[i]!.state !== 'unsent') i++;
+    if (i < end) this.cursor[lane] = all[i]!.seq;
+    else if (lane === 'backlog') this.cursor.backlog = this.liveFrom;
     if (i >= end || !all[i]!.written) return undefined;
     const entries: JournalEntry[] = [];
     let items = 0;
@@ -102,6 +110,7 @@ export class JournalPublisher {
       if (!this.inFlight.delete(batch)) return;
       if (err) {
         for (const e of batch.entries) if (e.state === 'inflight') e.state = 'unsent';
+        this.cursor[batch.lane] = Math.min(this.cursor[batch.lane], batch.entries[0]!.seq);
         return;
       }
       const items = batch.entries.reduce((n, e) => n + e.count, 0);
