@@ -9,7 +9,6 @@
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'mqtt';
 import pg from 'pg';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
@@ -103,41 +102,37 @@ async function main() {
   await sleep(3000);
   await db.connect();
 
-  // Live latency: from the poll to the broker, for live (non-historical) batches, while the backlog drains.
-  const liveLatency: number[] = [];
-  let draining = true;
-  const subscriber = connect(`mqtt://127.0.0.1:${brokerPort}`);
-  const LIVE_MARK = Buffer.from('"historical":false');
-  subscriber.on('message', (_topic, payload) => {
-    if (!draining) return;
-    const now = Date.now();
-    // Only live batches are parsed: parsing a million replayed readings here would delay this very
-    // measurement. The header comes before the readings.
-    if (payload.subarray(0, 120).indexOf(LIVE_MARK) < 0) return;
-    const batch = JSON.parse(payload.toString()) as { readings: { ts: number }[] };
-    for (const r of batch.readings) liveLatency.push(now - r.ts);
-  });
-  await subscriber.subscribeAsync('gh/v1/bench/gw-01/telemetry', { qos: 0 });
-
   const started = Date.now();
   const gateway = startGatehouse(['edge', '--config', join(dir, 'edge.yaml')]);
   const health = async () => (await (await fetch(`http://127.0.0.1:${gatewayHttp}/health`)).json()) as { connected: boolean; streams: { telemetry: { backlogItems: number } } };
   const storedBacklog = async () => Number((await db.query("SELECT count(*) AS n FROM readings r JOIN series s ON s.id = r.series_id WHERE s.device LIKE 'backlog-%'")).rows[0]?.n ?? 0);
-  // Freshness of live data in PostgreSQL during the drain: how old the newest stored live reading is.
-  const freshness: number[] = [];
+  // Live latency into PostgreSQL during the drain: every 200 ms, the newest stored reading of each live
+  // meter; each new one is sampled as (now - its poll time), an upper bound within 200 ms.
+  const liveLatency: number[] = [];
+  const newestSeen = new Map<string, number>();
   let gatewayDrainedAt = 0;
+  let lastBacklogCheck = 0;
   for (;;) {
-    await sleep(1000);
+    await sleep(200);
+    const now = Date.now();
+    const newest = await db.query<{ device: string; t: number }>(
+      "SELECT s.device, (extract(epoch from max(r.ts)) * 1000)::float8 AS t FROM readings r JOIN series s ON s.id = r.series_id WHERE s.device LIKE 'live-%' AND s.metric = 'active_power' GROUP BY s.device",
+    );
+    for (const row of newest.rows) {
+      if (row.t > (newestSeen.get(row.device) ?? 0)) {
+        if (newestSeen.has(row.device)) liveLatency.push(now - row.t);
+        newestSeen.set(row.device, row.t);
+      }
+    }
+    if (now - lastBacklogCheck < 1000) continue;
+    lastBacklogCheck = now;
     const h = await health().catch(() => undefined);
     if (!gatewayDrainedAt && h?.connected && h.streams.telemetry.backlogItems === 0) gatewayDrainedAt = Date.now();
-    const newest = Number((await db.query("SELECT (extract(epoch from max(r.ts)) * 1000)::float8 AS t FROM readings r JOIN series s ON s.id = r.series_id WHERE s.device = 'live-0'")).rows[0]?.t ?? 0);
-    if (newest > 0) freshness.push(Date.now() - newest);
     const stored = await storedBacklog();
     if (stored >= backlog) break;
     if (Date.now() - started > 600_000) throw new Error(`only ${stored} of ${backlog} backlog readings stored after 10 minutes`);
   }
   const drainSeconds = (Date.now() - started) / 1000;
-  draining = false;
 
   // Steady state: live polling only.
   const metrics = async () => (await fetch(`http://127.0.0.1:${gatewayHttp}/metrics`)).text();
@@ -149,7 +144,6 @@ async function main() {
   const amplification = delta('gh_edge_journal_written_bytes_total') / delta('gh_edge_journal_payload_bytes_total');
   const steadyCpu = ((after.cpu - before.cpu) / elapsed) * 100;
 
-  subscriber.end(true);
   await gateway.stop();
   await sim.stop();
   await cloud.stop();
@@ -159,20 +153,18 @@ async function main() {
   await admin.end();
 
   const sorted = liveLatency.sort((a, b) => a - b);
-  const p99Freshness = percentile([...freshness].sort((a, b) => a - b), 99);
   out();
   out(`Backlog: ${backlog} readings (${BACKLOG_METERS} meters × ${BACKLOG_HOURS} h at 15 s), ${LIVE_METERS} live SDM630 meters polled every second`);
   out(`  drained into PostgreSQL in  ${drainSeconds.toFixed(1)} s (target < 60 s); gateway backlog empty after ${((gatewayDrainedAt - started) / 1000).toFixed(1)} s`);
-  out(`  live latency to the broker  p50 ${percentile(sorted, 50)} ms, p99 ${percentile(sorted, 99)} ms during the drain (target < 5 s)`);
-  out(`  live data in PostgreSQL     newest reading at most ${(Math.max(...freshness) / 1000).toFixed(1)} s old (p99 ${(p99Freshness / 1000).toFixed(1)} s; polled every 1 s)`);
+  out(`  live latency into Postgres  p50 ${percentile(sorted, 50)} ms, p99 ${percentile(sorted, 99)} ms, max ${sorted[sorted.length - 1]} ms over ${sorted.length} samples during the drain (target < 5 s)`);
   out(`Steady state (${LIVE_METERS} meters at 1 s, ${elapsed.toFixed(0)} s): gateway CPU ${steadyCpu.toFixed(1)} % of one core; journal writes ${amplification.toFixed(3)} bytes per byte of payload`);
   out(
     JSON.stringify({
       backlog_readings: backlog,
       drain_seconds: Number(drainSeconds.toFixed(1)),
-      live_latency_p50_ms: percentile(sorted, 50),
-      live_latency_p99_ms: percentile(sorted, 99),
-      live_postgres_staleness_max_s: Number((Math.max(...freshness) / 1000).toFixed(1)),
+      live_latency_into_postgres_p50_ms: percentile(sorted, 50),
+      live_latency_into_postgres_p99_ms: percentile(sorted, 99),
+      live_latency_into_postgres_max_ms: sorted[sorted.length - 1] ?? null,
       steady_gateway_cpu_percent: Number(steadyCpu.toFixed(1)),
       journal_write_amplification: Number(amplification.toFixed(3)),
     }),

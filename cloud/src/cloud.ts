@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { cloudReplayFilter } from '@gatehouse/contracts';
 import { buildApi } from './api/app.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
 import { cloudConfigSchema, type CloudConfigInput } from './config.js';
@@ -71,18 +72,19 @@ export async function startCloud(input: CloudConfigInput, logger: Logger): Promi
 
     const mqttUrl = config.mqtt?.url ?? broker?.url;
     if (!mqttUrl) throw new Error('no MQTT broker configured');
-    const subscriber = new MqttSubscriber(
-      {
-        url: mqttUrl,
-        // Against our own embedded broker, the cloud uses its account from brokerAccounts.
-        username: config.mqtt?.username ?? (config.mqtt ? undefined : config.brokerAccounts?.cloud.username),
-        password: config.mqtt?.password ?? (config.mqtt ? undefined : config.brokerAccounts?.cloud.password),
-        clientId: config.mqtt?.clientId ?? 'gh-cloud-1',
-        sharedGroup: config.mqtt?.sharedGroup,
-        logger: log,
-      },
-      ingest,
-    );
+    const mqttOptions = {
+      url: mqttUrl,
+      // Against our own embedded broker, the cloud uses its account from brokerAccounts.
+      username: config.mqtt?.username ?? (config.mqtt ? undefined : config.brokerAccounts?.cloud.username),
+      password: config.mqtt?.password ?? (config.mqtt ? undefined : config.brokerAccounts?.cloud.password),
+      sharedGroup: config.mqtt?.sharedGroup,
+      logger: log,
+    };
+    const clientId = config.mqtt?.clientId ?? 'gh-cloud-1';
+    // Replayed readings come over a connection of their own, so that a large replay never queues in
+    // front of live readings at the broker.
+    const replaySubscriber = new MqttSubscriber({ ...mqttOptions, clientId: `${clientId}-replay`, filters: [cloudReplayFilter] }, ingest);
+    const subscriber = new MqttSubscriber({ ...mqttOptions, clientId }, ingest);
 
     const api = await buildApi({
       db,
@@ -100,7 +102,9 @@ export async function startCloud(input: CloudConfigInput, logger: Logger): Promi
     const httpPort = (api.server.address() as AddressInfo).port;
 
     cleanups.push(() => subscriber.stop());
+    cleanups.push(() => replaySubscriber.stop());
     await subscriber.start();
+    await replaySubscriber.start();
     const gaps = new GapDetector({
       db,
       publish: (topic, payload) => subscriber.publish(topic, payload),

@@ -4,12 +4,15 @@ import { ID_PATTERN } from './ids.js';
  * MQTT topic scheme, version 1:
  *
  *   gh/v1/{site}/{gateway}/telemetry      gateway → cloud   readings (QoS 1)
+ *   gh/v1/{site}/{gateway}/replay         gateway → cloud   readings replayed from the journal after an outage (QoS 1)
  *   gh/v1/{site}/{gateway}/events         gateway → cloud   security and device events (QoS 1)
  *   gh/v1/{site}/{gateway}/state          gateway → cloud   birth / death, retained, last will (QoS 1)
  *   gh/v1/{site}/{gateway}/cmd/{name}     cloud → gateway   commands (QoS 1)
  *   gh/v1/{site}/{gateway}/cmd-result     gateway → cloud   command outcomes (QoS 1)
  *
  * The version is a topic level so that a v2 can run beside v1 on one broker during a migration.
+ * Replayed readings travel on their own topic so that the cloud can take them on a connection of their
+ * own: a large replay then never queues in front of live readings at the broker.
  */
 export const TOPIC_ROOT = 'gh';
 export const TOPIC_VERSION = 'v1';
@@ -19,10 +22,10 @@ export interface GatewayAddress {
   gateway: string;
 }
 
-export type TopicKind = 'telemetry' | 'events' | 'state' | 'cmd' | 'cmd-result';
+export type TopicKind = 'telemetry' | 'replay' | 'events' | 'state' | 'cmd' | 'cmd-result';
 
 export type ParsedTopic =
-  | { kind: 'telemetry' | 'events' | 'state' | 'cmd-result'; site: string; gateway: string }
+  | { kind: 'telemetry' | 'replay' | 'events' | 'state' | 'cmd-result'; site: string; gateway: string }
   | { kind: 'cmd'; site: string; gateway: string; command: string };
 
 function gatewayPrefix({ site, gateway }: GatewayAddress): string {
@@ -31,6 +34,7 @@ function gatewayPrefix({ site, gateway }: GatewayAddress): string {
 
 export const topics = {
   telemetry: (address: GatewayAddress) => `${gatewayPrefix(address)}/telemetry`,
+  replay: (address: GatewayAddress) => `${gatewayPrefix(address)}/replay`,
   events: (address: GatewayAddress) => `${gatewayPrefix(address)}/events`,
   state: (address: GatewayAddress) => `${gatewayPrefix(address)}/state`,
   command: (address: GatewayAddress, name: string) => `${gatewayPrefix(address)}/cmd/${name}`,
@@ -41,7 +45,10 @@ export const topics = {
   gatewayCommandFilter: (address: GatewayAddress) => `${gatewayPrefix(address)}/cmd/#`,
 } as const;
 
-/** Filters the cloud subscribes with (all sites, all gateways). */
+/** Replayed readings: the cloud takes them on a connection of their own. */
+export const cloudReplayFilter = `${TOPIC_ROOT}/${TOPIC_VERSION}/+/+/replay`;
+
+/** Filters the cloud subscribes with for live traffic (all sites, all gateways). */
 export const cloudFilters = {
   telemetry: `${TOPIC_ROOT}/${TOPIC_VERSION}/+/+/telemetry`,
   events: `${TOPIC_ROOT}/${TOPIC_VERSION}/+/+/events`,
@@ -64,7 +71,7 @@ export class TopicError extends Error {
   }
 }
 
-const SIMPLE_KINDS = new Set(['telemetry', 'events', 'state', 'cmd-result']);
+const SIMPLE_KINDS = new Set(['telemetry', 'replay', 'events', 'state', 'cmd-result']);
 
 /** Parses a v1 topic; throws TopicError naming what is wrong. */
 export function parseTopic(topic: string): ParsedTopic {
@@ -84,7 +91,7 @@ export function parseTopic(topic: string): ParsedTopic {
     return { kind: 'cmd', site, gateway, command };
   }
   if (kind === undefined || !SIMPLE_KINDS.has(kind) || command !== undefined) {
-    throw new TopicError(topic, 'expected it to end in telemetry, events, state, cmd/{name} or cmd-result');
+    throw new TopicError(topic, 'expected it to end in telemetry, replay, events, state, cmd/{name} or cmd-result');
   }
-  return { kind: kind as 'telemetry' | 'events' | 'state' | 'cmd-result', site, gateway };
+  return { kind: kind as 'telemetry' | 'replay' | 'events' | 'state' | 'cmd-result', site, gateway };
 }

@@ -8,6 +8,7 @@ describe('topic scheme v1', () => {
     expect(topics.telemetry(gw)).toBe('gh/v1/sunrise-garden/gw-01/telemetry');
     expect(parseTopic(topics.telemetry(gw))).toEqual({ kind: 'telemetry', ...gw });
     expect(parseTopic(topics.events(gw))).toEqual({ kind: 'events', ...gw });
+    expect(parseTopic(topics.replay(gw))).toEqual({ kind: 'replay', ...gw });
     expect(parseTopic(topics.state(gw))).toEqual({ kind: 'state', ...gw });
     expect(parseTopic(topics.commandResult(gw))).toEqual({ kind: 'cmd-result', ...gw });
     expect(parseTopic(topics.command(gw, 'door-open'))).toEqual({ kind: 'cmd', command: 'door-open', ...gw });

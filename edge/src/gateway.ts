@@ -65,6 +65,7 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
   const eventJournal = openJournal(config, 'events', log, metrics);
   const telemetry = new JournalPublisher(telemetryJournal, {
     topic: topics.telemetry(address),
+    replayTopic: topics.replay(address),
     maxBatchItems: config.uplink.maxBatchReadings,
     maxInFlight: config.uplink.maxInFlightBatches,
     buildPayload: telemetryPayload,
@@ -125,7 +126,7 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
     const { stream, from, to } = args.data;
     const journal = stream === 'telemetry' ? telemetryJournal : eventJournal;
     const build = stream === 'telemetry' ? telemetryPayload : eventBatchPayload;
-    const topic = stream === 'telemetry' ? topics.telemetry(address) : topics.events(address);
+    const topic = stream === 'telemetry' ? topics.replay(address) : topics.events(address);
     const entries = journal.readRange(from, to);
     if (entries.length === 0) return { status: 'failed', detail: `${stream} entries ${from}-${to} are no longer in the journal` };
     let batch: typeof entries = [];

@@ -26,7 +26,7 @@ describe("end to end on the machine's services: simulated meters → gateway →
 
   afterAll(async () => {
     await site?.stop();
-    await cleanBroker(REAL_MQTT_URL, [topics.state({ site: SITE, gateway: 'gw-01' })], [CLOUD_CLIENT_ID]);
+    await cleanBroker(REAL_MQTT_URL, [topics.state({ site: SITE, gateway: 'gw-01' })], [CLOUD_CLIENT_ID, `${CLOUD_CLIENT_ID}-replay`]);
     await database?.drop();
   });
 

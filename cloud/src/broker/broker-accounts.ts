@@ -24,10 +24,10 @@ export function authenticate(accounts: BrokerAccounts, username: string | undefi
   return undefined;
 }
 
-const GATEWAY_PUBLISHES = new Set(['telemetry', 'events', 'state', 'cmd-result']);
+const GATEWAY_PUBLISHES = new Set(['telemetry', 'replay', 'events', 'state', 'cmd-result']);
 
 /**
- * A gateway publishes only under its own site/gateway (telemetry, events, state, command results); the
+ * A gateway publishes only under its own site/gateway (telemetry, replay, events, state, command results); the
  * cloud publishes only commands. Returns the reason when refused.
  */
 export function publishRefusal(principal: Principal, topic: string): string | undefined {

@@ -21,7 +21,7 @@ export function mosquittoAclFile(accounts: BrokerAccounts): string {
   for (const g of accounts.gateways) {
     const base = `gh/v1/${g.site}/${g.gateway}`;
     lines.push(`user ${g.username}`);
-    for (const kind of ['telemetry', 'events', 'state', 'cmd-result']) lines.push(`topic write ${base}/${kind}`);
+    for (const kind of ['telemetry', 'replay', 'events', 'state', 'cmd-result']) lines.push(`topic write ${base}/${kind}`);
     lines.push(`topic read ${base}/cmd/#`, '');
   }
   return lines.join('\n');

@@ -50,6 +50,7 @@ export class IngestService {
     try {
       switch (parsed.kind) {
         case 'telemetry':
+        case 'replay':
           return await this.ingestTelemetry(topic, address, payload);
         case 'events':
           return await this.ingestEvents(topic, address, payload);

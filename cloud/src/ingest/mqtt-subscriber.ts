@@ -10,6 +10,8 @@ export interface MqttSubscriberOptions {
   clientId: string;
   /** MQTT 5 shared-subscription group; several cloud instances in one group split the stream */
   sharedGroup?: string;
+  /** topic filters to take (default: the live ones) */
+  filters?: string[];
   logger: Logger;
 }
 
@@ -67,7 +69,7 @@ export class MqttSubscriber {
       client.once('error', onFirstError);
       // Subscribe on every connection, resumed session or not: a broker restart can lose subscriptions
       // (shared ones especially) even when it restores the session, and subscribing again is harmless.
-      const filters = Object.values(cloudFilters).map((f) => (this.options.sharedGroup ? sharedFilter(this.options.sharedGroup, f) : f));
+      const filters = (this.options.filters ?? Object.values(cloudFilters)).map((f) => (this.options.sharedGroup ? sharedFilter(this.options.sharedGroup, f) : f));
       let first = true;
       client.on('connect', () => {
         client.subscribe(filters, { qos: 1 }, (err) => {

@@ -4,6 +4,8 @@ import type { Journal, JournalEntry } from '../journal/journal.js';
 
 export interface JournalPublisherOptions {
   topic: string;
+  /** where backlog (historical) batches go; defaults to `topic` */
+  replayTopic?: string;
   /** items (readings, events) in one batch at most */
   maxBatchItems: number;
   /** batches published and awaiting PUBACK at most */
@@ -36,18 +38,26 @@ export class JournalPublisher {
   private readonly cursor: Record<Lane, number> = { live: 0, backlog: 0 };
   private readonly inFlight = new Set<InFlight>();
   private acknowledgedWindow: { at: number; items: number }[] = [];
+  /** where this process started writing: until the first connection, its entries count as live */
+  private readonly startedAt: number;
+  private attachedBefore = false;
 
   constructor(
     private readonly journal: Journal,
     private readonly options: JournalPublisherOptions,
   ) {
+    this.startedAt = journal.nextSeq;
     journal.onWritten(() => this.pump());
   }
 
-  /** The connection is up: entries from now on are live; everything not yet delivered is backlog. */
+  /**
+   * The connection is up: entries from now on are live, and so are, on the first connection, those
+   * this process wrote while connecting; everything older not yet delivered is backlog.
+   */
   attach(client: MqttClient): void {
     this.client = client;
-    this.liveFrom = this.journal.nextSeq;
+    this.liveFrom = this.attachedBefore ? this.journal.nextSeq : this.startedAt;
+    this.attachedBefore = true;
     this.cursor.live = this.liveFrom;
     this.cursor.backlog = this.journal.ackedThrough + 1;
     this.pump();
@@ -106,7 +116,8 @@ export class JournalPublisher {
       historical: batch.lane === 'backlog',
     };
     const payload = this.options.buildPayload(header, this.journal.payloads(batch.entries));
-    client.publish(this.options.topic, payload, { qos: 1 }, (err) => {
+    const topic = batch.lane === 'backlog' ? (this.options.replayTopic ?? this.options.topic) : this.options.topic;
+    client.publish(topic, payload, { qos: 1 }, (err) => {
       if (!this.inFlight.delete(batch)) return;
       if (err) {
         for (const e of batch.entries) if (e.state === 'inflight') e.state = 'unsent';
