@@ -114,9 +114,13 @@ export const gatewayConfigSchema = z
         segmentBytes: z.number().int().min(64 * 1024).default(8 * 1024 * 1024),
         /** delivered entries kept on disk, so that the cloud can ask for them again if a broker lost them */
         retainDeliveredBytes: z.number().int().min(0).default(64 * 1024 * 1024),
+        /** disk budget of each journal; over it, the oldest undelivered readings are compacted (events never) */
+        maxBytes: z.number().int().min(64 * 1024).default(2 * 1024 * 1024 * 1024),
+        /** interval readings are compacted into */
+        compactionIntervalMs: z.number().int().min(1000).default(15 * 60_000),
       })
       .strict()
-      .default({ fsync: 'interval', fsyncIntervalMs: 1000, groupCommitMs: 20, segmentBytes: 8 * 1024 * 1024, retainDeliveredBytes: 64 * 1024 * 1024 }),
+      .default({ fsync: 'interval', fsyncIntervalMs: 1000, groupCommitMs: 20, segmentBytes: 8 * 1024 * 1024, retainDeliveredBytes: 64 * 1024 * 1024, maxBytes: 2 * 1024 * 1024 * 1024, compactionIntervalMs: 15 * 60_000 }),
     modbus: z
       .object({
         timeoutMs: z.number().int().min(50).default(MODBUS_DEFAULTS.timeoutMs),

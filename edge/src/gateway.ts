@@ -6,6 +6,7 @@ import { gatewayConfigSchema, type GatewayConfig, type GatewayConfigInput } from
 import type { DriverContext } from './drivers/driver.js';
 import { createDrivers } from './drivers/driver-registry.js';
 import { Journal } from './journal/journal.js';
+import { compactReadings } from './journal/readings-compaction.js';
 import { createGatewayMetrics, type GatewayMetrics } from './status/metrics.js';
 import { startStatusServer, type StatusServer } from './status/status-server.js';
 import { JournalPublisher } from './uplink/journal-publisher.js';
@@ -20,6 +21,10 @@ export interface RunningGateway {
   metrics: GatewayMetrics;
   /** readings in the journal not yet acknowledged by the broker */
   backlog(): number;
+  /** runs the journals' disk-budget check now (it also runs every 5 s) */
+  enforceJournalBudget(): void;
+  /** bytes the telemetry journal takes on disk */
+  journalBytes(): number;
   stop(): Promise<void>;
 }
 
@@ -94,7 +99,43 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
       eventJournal.append(Buffer.from(JSON.stringify(event)), 1);
     },
   };
-  const { drivers, close: closeConnections } = createDrivers(config, { logger: log, metrics, sink });
+  const { drivers, counterMetrics, close: closeConnections } = createDrivers(config, { logger: log, metrics, sink });
+
+  // Bounded disk: over budget, delivered segments kept for resends go first, then the oldest
+  // undelivered readings are compacted (counter totals stay exact); events are never compacted.
+  const compaction = compactReadings({
+    intervalMs: config.journal.compactionIntervalMs,
+    // A device no longer configured may still have readings waiting: treat its metrics as counters,
+    // which keeps them nearly whole rather than averaging what may be an energy register.
+    isCounter: (device, metric) => counterMetrics.get(device)?.has(metric) ?? true,
+  });
+  let overBudgetLogged = 0;
+  const enforceBudget = () => {
+    const budget = config.journal.maxBytes;
+    for (const [stream, journal, publisher] of [['telemetry', telemetryJournal, telemetry], ['events', eventJournal, events]] as const) {
+      if (journal.diskBytes() <= budget) {
+        publisher.overBudget = false;
+        metrics.journalOverBudget.set({ stream }, 0);
+        continue;
+      }
+      journal.dropRetained();
+      if (stream === 'telemetry') {
+        while (journal.diskBytes() > budget) {
+          const saved = journal.compactOldest(compaction);
+          if (saved <= 0) break;
+          metrics.journalCompactedBytes.inc(saved);
+        }
+      }
+      const over = journal.diskBytes() > budget;
+      publisher.overBudget = over;
+      metrics.journalOverBudget.set({ stream }, over ? 1 : 0);
+      if (over && Date.now() - overBudgetLogged > 60_000) {
+        overBudgetLogged = Date.now();
+        log.error({ stream, bytes: journal.diskBytes(), budget }, stream === 'events' ? 'events alone exceed the journal budget: keeping every one of them, the disk will fill' : 'journal over its budget even after compaction');
+      }
+    }
+  };
+  const budgetTimer = setInterval(enforceBudget, 5000);
 
   const uplink = new MqttUplink({
     address,
@@ -133,12 +174,12 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
     let items = 0;
     const send = async () => {
       if (batch.length === 0) return;
-      await uplink.publish(topic, build({ seq: batch[0]!.seq, lastSeq: batch[batch.length - 1]!.seq, sentAt: Date.now(), historical: true }, batch.map((e) => e.payload)));
+      await uplink.publish(topic, build({ seq: batch[0]!.firstSeq, lastSeq: batch[batch.length - 1]!.seq, sentAt: Date.now(), historical: true }, batch.map((e) => e.payload)));
       batch = [];
       items = 0;
     };
     for (const e of entries) {
-      const contiguous = batch.length === 0 || e.seq === batch[batch.length - 1]!.seq + 1;
+      const contiguous = batch.length === 0 || e.firstSeq === batch[batch.length - 1]!.seq + 1;
       if (!contiguous || items + e.count > config.uplink.maxBatchReadings) await send();
       batch.push(e);
       items += e.count;
@@ -169,6 +210,7 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
       health: () => ({ status: 'ok', site: config.site, gateway: config.gateway, connected: uplink.connected, devices: drivers.length, streams: { telemetry: telemetry.state(), events: events.state() } }),
     });
   } catch (err) {
+    clearInterval(budgetTimer);
     await closeConnections();
     await telemetryJournal.close();
     await eventJournal.close();
@@ -185,7 +227,10 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
     httpPort: status.port,
     metrics,
     backlog: () => telemetryJournal.stats().items,
+    enforceJournalBudget: enforceBudget,
+    journalBytes: () => telemetryJournal.diskBytes(),
     async stop() {
+      clearInterval(budgetTimer);
       await Promise.all(drivers.map((d) => d.stop()));
       await telemetryJournal.flush();
       await eventJournal.flush();

@@ -13,3 +13,4 @@ export * from './drivers/modbus/modbus-device-driver.js';
 export * from './status/metrics.js';
 export * from './journal/journal.js';
 export * from './journal/record-format.js';
+export * from './journal/readings-compaction.js';

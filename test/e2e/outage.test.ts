@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { createCloudMetrics, GapDetector } from '@gatehouse/cloud';
+import { silentLogger, storedReadings } from '../support/site-under-test.js';
 import { drainAndCollect, startSiteUnderTest, storedCount, type SiteUnderTest } from '../support/site-under-test.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -57,4 +59,42 @@ describe('nothing lost through outages (in process: simulated meters → gateway
     expect(await historicalBatches(s, SITE)).toBeGreaterThan(0);
     expectExact(await drainAndCollect(s, SITE));
   });
+
+  it('over its disk budget, compacts the backlog so that energy totals stay exact and no range goes missing', async () => {
+    const SITE = 'outage-budget';
+    site = await startSiteUnderTest({
+      site: SITE,
+      storage: { kind: 'pglite' },
+      meters: 2,
+      pollIntervalMs: 100,
+      proxy: true,
+      journal: { segmentBytes: 64 * 1024, maxBytes: 192 * 1024, compactionIntervalMs: 1000, retainDeliveredBytes: 0 },
+    });
+    const s = site;
+    await waitFor('first readings stored', async () => (await storedCount(s.cloud.db, SITE)) > 0);
+    s.proxy!.cut('refuse');
+    await waitFor('the journal to outgrow its budget', () => s.gateway.journalBytes() > 256 * 1024, 40_000);
+    s.gateway.enforceJournalBudget();
+    expect(s.gateway.journalBytes()).toBeLessThanOrEqual(256 * 1024);
+    const compacted = (await s.gateway.metrics.journalCompactedBytes.get()).values[0]?.value ?? 0;
+    expect(compacted).toBeGreaterThan(0);
+    s.proxy!.heal();
+    await waitFor('the backlog to drain', () => s.gateway.backlog() === 0, 30_000);
+    await s.gateway.stop();
+    const gaps = new GapDetector({ db: s.cloud.db, publish: async () => undefined, logger: silentLogger, metrics: createCloudMetrics(), checkEveryMs: 1000, graceMs: 0, resendEveryMs: 1000 });
+    await waitFor('every delivered range stored', async () => (await gaps.missing()).length === 0, 20_000);
+
+    const stored = await storedReadings(s.cloud.db, SITE);
+    const servedTotal = s.served.reduce((n, r) => n + Object.keys(r.values).length, 0);
+    expect(stored.length).toBeLessThan(servedTotal);
+    expect(stored.some((r) => r.metric === 'active_power')).toBe(true);
+    for (const device of ['meter-1', 'meter-2']) {
+      const served = s.served.filter((r) => r.device === device && r.values.import_energy !== undefined).map((r) => r.values.import_energy!);
+      const energy = stored.filter((r) => r.device === device && r.metric === 'import_energy' && r.quality === 'good').map((r) => r.value!);
+      // Every kWh the meter counted is there: the first and last values, and so the consumption, are exact.
+      expect(energy[0]).toBe(served[0]);
+      expect(energy.at(-1)).toBe(served.at(-1));
+      expect(energy).toEqual([...energy].sort((a, b) => a - b));
+    }
+  }, 90_000);
 });

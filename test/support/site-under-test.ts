@@ -22,6 +22,8 @@ export interface SiteUnderTestOptions {
   proxy?: boolean;
   /** MQTT keepalive of the gateway, s */
   keepaliveSeconds?: number;
+  /** journal settings of the gateway */
+  journal?: GatewayConfigInput['journal'];
 }
 
 export interface SiteUnderTest {
@@ -72,6 +74,7 @@ export async function startSiteUnderTest(options: SiteUnderTestOptions): Promise
       gateway: 'gw-01',
       mqtt: { url: gatewayBrokerUrl, clientId: `gh-${options.site}-gw-01`, keepaliveSeconds: options.keepaliveSeconds ?? 30 },
       dataDir,
+      ...(options.journal ? { journal: options.journal } : {}),
       uplink: { maxBatchReadings: 500, maxInFlightBatches: 16, statePeriodMs: 10_000 },
       modbus: { timeoutMs: 1000, reconnectDelayMs: 200, maxGap: 16 }, // the rest from the defaults
       http: { host: '127.0.0.1', port: 0 },

@@ -47,6 +47,19 @@ export const readingSchema = z.object({
   quality: qualitySchema,
   /** free text that explains a quality other than good, e.g. "exception 2: illegal data address" */
   detail: z.string().max(256).optional(),
+  /**
+   * set when the gateway compacted a run of good gauge readings to save disk during a long outage:
+   * `value` is their mean, `ts` the last one's time
+   */
+  aggregate: z
+    .object({
+      count: z.number().int().min(1),
+      min: z.number().finite(),
+      max: z.number().finite(),
+      /** time of the first reading aggregated, epoch ms */
+      from: timestampMsSchema,
+    })
+    .optional(),
 });
 
 export type Reading = z.infer<typeof readingSchema>;

@@ -29,6 +29,8 @@ export const streamStateSchema = z.object({
   drainPerSecond: z.number().nonnegative(),
   /** bytes the journal takes on disk */
   bytes: z.number().int().nonnegative(),
+  /** true while the journal stays over its disk budget even after compaction (events are never dropped) */
+  overBudget: z.boolean().optional(),
 });
 
 export type StreamState = z.infer<typeof streamStateSchema>;

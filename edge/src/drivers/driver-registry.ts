@@ -23,7 +23,8 @@ function linkKey(t: ModbusTransport): string {
  * Builds the driver of every configured device, by its driver scheme. Devices on the same Modbus link
  * (one TCP endpoint, or one serial port) share one connection and its transaction queue.
  */
-export function createDrivers(config: GatewayConfig, ctx: DriverContext): { drivers: DeviceDriver[]; close: () => Promise<void> } {
+export function createDrivers(config: GatewayConfig, ctx: DriverContext): { drivers: DeviceDriver[]; counterMetrics: Map<string, Set<string>>; close: () => Promise<void> } {
+  const counterMetrics = new Map<string, Set<string>>();
   const profiles = loadProfiles([BUILT_IN_PROFILE_DIR, ...config.profileDirs]);
   const connections = new Map<string, ModbusConnection>();
   const drivers: DeviceDriver[] = [];
@@ -33,6 +34,7 @@ export function createDrivers(config: GatewayConfig, ctx: DriverContext): { driv
     if (!profile) {
       throw new Error(`devices[${index}].profile: unknown profile "${device.profile}" (known: ${[...profiles.keys()].sort().join(', ')})`);
     }
+    counterMetrics.set(device.id, new Set(profile.points.filter((p) => p.kind === 'counter').map((p) => p.metric)));
     const transport = modbusTransport(device);
     const key = linkKey(transport);
     let connection = connections.get(key);
@@ -65,6 +67,7 @@ export function createDrivers(config: GatewayConfig, ctx: DriverContext): { driv
 
   return {
     drivers,
+    counterMetrics,
     close: async () => {
       await Promise.all([...connections.values()].map((c) => c.close()));
     },

@@ -38,6 +38,8 @@ export type EntryState = 'unsent' | 'inflight' | 'acked';
 /** What the journal knows of an entry it has not yet been able to forget. */
 export interface JournalEntry {
   seq: number;
+  /** first sequence number the entry stands for: itself, unless compaction merged several */
+  firstSeq: number;
   /** when the entry was appended, epoch ms */
   ts: number;
   /** items in the payload (readings, events) */
@@ -47,9 +49,22 @@ export interface JournalEntry {
   written: boolean;
   segment: Segment;
   offset: number;
+  headerBytes: number;
   length: number;
   payload: Buffer | undefined;
 }
+
+/** An entry as compaction sees it. */
+export interface EntryData {
+  firstSeq: number;
+  seq: number;
+  ts: number;
+  count: number;
+  payload: Buffer;
+}
+
+/** Replaces a run of entries by fewer ones covering the same sequence numbers. */
+export type CompactionTransform = (entries: EntryData[]) => EntryData[];
 
 interface Segment {
   firstSeq: number;
@@ -59,6 +74,8 @@ interface Segment {
   /** entries of this segment not yet acknowledged */
   live: number;
   fd: number | undefined;
+  /** rewritten by compaction already */
+  compacted: boolean;
 }
 
 const SEGMENT_SUFFIX = '.seg';
@@ -143,7 +160,7 @@ export class Journal {
     const seq = this.seq++;
     const record = encodeRecord(seq, ts, count, payload);
     const segment = this.activeSegment(seq, record.length);
-    const entry: JournalEntry = { seq, ts, count, state: 'unsent', written: false, segment, offset: segment.size, length: payload.length, payload };
+    const entry: JournalEntry = { seq, firstSeq: seq, ts, count, state: 'unsent', written: false, segment, offset: segment.size, headerBytes: HEADER_BYTES, length: payload.length, payload };
     segment.size += record.length;
     segment.lastSeq = seq;
     segment.live++;
@@ -220,6 +237,72 @@ export class Journal {
     this.deleteAcknowledgedSegments();
   }
 
+  /** Bytes on disk: segments still being delivered, and delivered ones kept for resends. */
+  diskBytes(): number {
+    return [...this.segments, ...this.retained].reduce((n, s) => n + s.size, 0);
+  }
+
+  /** Deletes the delivered segments kept for resends; returns the bytes freed. */
+  dropRetained(): number {
+    let freed = 0;
+    for (const segment of this.retained.splice(0)) {
+      freed += segment.size;
+      unlinkSync(segment.path);
+    }
+    return freed;
+  }
+
+  /**
+   * Rewrites the oldest segment not compacted yet, replacing its undelivered entries by what
+   * `transform` makes of them (fewer entries covering the same sequence numbers). Never touches the
+   * segment being written or a segment with entries in flight. Returns the bytes saved (0: nothing
+   * left to compact now).
+   */
+  compactOldest(transform: CompactionTransform): number {
+    for (const segment of this.segments.slice(0, -1)) {
+      if (segment.compacted) continue;
+      const first = this.entries.findIndex((e) => e.segment === segment);
+      if (first < 0) continue;
+      let last = first;
+      while (last + 1 < this.entries.length && this.entries[last + 1]!.segment === segment) last++;
+      const members = this.entries.slice(first, last + 1);
+      if (members.some((e) => e.state === 'inflight')) return 0;
+      const unsent = members.filter((e) => e.state === 'unsent');
+      const outputs = unsent.length > 0 ? transform(unsent.map((e) => ({ firstSeq: e.firstSeq, seq: e.seq, ts: e.ts, count: e.count, payload: e.payload ?? this.readFromDisk(e) }))) : [];
+      const records = outputs.map((o) => encodeRecord(o.seq, o.ts, o.count, o.payload, o.firstSeq));
+      // Written beside the segment, synced, then renamed over it: a crash leaves one or the other.
+      const tmp = `${segment.path}.compacting`;
+      const fd = openSync(tmp, 'w');
+      const bytes = Buffer.concat(records);
+      writeSync(fd, bytes, 0, bytes.length, 0);
+      fdatasyncSync(fd);
+      closeSync(fd);
+      if (segment.fd !== undefined) closeSync(segment.fd);
+      segment.fd = undefined;
+      renameSync(tmp, segment.path);
+
+      let offset = 0;
+      const replacements: JournalEntry[] = outputs.map((o, i) => {
+        const record = records[i]!;
+        const entry: JournalEntry = { seq: o.seq, firstSeq: o.firstSeq, ts: o.ts, count: o.count, state: 'unsent', written: true, segment, offset, headerBytes: record.length - o.payload.length, length: o.payload.length, payload: undefined };
+        offset += record.length;
+        return entry;
+      });
+      for (const e of members) if (e.payload) this.cachedBytes -= e.length;
+      this.entries = [...this.entries.slice(0, first), ...replacements, ...this.entries.slice(last + 1)];
+      this.cacheCursor = Math.min(this.cacheCursor, first);
+      this.head = 0;
+      while (this.head < this.entries.length && this.entries[this.head]!.state === 'acked') this.head++;
+      const saved = segment.size - offset;
+      segment.size = offset;
+      segment.live = replacements.length;
+      segment.compacted = true;
+      this.options.logger.warn({ journal: this.options.name, segment: segment.firstSeq, entriesBefore: unsent.length, entriesAfter: replacements.length, savedBytes: saved }, 'journal over its budget: oldest undelivered readings compacted');
+      return saved;
+    }
+    return 0;
+  }
+
   stats(): { entries: number; items: number; bytes: number; oldestTs: number | null; segments: number } {
     let items = 0;
     let entries = 0;
@@ -256,7 +339,7 @@ export class Journal {
       closeSync(last.fd);
       last.fd = undefined;
     }
-    const segment: Segment = { firstSeq: seq, lastSeq: seq, path: join(this.options.dir, segmentName(seq)), size: 0, live: 0, fd: undefined };
+    const segment: Segment = { firstSeq: seq, lastSeq: seq, path: join(this.options.dir, segmentName(seq)), size: 0, live: 0, fd: undefined, compacted: false };
     this.segments.push(segment);
     return segment;
   }
@@ -289,7 +372,7 @@ export class Journal {
     const buffer = Buffer.allocUnsafe(e.length);
     const fd = e.segment.fd ?? openSync(e.segment.path, 'r');
     try {
-      readSync(fd, buffer, 0, e.length, e.offset + HEADER_BYTES);
+      readSync(fd, buffer, 0, e.length, e.offset + e.headerBytes);
     } finally {
       if (e.segment.fd === undefined) closeSync(fd);
     }
@@ -316,8 +399,8 @@ export class Journal {
    * Entries from..to read back from disk, delivered or not (for a resend the cloud asked for). Entries
    * no longer kept are simply absent from the result.
    */
-  readRange(from: number, to: number): { seq: number; ts: number; count: number; payload: Buffer }[] {
-    const out: { seq: number; ts: number; count: number; payload: Buffer }[] = [];
+  readRange(from: number, to: number): EntryData[] {
+    const out: EntryData[] = [];
     for (const segment of [...this.retained, ...this.segments]) {
       if (segment.lastSeq < from || segment.firstSeq > to || !existsSync(segment.path)) continue;
       const data = readFileSync(segment.path);
@@ -330,8 +413,8 @@ export class Journal {
           offset = next;
           continue;
         }
-        const { seq, ts, count, length } = outcome.header;
-        if (seq >= from && seq <= to) out.push({ seq, ts, count, payload: Buffer.from(data.subarray(outcome.payloadOffset, outcome.payloadOffset + length)) });
+        const { seq, firstSeq, ts, count, length } = outcome.header;
+        if (seq >= from && firstSeq <= to) out.push({ firstSeq, seq, ts, count, payload: Buffer.from(data.subarray(outcome.payloadOffset, outcome.payloadOffset + length)) });
         offset = outcome.next;
       }
     }
@@ -357,17 +440,18 @@ export class Journal {
     files.forEach((file, fileIndex) => {
       const path = join(this.options.dir, file);
       const data = readFileSync(path);
-      const segment: Segment = { firstSeq: Number(file.slice(0, -SEGMENT_SUFFIX.length)), lastSeq: 0, path, size: 0, live: 0, fd: undefined };
+      const segment: Segment = { firstSeq: Number(file.slice(0, -SEGMENT_SUFFIX.length)), lastSeq: 0, path, size: 0, live: 0, fd: undefined, compacted: false };
       let offset = 0;
       let validEnd = 0;
       while (offset < data.length) {
         const outcome = decodeRecordAt(data, offset);
         if (outcome.kind === 'record') {
-          const { seq, ts, count, length } = outcome.header;
+          const { seq, firstSeq, ts, count, length, headerBytes } = outcome.header;
           segment.lastSeq = Math.max(segment.lastSeq, seq);
+          if (firstSeq !== seq) segment.compacted = true;
           highest = Math.max(highest, seq);
           if (seq > this.acked) {
-            this.entries.push({ seq, ts, count, state: 'unsent', written: true, segment, offset, length, payload: undefined });
+            this.entries.push({ seq, firstSeq, ts, count, state: 'unsent', written: true, segment, offset, headerBytes, length, payload: undefined });
             segment.live++;
           }
           offset = outcome.next;

@@ -93,6 +93,17 @@ export function createGatewayMetrics() {
       labelNames: ['stream'] as const,
       registers: [registry],
     }),
+    journalOverBudget: new Gauge({
+      name: 'gh_edge_journal_over_budget',
+      help: '1 while a journal stays over its disk budget after compaction (events are never dropped)',
+      labelNames: ['stream'] as const,
+      registers: [registry],
+    }),
+    journalCompactedBytes: new Counter({
+      name: 'gh_edge_journal_compacted_bytes_total',
+      help: 'Bytes saved by compacting undelivered readings over the disk budget',
+      registers: [registry],
+    }),
     journalDamagedRecords: new Counter({
       name: 'gh_edge_journal_damaged_records_total',
       help: 'Journal records found damaged at start and skipped (torn_tail: an interrupted last write)',

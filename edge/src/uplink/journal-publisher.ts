@@ -99,7 +99,7 @@ export class JournalPublisher {
     for (let j = i; j < end; j++) {
       const e = all[j]!;
       if (e.state !== 'unsent' || !e.written) break;
-      if (entries.length > 0 && (items + e.count > this.options.maxBatchItems || e.seq !== entries[entries.length - 1]!.seq + 1)) break;
+      if (entries.length > 0 && (items + e.count > this.options.maxBatchItems || e.firstSeq !== entries[entries.length - 1]!.seq + 1)) break;
       entries.push(e);
       items += e.count;
     }
@@ -110,7 +110,7 @@ export class JournalPublisher {
     for (const e of batch.entries) e.state = 'inflight';
     this.inFlight.add(batch);
     const header: BatchHeader = {
-      seq: batch.entries[0]!.seq,
+      seq: batch.entries[0]!.firstSeq,
       lastSeq: batch.entries[batch.entries.length - 1]!.seq,
       sentAt: Date.now(),
       historical: batch.lane === 'backlog',
@@ -145,16 +145,20 @@ export class JournalPublisher {
     return recent.reduce((n, a) => n + a.items, 0) / (DRAIN_WINDOW_MS / 1000);
   }
 
+  /** set by the gateway's budget check */
+  overBudget = false;
+
   state(): StreamState {
     const stats = this.journal.stats();
     return {
+      overBudget: this.overBudget,
       nextSeq: this.journal.nextSeq,
       ackedThrough: this.journal.ackedThrough,
       backlogEntries: stats.entries,
       backlogItems: stats.items,
       oldestPendingTs: stats.oldestTs === null ? null : Math.max(stats.oldestTs, Date.UTC(2000, 0, 1)),
       drainPerSecond: Math.round(this.drainPerSecond() * 10) / 10,
-      bytes: stats.bytes,
+      bytes: this.journal.diskBytes(),
     };
   }
 }
