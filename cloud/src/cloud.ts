@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -72,8 +72,13 @@ export async function startCloud(input: CloudConfigInput, logger: Logger): Promi
 
     const mqttUrl = config.mqtt?.url ?? broker?.url;
     if (!mqttUrl) throw new Error('no MQTT broker configured');
+    const read = (file: string | undefined) => (file ? readFileSync(file, 'utf8') : undefined);
+    // Against our own TLS broker, trust its certificate.
+    const ownBrokerTls = !config.mqtt && config.embeddedBroker?.tls ? { caFile: config.embeddedBroker.tls.certFile, rejectUnauthorized: true } : undefined;
+    const tls = config.mqtt?.tls ?? ownBrokerTls;
     const mqttOptions = {
       url: mqttUrl,
+      ...(tls ? { tls: { ca: read(tls.caFile), cert: read('certFile' in tls ? tls.certFile : undefined), key: read('keyFile' in tls ? tls.keyFile : undefined), rejectUnauthorized: tls.rejectUnauthorized } } : {}),
       // Against our own embedded broker, the cloud uses its account from brokerAccounts.
       username: config.mqtt?.username ?? (config.mqtt ? undefined : config.brokerAccounts?.cloud.username),
       password: config.mqtt?.password ?? (config.mqtt ? undefined : config.brokerAccounts?.cloud.password),

@@ -34,6 +34,11 @@ export const cloudConfigSchema = z
         clientId: z.string().min(1).max(128).default('gh-cloud-1'),
         /** MQTT 5 shared-subscription group, for several cloud instances splitting the stream */
         sharedGroup: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+        /** TLS (mqtts://): PEM files; rejectUnauthorized false only for testing */
+        tls: z
+          .object({ caFile: z.string().optional(), certFile: z.string().optional(), keyFile: z.string().optional(), rejectUnauthorized: z.boolean().default(true) })
+          .strict()
+          .optional(),
       })
       .strict()
       .optional(),
@@ -64,7 +69,12 @@ export const cloudConfigSchema = z
       .optional(),
     /** run an embedded MQTT broker in this process (site in a box); gateways connect to it */
     embeddedBroker: z
-      .object({ host: z.string().default('127.0.0.1'), port: z.number().int().min(0).max(65535) })
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535),
+        /** serve MQTT over TLS with this certificate and key (PEM files) */
+        tls: z.object({ certFile: z.string(), keyFile: z.string() }).strict().optional(),
+      })
       .strict()
       .optional(),
   })

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type AedesOptions, type Client } from 'aedes';
 import type { Logger } from 'pino';
 import { authenticate, publishRefusal, subscribeRefusal, type BrokerAccounts, type Principal } from './broker-accounts.js';
@@ -13,6 +15,8 @@ export interface EmbeddedBrokerOptions {
   accounts?: BrokerAccounts;
   /** called for every refused connection, publish or subscription, with the reason */
   onRefused?: (what: 'connect' | 'publish' | 'subscribe', reason: string) => void;
+  /** listen with TLS (mqtts://) using this certificate and key (PEM files) */
+  tls?: { certFile: string; keyFile: string };
 }
 
 const principals = new WeakMap<Client, Principal>();
@@ -74,7 +78,9 @@ export interface EmbeddedBroker {
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const broker = await Aedes.createBroker({ maxClientsIdLength: 128, drainTimeout: 30_000, ...accessControl(options) });
   broker.on('clientError', (client, err) => options.logger.debug({ client: client?.id, err: err.message }, 'broker client error'));
-  const server: Server = createServer(broker.handle);
+  const server: Server = options.tls
+    ? createTlsServer({ cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile) }, broker.handle)
+    : createServer(broker.handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
@@ -84,7 +90,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   return {
     host: options.host,
     port,
-    url: `mqtt://${options.host}:${port}`,
+    url: `${options.tls ? 'mqtts' : 'mqtt'}://${options.host}:${port}`,
     async close() {
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));

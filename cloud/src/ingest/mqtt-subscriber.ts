@@ -12,6 +12,8 @@ export interface MqttSubscriberOptions {
   sharedGroup?: string;
   /** topic filters to take (default: the live ones) */
   filters?: string[];
+  /** TLS options for mqtts:// (PEM contents) */
+  tls?: { ca?: string; cert?: string; key?: string; rejectUnauthorized: boolean };
   logger: Logger;
 }
 
@@ -43,6 +45,7 @@ export class MqttSubscriber {
       username: this.options.username,
       password: this.options.password,
       clean: false,
+      ...(this.options.tls ?? {}),
       // We subscribe ourselves on every connect (see below).
       resubscribe: false,
       protocolVersion: this.options.sharedGroup ? 5 : 4,
