@@ -57,4 +57,21 @@ describe('gap detector', () => {
     await registry.recordBatch(gw, 'telemetry', 16, 20, true);
     expect(await detector.missing()).toEqual([]);
   });
+
+  it('merges unbroken runs of stored ranges into one row, leaving gaps visible', async () => {
+    const other = { site: 'garden', gateway: 'gw-02' };
+    await registry.recordGatewayState(other, { status: 'online', streams: { telemetry: stream(40), events: stream(0) } });
+    for (const [a, b] of [[1, 10], [11, 20], [21, 25], [31, 40]]) await registry.recordBatch(other, 'telemetry', a!, b!, false);
+    expect(await detector.mergeContiguousRanges()).toBeGreaterThan(0);
+    const rows = await db.query<{ first_seq: number; last_seq: number }>("SELECT first_seq, last_seq FROM received_batches WHERE gateway = 'gw-02' ORDER BY first_seq");
+    expect(rows).toEqual([
+      { first_seq: 1, last_seq: 25 },
+      { first_seq: 31, last_seq: 40 },
+    ]);
+    expect(await detector.missing()).toEqual([{ ...other, stream: 'telemetry', from: 26, to: 30 }]);
+    // A replayed batch arriving again for a merged range changes nothing.
+    await registry.recordBatch(other, 'telemetry', 11, 20, true);
+    await detector.mergeContiguousRanges();
+    expect(await detector.missing()).toEqual([{ ...other, stream: 'telemetry', from: 26, to: 30 }]);
+  });
 });

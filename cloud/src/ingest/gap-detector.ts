@@ -42,7 +42,9 @@ export class GapDetector {
 
   start(): void {
     this.timer = setInterval(() => {
-      this.checkAndRequest().catch((err: Error) => this.options.logger.warn({ err: err.message }, 'gap check failed'));
+      this.checkAndRequest()
+        .then(() => this.mergeContiguousRanges())
+        .catch((err: Error) => this.options.logger.warn({ err: err.message }, 'gap check failed'));
     }, this.options.checkEveryMs);
   }
 
@@ -76,6 +78,40 @@ export class GapDetector {
           WHERE m.last < d.acked
           ORDER BY 1, 2, 3, 4`,
       );
+    });
+  }
+
+  /**
+   * Merges each gateway's unbroken run of stored batch ranges, from its first one up to the first gap,
+   * into one row: the table keeps a row per gap, not per batch.
+   */
+  async mergeContiguousRanges(): Promise<number> {
+    return this.options.db.transaction(async (tx) => {
+      const [lock] = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [GAP_CHECK_LOCK]);
+      if (!lock?.locked) return 0;
+      const runs = await tx.query<{ site: string; gateway: string; stream: string; first: number; last: number; rows: number }>(
+        `WITH ordered AS (
+           SELECT site, gateway, stream, first_seq, last_seq,
+                  max(last_seq) OVER (PARTITION BY site, gateway, stream ORDER BY first_seq, last_seq
+                                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before
+             FROM received_batches
+         ), first_gap AS (
+           SELECT site, gateway, stream, min(first_seq) AS gap_at
+             FROM ordered WHERE before IS NOT NULL AND first_seq > before + 1 GROUP BY 1, 2, 3
+         )
+         SELECT o.site, o.gateway, o.stream, min(o.first_seq)::float8 AS first, max(o.last_seq)::float8 AS last, count(*)::int AS rows
+           FROM ordered o LEFT JOIN first_gap g USING (site, gateway, stream)
+          WHERE g.gap_at IS NULL OR o.first_seq < g.gap_at
+          GROUP BY 1, 2, 3
+         HAVING count(*) > 1`,
+      );
+      let merged = 0;
+      for (const run of runs) {
+        await tx.query('DELETE FROM received_batches WHERE site = $1 AND gateway = $2 AND stream = $3 AND first_seq >= $4 AND last_seq <= $5', [run.site, run.gateway, run.stream, run.first, run.last]);
+        await tx.query('INSERT INTO received_batches (site, gateway, stream, first_seq, last_seq, historical) VALUES ($1, $2, $3, $4, $5, false) ON CONFLICT DO NOTHING', [run.site, run.gateway, run.stream, run.first, run.last]);
+        merged += run.rows - 1;
+      }
+      return merged;
     });
   }
 
