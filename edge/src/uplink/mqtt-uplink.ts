@@ -83,7 +83,7 @@ export class MqttUplink {
     });
     client.on('message', (topic, payload) => void this.handleCommand(topic, payload));
     client.on('close', () => {
-      if (metrics.uplinkConnected) metrics.uplinkConnected.set(0);
+      metrics.uplinkConnected.set(0);
       this.options.telemetry.detach();
       this.options.events.detach();
     });
