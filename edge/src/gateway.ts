@@ -7,6 +7,7 @@ import type { DriverContext } from './drivers/driver.js';
 import { createDrivers } from './drivers/driver-registry.js';
 import { Journal } from './journal/journal.js';
 import { compactReadings } from './journal/readings-compaction.js';
+import { DriverStateFile } from './drivers/driver-state-file.js';
 import { createGatewayMetrics, type GatewayMetrics } from './status/metrics.js';
 import { startStatusServer, type StatusServer } from './status/status-server.js';
 import { JournalPublisher } from './uplink/journal-publisher.js';
@@ -100,6 +101,8 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
     },
   };
   const { drivers, counterMetrics, close: closeConnections } = createDrivers(config, { logger: log, metrics, sink });
+  const driverState = new DriverStateFile(join(resolve(config.dataDir), 'device-state.json'), log);
+  driverState.restore(drivers);
 
   // Bounded disk: over budget, delivered segments kept for resends go first, then the oldest
   // undelivered readings are compacted (counter totals stay exact); events are never compacted.
@@ -135,7 +138,10 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
       }
     }
   };
-  const budgetTimer = setInterval(enforceBudget, 5000);
+  const budgetTimer = setInterval(() => {
+    enforceBudget();
+    driverState.save(drivers);
+  }, 5000);
 
   const uplink = new MqttUplink({
     address,
@@ -232,6 +238,7 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
     async stop() {
       clearInterval(budgetTimer);
       await Promise.all(drivers.map((d) => d.stop()));
+      driverState.save(drivers);
       await telemetryJournal.flush();
       await eventJournal.flush();
       // Give what was read before the stop a short chance to reach the broker; the rest stays in the

@@ -35,8 +35,8 @@ export interface SiteUnderTest {
   /** unit id → device id */
   deviceOfUnit: Map<number, string>;
   proxy: TcpProxy | undefined;
-  /** stops the gateway (cleanly) and starts a new one on the same journal */
-  restartGateway(): Promise<void>;
+  /** stops the gateway (cleanly) and starts a new one on the same journal; `meanwhile` runs in between */
+  restartGateway(meanwhile?: () => void | Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -97,8 +97,9 @@ export async function startSiteUnderTest(options: SiteUnderTestOptions): Promise
     served,
     deviceOfUnit: new Map(meters.map((m) => [m.unitId, m.id])),
     proxy,
-    async restartGateway() {
+    async restartGateway(meanwhile) {
       await gateway.stop();
+      await meanwhile?.();
       gateway = await startGateway(gatewayConfig(), silentLogger);
       site.gateway = gateway;
     },

@@ -22,4 +22,8 @@ export interface DeviceDriver {
   readonly descriptor: DeviceDescriptor;
   start(): void;
   stop(): Promise<void>;
+  /** state worth keeping across a gateway restart (JSON), e.g. the last trusted counter values */
+  persistentState?(): unknown;
+  /** takes back what persistentState() returned before the restart */
+  restoreState?(state: unknown): void;
 }

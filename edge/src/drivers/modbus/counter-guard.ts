@@ -40,6 +40,16 @@ export class CounterGuard {
 
   constructor(private readonly limits: CounterLimits) {}
 
+  /** The last trusted value, to keep across a gateway restart. */
+  get lastTrusted(): { value: number; ts: number } | undefined {
+    return this.baseline ? { ...this.baseline } : undefined;
+  }
+
+  /** Resumes from a value trusted before a restart, so a meter swapped meanwhile is still noticed. */
+  resumeFrom(trusted: { value: number; ts: number }): void {
+    this.baseline ??= { ...trusted };
+  }
+
   check(value: number, ts: number): CounterVerdict {
     const sample = { value, ts };
     if (!this.baseline) {

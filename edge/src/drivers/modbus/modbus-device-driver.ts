@@ -64,6 +64,23 @@ export class ModbusDeviceDriver implements DeviceDriver {
     return Date.now() < this.nextAttemptAt;
   }
 
+  persistentState(): Record<string, { value: number; ts: number }> {
+    const state: Record<string, { value: number; ts: number }> = {};
+    for (const [metric, guard] of this.counterGuards) {
+      const trusted = guard.lastTrusted;
+      if (trusted) state[metric] = trusted;
+    }
+    return state;
+  }
+
+  restoreState(state: unknown): void {
+    if (typeof state !== 'object' || state === null) return;
+    for (const [metric, trusted] of Object.entries(state as Record<string, unknown>)) {
+      const t = trusted as { value?: unknown; ts?: unknown };
+      if (typeof t?.value === 'number' && typeof t.ts === 'number') this.counterGuards.get(metric)?.resumeFrom({ value: t.value, ts: t.ts });
+    }
+  }
+
   start(): void {
     // Devices with the same interval would otherwise all poll in the same instant, every interval:
     // spreading their phases evenly smooths the load on buses, broker and CPU.
