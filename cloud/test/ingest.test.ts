@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewayStateCodec, telemetryCodec, topics, type Reading } from '@gatehouse/contracts';
+import { eventBatchCodec, gatewayStateCodec, telemetryCodec, topics, type Reading } from '@gatehouse/contracts';
 import {
   createCloudMetrics,
   createPgliteClient,
@@ -99,5 +99,14 @@ describe('ingest into PGlite', () => {
       { first_seq: 1, last_seq: 5, historical: false },
       { first_seq: 7, last_seq: 8, historical: false },
     ]);
+  });
+
+  it('dead-letters a message the database refuses outright, instead of retrying it forever', async () => {
+    const payload = eventBatchCodec.encode({ v: 1, seq: 1, lastSeq: 1, sentAt: t0, events: [{ id: 'e-nul', device: 'door-1', type: 'tamper', ts: t0, reason: 'bad\u0000byte' }] });
+    const outcome = await ingest.handle(topics.events(gw), payload);
+    expect(outcome).toMatchObject({ result: 'dead_letter', reason: expect.stringMatching(/^storage refused the message: /) });
+    // A valid event right after is stored as usual.
+    const ok = eventBatchCodec.encode({ v: 1, seq: 2, lastSeq: 2, sentAt: t0, events: [{ id: 'e-ok', device: 'door-1', type: 'tamper', ts: t0 }] });
+    expect(await ingest.handle(topics.events(gw), ok)).toMatchObject({ result: 'stored', inserted: 1 });
   });
 });

@@ -94,7 +94,12 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
   const sink: DriverContext['sink'] = {
     // The journal comes first: nothing a device produced exists anywhere else until it is written there.
     readings: (readings: Reading[]) => {
-      telemetryJournal.append(Buffer.from(serializeReadings(readings)), readings.length);
+      // One entry is published whole: a device with more points than a batch takes several entries.
+      const max = config.uplink.maxBatchReadings;
+      for (let i = 0; i < readings.length; i += max) {
+        const chunk = readings.length <= max ? readings : readings.slice(i, i + max);
+        telemetryJournal.append(Buffer.from(serializeReadings(chunk)), chunk.length);
+      }
     },
     event: (event: DeviceEvent) => {
       eventJournal.append(Buffer.from(JSON.stringify(event)), 1);
@@ -108,6 +113,7 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
   // undelivered readings are compacted (counter totals stay exact); events are never compacted.
   const compaction = compactReadings({
     intervalMs: config.journal.compactionIntervalMs,
+    maxReadingsPerEntry: config.uplink.maxBatchReadings,
     // A device no longer configured may still have readings waiting: treat its metrics as counters,
     // which keeps them nearly whole rather than averaging what may be an energy register.
     isCounter: (device, metric) => counterMetrics.get(device)?.has(metric) ?? true,

@@ -42,7 +42,7 @@ describe('compacting readings', () => {
     const quality = i === 7 ? 'comm_error' : i === 20 ? 'counter_jump' : 'good';
     entries.push(entry(i + 1, poll(i, i === 20 ? 999_999 : 1000 + i * 0.5, 100 + i, quality)));
   }
-  const compacted = compactReadings({ intervalMs: 15 * MIN, isCounter })(entries);
+  const compacted = compactReadings({ intervalMs: 15 * MIN, isCounter, maxReadingsPerEntry: 2000 })(entries);
 
   it('covers the same sequence numbers with one entry per interval', () => {
     expect(compacted.map((e) => [e.firstSeq, e.seq])).toEqual([
@@ -73,6 +73,31 @@ describe('compacting readings', () => {
   });
 });
 
+describe('compacting a large, failing site', () => {
+  it('summarises communication errors and never makes an entry larger than a batch', () => {
+    // 60 counter points of an unreachable meter, 180 polls in one interval, plus good readings of another.
+    const entries: EntryData[] = [];
+    for (let i = 0; i < 180; i++) {
+      const ts = T0 + i * 1000;
+      const readings: Reading[] = [
+        ...Array.from({ length: 60 }, (_, p) => ({ device: 'dead', metric: `energy_${p}`, unit: 'kWh', ts, value: null, quality: 'comm_error' as const, detail: 'timed out' })),
+        ...Array.from({ length: 60 }, (_, p) => ({ device: 'alive', metric: `energy_${p}`, unit: 'kWh', ts, value: 1000 + i + p, quality: 'good' as const })),
+      ];
+      entries.push(entry(i + 1, readings));
+    }
+    const out = compactReadings({ intervalMs: 15 * MIN, isCounter: () => true, maxReadingsPerEntry: 50 })(entries);
+    expect(out.every((e) => e.count <= 50)).toBe(true);
+    const all = readingsOf(out);
+    // 60 summarised errors + first and last good of 60 counters.
+    expect(all).toHaveLength(60 + 120);
+    expect(all.find((r) => r.device === 'dead')?.detail).toBe('timed out (180 readings in this interval)');
+    // The entries cover 1..180 without overlap or holes.
+    expect(out[0]?.firstSeq).toBe(1);
+    expect(out.at(-1)?.seq).toBe(180);
+    for (let i = 1; i < out.length; i++) expect(out[i]!.firstSeq).toBe(out[i - 1]!.seq + 1);
+  });
+});
+
 describe('journal compaction on disk', () => {
   it.each([
     [8 * 1024, 5],
@@ -87,7 +112,7 @@ describe('journal compaction on disk', () => {
     const before = journal.diskBytes();
     const readingsBefore = readingsOf(journal.readRange(1, 300));
     let saved = 0;
-    for (let s; (s = journal.compactOldest(compactReadings({ intervalMs: minutes * MIN, isCounter }))) > 0; ) saved += s;
+    for (let s; (s = journal.compactOldest(compactReadings({ intervalMs: minutes * MIN, isCounter, maxReadingsPerEntry: 2000 }))) > 0; ) saved += s;
     expect(saved).toBeGreaterThan(0);
     expect(journal.diskBytes()).toBe(before - saved);
 

@@ -121,7 +121,8 @@ export class GapDetector {
     const seen = new Set<string>();
     const requested: MissingRange[] = [];
     for (const range of ranges) {
-      const key = `${range.site}/${range.gateway}/${range.stream}/${range.from}-${range.to}`;
+      // Keyed by where the range starts: its end moves while the gateway reports new acknowledgements.
+      const key = `${range.site}/${range.gateway}/${range.stream}/${range.from}`;
       seen.add(key);
       const since = this.missingSince.get(key) ?? now;
       this.missingSince.set(key, since);

@@ -48,6 +48,20 @@ export class IngestService {
     const address: GatewayAddress = { site: parsed.site, gateway: parsed.gateway };
     const endTimer = this.deps.metrics.ingestDuration.startTimer({ kind: parsed.kind });
     try {
+      return await this.dispatch(topic, parsed, address, payload);
+    } catch (err) {
+      // PostgreSQL classes 22 (data exception) and 23 (integrity): this message will never store.
+      // Anything else (connection lost, database down) is worth retrying.
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string' && /^2[23]/.test(code)) return this.reject(topic, payload, 'storage_refused', `storage refused the message: ${(err as Error).message}`);
+      throw err;
+    } finally {
+      endTimer();
+    }
+  }
+
+  private async dispatch(topic: string, parsed: ParsedTopic, address: GatewayAddress, payload: Buffer): Promise<IngestOutcome> {
+    {
       switch (parsed.kind) {
         case 'telemetry':
         case 'replay':
@@ -61,8 +75,6 @@ export class IngestService {
         default:
           return { result: 'ignored', reason: `the cloud does not ingest ${parsed.kind} messages` };
       }
-    } finally {
-      endTimer();
     }
   }
 

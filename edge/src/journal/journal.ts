@@ -168,7 +168,9 @@ export class Journal {
     this.cachedBytes += payload.length;
     this.trimCache();
     this.pending.push({ entry, record });
-    this.flushTimer ??= setTimeout(() => void this.flush(), this.options.groupCommitMs);
+    this.flushTimer ??= setTimeout(() => {
+      this.flush().catch(() => undefined);
+    }, this.options.groupCommitMs);
     return seq;
   }
 
@@ -179,18 +181,29 @@ export class Journal {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return this.flushing;
-    this.flushing = this.flushing.then(async () => {
+    const step = this.flushing.then(async () => {
       // Consecutive records of one segment go out in one write: one system call per group commit.
       let start = 0;
-      while (start < batch.length) {
-        const segment = batch[start]!.entry.segment;
-        let end = start;
-        while (end < batch.length && batch[end]!.entry.segment === segment) end++;
-        const fd = this.fdOf(segment);
-        const buffer = Buffer.concat(batch.slice(start, end).map((p) => p.record));
-        writeSync(fd, buffer, 0, buffer.length, batch[start]!.entry.offset);
-        if (this.options.fsync === 'always') await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
-        start = end;
+      try {
+        while (start < batch.length) {
+          const segment = batch[start]!.entry.segment;
+          let end = start;
+          while (end < batch.length && batch[end]!.entry.segment === segment) end++;
+          const fd = this.fdOf(segment);
+          const buffer = Buffer.concat(batch.slice(start, end).map((p) => p.record));
+          writeSync(fd, buffer, 0, buffer.length, batch[start]!.entry.offset);
+          if (this.options.fsync === 'always') await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+          start = end;
+        }
+      } catch (err) {
+        // A full or failing disk: keep what was not written, and try again with the next commit
+        // rather than giving up on the journal (positions are fixed, so a rewrite is harmless).
+        this.pending = [...batch.slice(start), ...this.pending];
+        this.options.logger.error({ journal: this.options.name, err: (err as Error).message, unwritten: batch.length - start }, 'journal write failed; will retry');
+        this.flushTimer ??= setTimeout(() => {
+          this.flush().catch(() => undefined);
+        }, Math.max(this.options.groupCommitMs, 1000));
+        batch.length = start;
       }
       let payloadBytes = 0;
       let writtenBytes = 0;
@@ -200,9 +213,17 @@ export class Journal {
         writtenBytes += p.record.length;
       }
       this.options.onWrite?.(writtenBytes, payloadBytes);
-      for (const listener of this.listeners) listener();
+      for (const listener of this.listeners) {
+        try {
+          listener();
+        } catch (err) {
+          this.options.logger.error({ journal: this.options.name, err: (err as Error).message }, 'journal listener failed');
+        }
+      }
     });
-    return this.flushing;
+    // The chain carries on whatever happened in this step.
+    this.flushing = step.catch(() => undefined);
+    return step;
   }
 
   /** Reads the payloads of entries (from memory when cached, else from their segment file). */
@@ -266,7 +287,9 @@ export class Journal {
       let last = first;
       while (last + 1 < this.entries.length && this.entries[last + 1]!.segment === segment) last++;
       const members = this.entries.slice(first, last + 1);
-      if (members.some((e) => e.state === 'inflight')) return 0;
+      // Entries in flight, or not yet on disk (a group commit still to come would write into the file
+      // being replaced): try again later.
+      if (members.some((e) => e.state === 'inflight' || !e.written)) return 0;
       const unsent = members.filter((e) => e.state === 'unsent');
       const outputs = unsent.length > 0 ? transform(unsent.map((e) => ({ firstSeq: e.firstSeq, seq: e.seq, ts: e.ts, count: e.count, payload: e.payload ?? this.readFromDisk(e) }))) : [];
       const records = outputs.map((o) => encodeRecord(o.seq, o.ts, o.count, o.payload, o.firstSeq));
@@ -336,6 +359,8 @@ export class Journal {
     const last = this.segments[this.segments.length - 1];
     if (last && last.size + recordBytes <= this.options.segmentBytes) return last;
     if (last?.fd !== undefined && this.pending.every((p) => p.entry.segment !== last)) {
+      // The periodic sync only covers the newest segment: sync this one before leaving it.
+      if (this.options.fsync !== 'never') fdatasyncSync(last.fd);
       closeSync(last.fd);
       last.fd = undefined;
     }
@@ -426,7 +451,10 @@ export class Journal {
     this.stateTimer = undefined;
     if (!this.stateDirty) return;
     const file = join(this.options.dir, 'state.json');
-    writeFileSync(`${file}.tmp`, JSON.stringify({ ackedThrough: this.acked }));
+    const fd = openSync(`${file}.tmp`, 'w');
+    writeSync(fd, JSON.stringify({ ackedThrough: this.acked }));
+    if (this.options.fsync !== 'never') fdatasyncSync(fd);
+    closeSync(fd);
     renameSync(`${file}.tmp`, file);
     this.stateDirty = false;
   }

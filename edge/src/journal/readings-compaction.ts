@@ -5,6 +5,8 @@ import type { CompactionTransform, EntryData } from './journal.js';
 export interface ReadingsCompactionOptions {
   /** width of the intervals readings are compacted into */
   intervalMs: number;
+  /** readings in one compacted entry at most (one entry is published as one batch) */
+  maxReadingsPerEntry: number;
   /** whether a device's metric is a cumulative counter (energy, volume) */
   isCounter: (device: string, metric: string) => boolean;
 }
@@ -27,13 +29,27 @@ export function compactReadings(options: ReadingsCompactionOptions): CompactionT
       if (group.length === 0) return;
       const readings = group.flatMap((e) => JSON.parse(`[${e.payload.toString('utf8')}]`) as Reading[]);
       const compacted = compactGroup(readings, options.isCounter);
-      out.push({
-        firstSeq: group[0]!.firstSeq,
-        seq: group[group.length - 1]!.seq,
-        ts: group[group.length - 1]!.ts,
-        count: compacted.length,
-        payload: Buffer.from(serializeReadings(compacted)),
-      });
+      // Too many readings for one batch (a site with many devices): split the interval's readings over
+      // several entries; the first ones stand for the sequence numbers, the others take the last one.
+      const max = Math.max(1, options.maxReadingsPerEntry);
+      const firstSeq = group[0]!.firstSeq;
+      const lastSeq = group[group.length - 1]!.seq;
+      const chunks = Math.max(1, Math.ceil(compacted.length / max));
+      for (let c = 0; c < chunks; c++) {
+        const part = compacted.slice(c * max, (c + 1) * max);
+        // Each chunk covers its own slice of the group's sequence numbers so that ranges never overlap.
+        const span = lastSeq - firstSeq + 1;
+        const from = firstSeq + Math.floor((span * c) / chunks);
+        const to = c === chunks - 1 ? lastSeq : firstSeq + Math.floor((span * (c + 1)) / chunks) - 1;
+        if (to < from) {
+          // Fewer sequence numbers than chunks: append to the previous entry's readings instead.
+          const prev = out[out.length - 1]!;
+          const merged = [...(JSON.parse(`[${prev.payload.toString('utf8')}]`) as Reading[]), ...part];
+          out[out.length - 1] = { ...prev, count: merged.length, payload: Buffer.from(serializeReadings(merged)) };
+          continue;
+        }
+        out.push({ firstSeq: from, seq: to, ts: group[group.length - 1]!.ts, count: part.length, payload: Buffer.from(serializeReadings(part)) });
+      }
       group = [];
     };
     for (const entry of entries) {
@@ -64,11 +80,12 @@ function compactGroup(readings: Reading[], isCounter: (device: string, metric: s
     const good = series.filter((r) => r.quality === 'good' && r.value !== null);
     if (isCounter(first.device, first.metric)) {
       // The first and last good readings of each interval keep every step between intervals, so the
-      // consumption adds up exactly whatever came before; flagged readings stay, as they mark where a
-      // baseline restarts or a glitch was ignored.
+      // consumption adds up exactly whatever came before; counter flags stay, as they mark where a
+      // baseline restarts or a glitch was ignored. Readings without a value are summarised below.
       const firstGood = good[0];
       const lastGood = good[good.length - 1];
-      for (const r of series) if (r.quality !== 'good' || r === firstGood || r === lastGood) out.push(r);
+      for (const r of series) if (r === firstGood || r === lastGood || (r.quality.startsWith('counter_') && r.value !== null)) out.push(r);
+      out.push(...summariseBad(series.filter((r) => r.quality !== 'good' && !(r.quality.startsWith('counter_') && r.value !== null))));
       continue;
     }
     if (good.length > 0) {
@@ -84,16 +101,20 @@ function compactGroup(readings: Reading[], isCounter: (device: string, metric: s
         aggregate: { count: values.length, min: Math.min(...values), max: Math.max(...values), from: good[0]!.ts },
       });
     }
-    const firstOfQuality = new Map<string, { reading: Reading; count: number }>();
-    for (const r of series) {
-      if (r.quality === 'good') continue;
-      const seen = firstOfQuality.get(r.quality);
-      if (seen) seen.count++;
-      else firstOfQuality.set(r.quality, { reading: r, count: 1 });
-    }
-    for (const { reading, count } of firstOfQuality.values()) {
-      out.push(count === 1 ? reading : { ...reading, detail: `${reading.detail ?? reading.quality} (${count} readings in this interval)`.slice(0, 256) });
-    }
+    out.push(...summariseBad(series.filter((r) => r.quality !== 'good')));
   }
   return out.sort((a, b) => a.ts - b.ts);
+}
+
+/** The first reading of each quality, its detail saying how many there were. */
+function summariseBad(readings: Reading[]): Reading[] {
+  const firstOfQuality = new Map<string, { reading: Reading; count: number }>();
+  for (const r of readings) {
+    const seen = firstOfQuality.get(r.quality);
+    if (seen) seen.count++;
+    else firstOfQuality.set(r.quality, { reading: r, count: 1 });
+  }
+  return [...firstOfQuality.values()].map(({ reading, count }) =>
+    count === 1 ? reading : { ...reading, detail: `${reading.detail ?? reading.quality} (${count} readings in this interval)`.slice(0, 256) },
+  );
 }
