@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventBatchCodec, gatewayStateCodec, telemetryCodec, topics, type Reading } from '@gatehouse/contracts';
+import { commandResultCodec, eventBatchCodec, gatewayStateCodec, telemetryCodec, topics, type Reading } from '@gatehouse/contracts';
 import {
   createCloudMetrics,
   createPgliteClient,
@@ -108,5 +108,12 @@ describe('ingest into PGlite', () => {
     // A valid event right after is stored as usual.
     const ok = eventBatchCodec.encode({ v: 1, seq: 2, lastSeq: 2, sentAt: t0, events: [{ id: 'e-ok', device: 'door-1', type: 'tamper', ts: t0 }] });
     expect(await ingest.handle(topics.events(gw), ok)).toMatchObject({ result: 'stored', inserted: 1 });
+  });
+
+  it('records the ranges a gateway can no longer resend as lost, so they are not asked for again', async () => {
+    const result = commandResultCodec.encode({ v: 1, id: 'c-1', command: 'resend', status: 'ok', detail: 'resent 3 entries; 1 ranges no longer in the journal', data: { stream: 'telemetry', unavailable: [[100, 104]] }, ts: t0 });
+    expect(await ingest.handle(topics.commandResult(gw), result)).toMatchObject({ result: 'stored', kind: 'cmd-result' });
+    const rows = await db.query<{ first_seq: number; last_seq: number; lost: boolean }>('SELECT first_seq, last_seq, lost FROM received_batches WHERE site = $1 AND lost', [gw.site]);
+    expect(rows).toEqual([{ first_seq: 100, last_seq: 104, lost: true }]);
   });
 });

@@ -168,7 +168,7 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
   });
 
   /** Commands from the cloud: resend journal entries it found missing, or republish the birth. */
-  const executeCommand = async (name: string, command: Command): Promise<Pick<CommandResult, 'status' | 'detail'>> => {
+  const executeCommand = async (name: string, command: Command): Promise<Pick<CommandResult, 'status' | 'detail' | 'data'>> => {
     if (name === 'rebirth') {
       uplink.publishState();
       return { status: 'ok' };
@@ -181,7 +181,15 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
     const build = stream === 'telemetry' ? telemetryPayload : eventBatchPayload;
     const topic = stream === 'telemetry' ? topics.replay(address) : topics.events(address);
     const entries = journal.readRange(from, to);
-    if (entries.length === 0) return { status: 'failed', detail: `${stream} entries ${from}-${to} are no longer in the journal` };
+    // What the journal no longer holds is said plainly, so that the cloud stops asking for it.
+    const unavailable: [number, number][] = [];
+    let next = from;
+    for (const e of entries) {
+      if (e.firstSeq > next) unavailable.push([next, Math.min(e.firstSeq - 1, to)]);
+      next = Math.max(next, e.seq + 1);
+    }
+    if (next <= to) unavailable.push([next, to]);
+    if (entries.length === 0) return { status: 'failed', detail: `${stream} entries ${from}-${to} are no longer in the journal`, data: { stream, unavailable } };
     let batch: typeof entries = [];
     let items = 0;
     const send = async () => {
@@ -197,9 +205,8 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
       items += e.count;
     }
     await send();
-    const missing = to - from + 1 - entries.length;
-    log.info({ stream, from, to, resent: entries.length, missing }, 'resent journal entries on request');
-    return { status: 'ok', detail: `resent ${entries.length} entries${missing > 0 ? `; ${missing} no longer in the journal` : ''}` };
+    log.info({ stream, from, to, resent: entries.length, unavailable }, 'resent journal entries on request');
+    return { status: 'ok', detail: `resent ${entries.length} entries${unavailable.length > 0 ? `; ${unavailable.length} ranges no longer in the journal` : ''}`, data: { stream, unavailable } };
   };
 
   const updateBacklogMetrics = () => {

@@ -1,5 +1,6 @@
 import {
   commandResultCodec,
+  resendResultDataSchema,
   eventBatchCodec,
   gatewayStateCodec,
   parseTopic,
@@ -121,6 +122,13 @@ export class IngestService {
     if (!decoded.ok) return this.reject(topic, payload, decoded.error.code, decoded.error.message);
     const result = decoded.value;
     this.deps.metrics.commandResults.inc({ command: result.command, status: result.status });
+    const lost = result.command === 'resend' ? resendResultDataSchema.safeParse(result.data) : undefined;
+    if (lost?.success && lost.data.unavailable.length > 0) {
+      await this.deps.registry.recordLostRanges(address, lost.data.stream, lost.data.unavailable);
+      const entries = lost.data.unavailable.reduce((n, [a, b]) => n + b - a + 1, 0);
+      this.deps.metrics.rangesLost.inc({ stream: lost.data.stream }, entries);
+      this.deps.logger.error({ ...address, stream: lost.data.stream, ranges: lost.data.unavailable }, 'journal entries lost on the way and no longer at the gateway: recorded as lost');
+    }
     const level = result.status === 'ok' || result.status === 'duplicate' ? 'info' : 'warn';
     this.deps.logger[level]({ ...address, command: result.command, id: result.id, status: result.status, detail: result.detail }, 'command result');
     return { result: 'stored', kind: 'cmd-result', inserted: 0, duplicates: 0 };

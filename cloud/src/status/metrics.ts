@@ -39,6 +39,12 @@ export function createCloudMetrics() {
       labelNames: ['stream'] as const,
       registers: [registry],
     }),
+    rangesLost: new Counter({
+      name: 'gh_cloud_entries_lost_total',
+      help: 'Journal entries acknowledged by a broker but never stored, and no longer held by their gateway',
+      labelNames: ['stream'] as const,
+      registers: [registry],
+    }),
     commandResults: new Counter({
       name: 'gh_cloud_command_results_total',
       help: 'Command results reported by gateways, by command and status',

@@ -108,6 +108,11 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE gateways ADD COLUMN streams jsonb;
     `,
   },
+  {
+    version: 3,
+    name: 'ranges known lost',
+    sql: `ALTER TABLE received_batches ADD COLUMN lost boolean NOT NULL DEFAULT false;`,
+  },
 ];
 
 // Arbitrary constant: serialises migrations when several cloud instances start against one database.

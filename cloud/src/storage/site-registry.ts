@@ -88,6 +88,20 @@ export class SiteRegistry {
     );
   }
 
+  /**
+   * Records ranges a gateway says its journal no longer holds: lost between broker and cloud, and gone
+   * at the source. They count as settled, so nobody asks for them again.
+   */
+  async recordLostRanges(address: GatewayAddress, stream: 'telemetry' | 'events', ranges: readonly [number, number][]): Promise<void> {
+    for (const [from, to] of ranges) {
+      await this.db.query(
+        `INSERT INTO received_batches (site, gateway, stream, first_seq, last_seq, historical, lost) VALUES ($1, $2, $3, $4, $5, true, true)
+         ON CONFLICT DO NOTHING`,
+        [address.site, address.gateway, stream, from, to],
+      );
+    }
+  }
+
   /** Records that a gateway delivered data for devices, each last read at the given time (epoch ms). */
   async recordTelemetry(address: GatewayAddress, seq: number, lastReadByDevice: ReadonlyMap<string, number>): Promise<void> {
     await this.ensureSite(address.site);

@@ -23,6 +23,8 @@ export const commandResultSchema = z.object({
   command: z.string().max(64),
   status: z.enum(['ok', 'failed', 'rejected', 'expired', 'duplicate']),
   detail: z.string().max(512).optional(),
+  /** structured outcome, per command (resend: which ranges the journal no longer holds) */
+  data: z.record(z.string(), z.unknown()).optional(),
   ts: timestampMsSchema,
 });
 
@@ -42,3 +44,9 @@ export const resendArgsSchema = z
   .refine((a) => a.to >= a.from && a.to - a.from < 1_000_000, { path: ['to'], message: 'expected from <= to, and fewer than a million entries' });
 
 export type ResendArgs = z.infer<typeof resendArgsSchema>;
+
+/** What a gateway reports after a resend: the ranges it could not send because its journal no longer holds them. */
+export const resendResultDataSchema = z.object({
+  stream: z.enum(['telemetry', 'events']),
+  unavailable: z.array(z.tuple([z.number().int().min(1), z.number().int().min(1)])).max(10_000),
+});

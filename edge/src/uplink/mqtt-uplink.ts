@@ -22,7 +22,7 @@ export interface MqttUplinkOptions {
   telemetry: JournalPublisher;
   events: JournalPublisher;
   /** executes a command from the cloud; resolves with its outcome */
-  onCommand: (name: string, command: Command) => Promise<Pick<CommandResult, 'status' | 'detail'>>;
+  onCommand: (name: string, command: Command) => Promise<Pick<CommandResult, 'status' | 'detail' | 'data'>>;
 }
 
 /** Command ids already executed, so that a redelivered command is not executed twice. */
@@ -122,8 +122,8 @@ export class MqttUplink {
       return;
     }
     const command = decoded.value;
-    const reply = async (status: CommandResult['status'], detail?: string) => {
-      const result = commandResultCodec.encode({ v: 1, id: command.id, command: name, status, ...(detail ? { detail } : {}), ts: Date.now() });
+    const reply = async (status: CommandResult['status'], detail?: string, data?: Record<string, unknown>) => {
+      const result = commandResultCodec.encode({ v: 1, id: command.id, command: name, status, ...(detail ? { detail } : {}), ...(data ? { data } : {}), ts: Date.now() });
       await this.publish(topics.commandResult(address), result).catch((err: Error) => logger.warn({ err: err.message, command: command.id }, 'cannot publish command result'));
     };
     if (this.executed.includes(command.id)) return reply('duplicate', 'this command id was executed already');
@@ -133,7 +133,7 @@ export class MqttUplink {
     logger.info({ command: name, id: command.id, issuedBy: command.issuedBy, args: command.args }, 'command received');
     try {
       const outcome = await this.options.onCommand(name, command);
-      await reply(outcome.status, outcome.detail);
+      await reply(outcome.status, outcome.detail, outcome.data);
     } catch (err) {
       await reply('failed', (err as Error).message);
     }
