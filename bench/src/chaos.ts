@@ -32,7 +32,7 @@ async function main() {
       `lost in gateway crash windows:   ${report.missingInCrashWindows} (read in the instant before a kill -9, never journaled)`,
       `lost anywhere else:              ${report.missingElsewhere}`,
       `stored but not served (dup/bad): ${report.unexpected}`,
-      `historical batches delivered:    ${report.historicalBatches}`,
+      `ranges holding replayed batches: ${report.historicalBatches}`,
       ...report.examples.map((e) => `  e.g. ${e}`),
       ok ? 'RESULT: nothing lost' : 'RESULT: FAILED',
       '',
@@ -47,7 +47,7 @@ async function main() {
       lost_in_gateway_crash_windows: report.missingInCrashWindows,
       lost_elsewhere: report.missingElsewhere,
       unexpected_values: report.unexpected,
-      historical_batches: report.historicalBatches,
+      ranges_with_replayed_batches: report.historicalBatches,
     })}\n`,
   );
   process.exit(ok ? 0 : 1);

@@ -89,9 +89,9 @@ export class GapDetector {
     return this.options.db.transaction(async (tx) => {
       const [lock] = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [GAP_CHECK_LOCK]);
       if (!lock?.locked) return 0;
-      const runs = await tx.query<{ site: string; gateway: string; stream: string; first: number; last: number; rows: number }>(
+      const runs = await tx.query<{ site: string; gateway: string; stream: string; first: number; last: number; rows: number; historical: boolean; lost: boolean }>(
         `WITH ordered AS (
-           SELECT site, gateway, stream, first_seq, last_seq,
+           SELECT site, gateway, stream, first_seq, last_seq, historical, lost,
                   max(last_seq) OVER (PARTITION BY site, gateway, stream ORDER BY first_seq, last_seq
                                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before
              FROM received_batches
@@ -99,7 +99,8 @@ export class GapDetector {
            SELECT site, gateway, stream, min(first_seq) AS gap_at
              FROM ordered WHERE before IS NOT NULL AND first_seq > before + 1 GROUP BY 1, 2, 3
          )
-         SELECT o.site, o.gateway, o.stream, min(o.first_seq)::float8 AS first, max(o.last_seq)::float8 AS last, count(*)::int AS rows
+         SELECT o.site, o.gateway, o.stream, min(o.first_seq)::float8 AS first, max(o.last_seq)::float8 AS last, count(*)::int AS rows,
+                bool_or(o.historical) AS historical, bool_or(o.lost) AS lost
            FROM ordered o LEFT JOIN first_gap g USING (site, gateway, stream)
           WHERE g.gap_at IS NULL OR o.first_seq < g.gap_at
           GROUP BY 1, 2, 3
@@ -108,7 +109,8 @@ export class GapDetector {
       let merged = 0;
       for (const run of runs) {
         await tx.query('DELETE FROM received_batches WHERE site = $1 AND gateway = $2 AND stream = $3 AND first_seq >= $4 AND last_seq <= $5', [run.site, run.gateway, run.stream, run.first, run.last]);
-        await tx.query('INSERT INTO received_batches (site, gateway, stream, first_seq, last_seq, historical) VALUES ($1, $2, $3, $4, $5, false) ON CONFLICT DO NOTHING', [run.site, run.gateway, run.stream, run.first, run.last]);
+        // The merged row remembers whether any of it was replayed, or recorded as lost.
+        await tx.query('INSERT INTO received_batches (site, gateway, stream, first_seq, last_seq, historical, lost) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING', [run.site, run.gateway, run.stream, run.first, run.last, run.historical, run.lost]);
         merged += run.rows - 1;
       }
       return merged;
