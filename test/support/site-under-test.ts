@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { expect } from 'vitest';
 import { startCloud, type CloudConfigInput, type RunningCloud, type SqlClient } from '@gatehouse/cloud';
 import { startGateway, type GatewayConfigInput, type RunningGateway } from '@gatehouse/edge';
 import { TcpProxy } from './tcp-proxy.js';
@@ -168,4 +169,12 @@ export async function drainAndCollect(site: SiteUnderTest, siteId: string): Prom
     stored.set(key, [...(stored.get(key) ?? []), r.value]);
   }
   return { served, stored, published, storedCount: rows.length };
+}
+
+/** Every value served is stored, equal and in order, and nothing else: the exact end-to-end check. */
+export function expectStoredExactlyAsServed(result: Awaited<ReturnType<typeof drainAndCollect>>): void {
+  const servedTotal = [...result.served.values()].reduce((n, values) => n + values.length, 0);
+  expect(result.storedCount).toBe(servedTotal);
+  expect([...result.stored.keys()].sort()).toEqual([...result.served.keys()].sort());
+  for (const [key, values] of result.served) expect(result.stored.get(key), key).toEqual(values);
 }

@@ -1,4 +1,3 @@
-import type { WaterSnapshot } from '../water-meter.js';
 import type { MeterModel } from './meter-model.js';
 
 /**
