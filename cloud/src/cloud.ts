@@ -15,7 +15,9 @@ import { EventStore } from './storage/event-store.js';
 import { migrate } from './storage/migrations.js';
 import { SiteRegistry } from './storage/site-registry.js';
 import { createPgliteClient, createPostgresClient, type SqlClient } from './storage/sql-client.js';
-import { SqlTimeSeriesStore } from './storage/sql-time-series-store.js';
+import { openTimeSeriesStore } from './storage/open-time-series-store.js';
+import { StorageJobs } from './storage/storage-jobs.js';
+import type { TimeSeriesStore } from './storage/time-series-store.js';
 import { CLOUD_VERSION } from './version.js';
 
 export interface RunningCloud {
@@ -23,6 +25,7 @@ export interface RunningCloud {
   /** url of the embedded broker, when this instance runs one */
   brokerUrl?: string;
   db: SqlClient;
+  timeSeries: TimeSeriesStore;
   metrics: CloudMetrics;
   api: FastifyInstance;
   stop(): Promise<void>;
@@ -64,8 +67,16 @@ export async function startCloud(input: CloudConfigInput, logger: Logger): Promi
       cleanups.push(() => b.close());
     }
 
-    const timeSeries = new SqlTimeSeriesStore(db);
     const registry = new SiteRegistry(db);
+    for (const site of config.sites) {
+      const { timeZoneChanged } = await registry.declareSite(site);
+      if (timeZoneChanged) log.warn({ site: site.id, timeZone: site.timeZone }, 'site time zone changed: its rollups are being recomputed');
+    }
+    const timeSeries = await openTimeSeriesStore(db, config.timeSeries);
+    cleanups.push(() => timeSeries.close());
+    const storageJobs = new StorageJobs(timeSeries, { refreshEveryMs: config.rollups.refreshEveryMs, retention: config.retention, metrics, logger: log });
+    storageJobs.start();
+    cleanups.push(() => storageJobs.stop());
     const events = new EventStore(db);
     const deadLetters = new DeadLetterStore(db);
     const ingest = new IngestService({ timeSeries, events, registry, deadLetters, metrics, logger: log });
@@ -121,12 +132,13 @@ export async function startCloud(input: CloudConfigInput, logger: Logger): Promi
     });
     gaps.start();
     cleanups.push(async () => gaps.stop());
-    log.info({ httpPort, storage: db.kind, mqtt: mqttUrl }, 'cloud started');
+    log.info({ httpPort, storage: db.kind, timeSeries: timeSeries.backend, mqtt: mqttUrl }, 'cloud started');
 
     return {
       httpPort,
       brokerUrl: broker?.url,
       db,
+      timeSeries,
       metrics,
       api,
       stop: stopAll,

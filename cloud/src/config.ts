@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idSchema, loadConfigFile } from '@gatehouse/contracts';
+import { isValidTimeZone } from './storage/rollups/site-calendar.js';
 
 const storageSchema = z.discriminatedUnion('kind', [
   z
@@ -18,6 +19,30 @@ const storageSchema = z.discriminatedUnion('kind', [
     })
     .strict(),
 ]);
+
+const timeSeriesSchema = z
+  .object({
+    kind: z.literal('influxdb'),
+    /** e.g. http://127.0.0.1:8086 */
+    url: z.string().regex(/^https?:\/\/[^/]+/, 'expected http://host:port'),
+    database: z.string().regex(/^[A-Za-z0-9_-]+$/).default('gatehouse'),
+    username: z.string().optional(),
+    password: z.string().optional(),
+  })
+  .strict();
+
+/** Days to keep each resolution; omitted: forever. Raw readings usually go long before the rollups. */
+const retentionSchema = z
+  .object({
+    rawDays: z.number().int().min(1).optional(),
+    rollup15mDays: z.number().int().min(1).optional(),
+    rollup1hDays: z.number().int().min(1).optional(),
+    rollup1dDays: z.number().int().min(1).optional(),
+    rollup1moDays: z.number().int().min(1).optional(),
+    /** how often the retention job runs */
+    checkEveryMs: z.number().int().min(1000).default(3_600_000),
+  })
+  .strict();
 
 export const cloudConfigSchema = z
   .object({
@@ -42,7 +67,25 @@ export const cloudConfigSchema = z
       })
       .strict()
       .optional(),
+    /** the relational database (sites, devices, events, …); it also holds the readings unless timeSeries is set */
     storage: storageSchema,
+    /** keep readings in InfluxDB 1.x instead of the relational database */
+    timeSeries: timeSeriesSchema.optional(),
+    retention: retentionSchema.default({ checkEveryMs: 3_600_000 }),
+    /** how often the 15-minute, hourly, daily and monthly rollups catch up with what was written */
+    rollups: z.object({ refreshEveryMs: z.number().int().min(100).default(5_000) }).strict().default({ refreshEveryMs: 5_000 }),
+    /** sites declared up front, with the time zone their days and months are counted in */
+    sites: z
+      .array(
+        z
+          .object({
+            id: idSchema,
+            name: z.string().max(128).optional(),
+            timeZone: z.string().refine(isValidTimeZone, 'expected an IANA time zone such as Asia/Shanghai').default('Asia/Shanghai'),
+          })
+          .strict(),
+      )
+      .default([]),
     /** finding entries gateways delivered that were never stored, and asking for them again */
     delivery: z
       .object({

@@ -10,7 +10,7 @@ import {
   EventStore,
   migrate,
   SiteRegistry,
-  SqlTimeSeriesStore,
+  openTimeSeriesStore,
   type SqlClient,
 } from '@gatehouse/cloud';
 
@@ -25,7 +25,7 @@ describe('HTTP API', () => {
   beforeAll(async () => {
     db = await createPgliteClient(undefined);
     await migrate(db);
-    const timeSeries = new SqlTimeSeriesStore(db);
+    const timeSeries = await openTimeSeriesStore(db);
     const registry = new SiteRegistry(db);
     // 2 hours of one reading a minute; every 10th is a communication error without a value.
     const readings: Reading[] = Array.from({ length: 120 }, (_, i) =>
@@ -34,6 +34,7 @@ describe('HTTP API', () => {
         : { device: 'b1-main', metric: 'active_power', unit: 'W', ts: t0 + i * 60_000, value: i, quality: 'good' as const },
     );
     await timeSeries.write(gw, readings);
+    await timeSeries.refreshRollups();
     await registry.recordTelemetry(gw, 0, new Map([['b1-main', t0 + 119 * 60_000]]));
     app = await buildApi({
       db,
@@ -74,6 +75,7 @@ describe('HTTP API', () => {
       '/api/v1/series',
       '/api/v1/sites',
       '/api/v1/sites/{site}/devices/{device}/latest',
+      '/api/v1/sites/{site}/rollups',
     ]);
     expect(doc.paths['/api/v1/series']?.get?.parameters?.map((p) => p.name)).toEqual(['site', 'device', 'metric', 'from', 'to', 'step', 'limit']);
   });
@@ -90,7 +92,7 @@ describe('HTTP API', () => {
     const res = await app.inject({ url: `/api/v1/series?site=${gw.site}&device=b1-main&metric=active_power&from=${t0}&to=${new Date(t0 + 10 * 60_000).toISOString()}` });
     expect(res.statusCode).toBe(200);
     const body = res.json();
-    expect(body).toMatchObject({ unit: 'W', from: t0, to: t0 + 600_000, stepMs: null });
+    expect(body).toMatchObject({ unit: 'W', kind: 'gauge', from: t0, to: t0 + 600_000, resolution: 'raw', stepMs: null });
     expect(body.points).toHaveLength(10);
     expect(body.points[0]).toEqual({ ts: t0, value: 0, quality: 'good' });
     expect(body.points[9]).toEqual({ ts: t0 + 9 * 60_000, value: null, quality: 'comm_error' });
@@ -98,10 +100,10 @@ describe('HTTP API', () => {
 
   it('aggregates good values into buckets of the requested step', async () => {
     const body = (await app.inject({ url: `/api/v1/series?site=${gw.site}&device=b1-main&metric=active_power&from=${t0}&to=${t0 + 7_200_000}&step=1h` })).json();
-    expect(body.stepMs).toBe(3_600_000);
+    expect(body).toMatchObject({ resolution: '1h', stepMs: 3_600_000 });
     // Minutes 0..59 minus 9, 19, ..., 59 (errors): 54 values, mean of 0..58 without the 9s.
     const first = Array.from({ length: 60 }, (_, i) => i).filter((i) => i % 10 !== 9);
-    expect(body.points[0]).toEqual({ ts: t0, mean: first.reduce((a, b) => a + b, 0) / first.length, min: 0, max: 58, last: 58, count: 54 });
+    expect(body.points[0]).toEqual({ ts: t0, mean: first.reduce((a, b) => a + b, 0) / first.length, min: 0, max: 58, last: 58, count: 54, consumption: null });
     expect(body.points[1]).toMatchObject({ ts: t0 + 3_600_000, min: 60, max: 118, count: 54 });
   });
 
@@ -114,7 +116,7 @@ describe('HTTP API', () => {
     expect(badTime.json()).toEqual({ code: 'GH_BAD_REQUEST', message: 'querystring.from: expected an ISO 8601 time or epoch milliseconds' });
 
     const badStep = await app.inject({ url: '/api/v1/series?site=s&device=d&metric=m&step=5x' });
-    expect(badStep.json().message).toBe('querystring.step: expected a duration like 30s, 15m, 1h or 1d');
+    expect(badStep.json().message).toBe('querystring.step: expected raw, 1mo or a duration like 30s, 15m, 1h, 1d');
 
     const reversed = await app.inject({ url: `/api/v1/series?site=s&device=d&metric=m&from=${t0 + 1000}&to=${t0}` });
     expect(reversed.json()).toMatchObject({ code: 'GH_BAD_TIME_RANGE' });

@@ -9,7 +9,8 @@ import {
   IngestService,
   migrate,
   SiteRegistry,
-  SqlTimeSeriesStore,
+  openTimeSeriesStore,
+  type TimeSeriesStore,
   type SqlClient,
 } from '@gatehouse/cloud';
 
@@ -23,7 +24,7 @@ function readings(count: number, start = t0): Reading[] {
 describe('ingest into PGlite', () => {
   let db: SqlClient;
   let ingest: IngestService;
-  let timeSeries: SqlTimeSeriesStore;
+  let timeSeries: TimeSeriesStore;
   let registry: SiteRegistry;
   let deadLetters: DeadLetterStore;
   const metrics = createCloudMetrics();
@@ -31,7 +32,7 @@ describe('ingest into PGlite', () => {
   beforeAll(async () => {
     db = await createPgliteClient(undefined);
     await migrate(db);
-    timeSeries = new SqlTimeSeriesStore(db);
+    timeSeries = await openTimeSeriesStore(db);
     registry = new SiteRegistry(db);
     deadLetters = new DeadLetterStore(db);
     ingest = new IngestService({ timeSeries, events: new EventStore(db), registry, deadLetters, metrics, logger: pino({ level: 'silent' }) });
@@ -45,28 +46,66 @@ describe('ingest into PGlite', () => {
 
   it('stores a batch with its exact values, and a replay changes nothing', async () => {
     const payload = telemetryCodec.encode({ v: 1, seq: 1, lastSeq: 5, sentAt: t0, readings: readings(50) });
-    expect(await ingest.handle(topics.telemetry(gw), payload)).toEqual({ result: 'stored', kind: 'telemetry', inserted: 50, duplicates: 0 });
-    expect(await ingest.handle(topics.telemetry(gw), payload)).toEqual({ result: 'stored', kind: 'telemetry', inserted: 0, duplicates: 50 });
+    expect(await ingest.handle(topics.telemetry(gw), payload)).toEqual({ result: 'stored', kind: 'telemetry', inserted: 50, duplicates: 0, rejected: 0 });
+    expect(await ingest.handle(topics.telemetry(gw), payload)).toEqual({ result: 'stored', kind: 'telemetry', inserted: 0, duplicates: 50, rejected: 0 });
 
-    const stored = await timeSeries.query({ ...gw, device: 'b1-main', metric: 'active_power', from: t0, to: t0 + 3_600_000, limit: 1000 });
-    expect(stored.unit).toBe('W');
-    expect(stored.points).toEqual(readings(50).map((r) => ({ ts: r.ts, value: r.value, quality: 'good' })));
+    const series = await timeSeries.series(gw.site, 'b1-main', 'active_power');
+    expect(series).toMatchObject({ unit: 'W', kind: 'gauge' });
+    const stored = await timeSeries.readRaw(series!, t0, t0 + 3_600_000, 1000);
+    expect(stored).toEqual(readings(50).map((r) => ({ ts: r.ts, value: r.value, quality: 'good' })));
   });
 
   it('dead-letters a malformed payload with its reason and keeps ingesting', async () => {
     const before = (await deadLetters.list(100)).length;
-    const bad = Buffer.from(JSON.stringify({ v: 1, seq: 6, lastSeq: 6, sentAt: t0, readings: [{ ...readings(1)[0], value: 'NaN' }] }));
-    const outcome = await ingest.handle(topics.telemetry(gw), bad);
-    expect(outcome).toEqual({ result: 'dead_letter', reason: 'telemetry batch: readings[0].value: Invalid input: expected number, received string' });
-    expect(await ingest.handle(topics.telemetry(gw), Buffer.from('not json'))).toMatchObject({ result: 'dead_letter', reason: expect.stringMatching(/^telemetry batch: payload is not valid JSON/) });
+    const notJson = Buffer.from('not json');
+    expect(await ingest.handle(topics.telemetry(gw), notJson)).toMatchObject({ result: 'dead_letter', reason: expect.stringMatching(/^telemetry batch: payload is not valid JSON/) });
+    const noSeq = Buffer.from(JSON.stringify({ v: 1, lastSeq: 6, sentAt: t0, readings: readings(1) }));
+    expect(await ingest.handle(topics.telemetry(gw), noSeq)).toEqual({ result: 'dead_letter', reason: 'telemetry batch: seq: Invalid input: expected number, received undefined' });
+    const oversized = Buffer.from(JSON.stringify({ v: 1, seq: 6, lastSeq: 6, sentAt: t0, readings: readings(5001) }));
+    expect(await ingest.handle(topics.telemetry(gw), oversized)).toMatchObject({ result: 'dead_letter', reason: expect.stringContaining('readings: Too big: expected array to have <=5000 items') });
 
     // The next valid batch from the same gateway is stored as usual.
     const next = telemetryCodec.encode({ v: 1, seq: 7, lastSeq: 8, sentAt: t0, readings: readings(10, t0 + 100_000) });
     expect(await ingest.handle(topics.telemetry(gw), next)).toMatchObject({ result: 'stored', inserted: 10 });
 
     const letters = await deadLetters.list(100);
-    expect(letters.length - before).toBe(2);
-    expect(letters[1]).toMatchObject({ topic: topics.telemetry(gw), reason: outcome.result === 'dead_letter' ? outcome.reason : '', size: bad.length });
+    expect(letters.length - before).toBe(3);
+    expect(letters[0]).toMatchObject({ topic: topics.telemetry(gw), size: oversized.length });
+  });
+
+  it('refuses bad readings one by one, with the reason of each, and stores the rest of their batch', async () => {
+    const good = readings(3, t0 + 200_000);
+    const bad = [
+      { ...good[0], ts: t0 + 210_000, value: 'NaN' },
+      { ...good[0], ts: t0 + 211_000, value: '__INFINITY__' },
+      { ...good[0], ts: Date.now() + 86_400_000 },
+      { ...good[0], ts: Date.UTC(1999, 11, 31) },
+      { ...good[0], ts: t0 + 212_000, metric: 'Active Power' },
+    ];
+    const payload = Buffer.from(JSON.stringify({ v: 1, seq: 9, lastSeq: 9, sentAt: t0, readings: [good[0], ...bad, good[1], good[2]] }).replace('"__INFINITY__"', '1e999'));
+    const lettersBefore = (await deadLetters.list(100)).length;
+    expect(await ingest.handle(topics.telemetry(gw), payload)).toEqual({ result: 'stored', kind: 'telemetry', inserted: 3, duplicates: 0, rejected: 5 });
+
+    const series = await timeSeries.series(gw.site, 'b1-main', 'active_power');
+    expect(await timeSeries.readRaw(series!, t0 + 200_000, t0 + 300_000, 100)).toEqual(good.map((r) => ({ ts: r.ts, value: r.value, quality: 'good' })));
+    const letters = await deadLetters.list(100);
+    expect(letters.length - lettersBefore).toBe(1);
+    expect(letters[0]?.reason).toMatch(/^5 reading\(s\) refused, the rest of the batch stored: readings\[1\]\.value: Invalid input: expected number, received string; readings\[2\]\.value: Invalid input: expected number, received Infinity; readings\[3\]\.ts: .* is more than 600 s ahead of the cloud's clock \(\+2 more\)$/);
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/gh_cloud_readings_rejected_total\{reason="invalid"\} 3/);
+    expect(text).toMatch(/gh_cloud_readings_rejected_total\{reason="not_finite"\} 1/);
+    expect(text).toMatch(/gh_cloud_readings_rejected_total\{reason="in_the_future"\} 1/);
+  });
+
+  it('stores readings of a device its gateway never declared, and counts them', async () => {
+    const unknownCount = async () => (await metrics.readingsUnknownDevice.get()).values.reduce((n, v) => n + v.value, 0);
+    const before = await unknownCount();
+    const stray = readings(2, t0 + 400_000).map((r) => ({ ...r, device: 'mystery-meter' }));
+    expect(await ingest.handle(topics.telemetry(gw), telemetryCodec.encode({ v: 1, seq: 10, lastSeq: 10, sentAt: t0, readings: stray }))).toMatchObject({ result: 'stored', inserted: 2 });
+    // b1-main is not declared yet either (its gateway's birth message comes in the next test).
+    expect((await unknownCount()) - before).toBe(2);
+    const series = await timeSeries.series(gw.site, 'mystery-meter', 'active_power');
+    expect(await timeSeries.readRaw(series!, t0, t0 + 3_600_000, 10)).toHaveLength(2);
   });
 
   it('dead-letters a message under a topic outside the scheme', async () => {
@@ -80,13 +119,13 @@ describe('ingest into PGlite', () => {
     const stream = { nextSeq: 9, ackedThrough: 8, backlogEntries: 0, backlogItems: 0, oldestPendingTs: null, drainPerSecond: 12.5, bytes: 0 };
     const birth = gatewayStateCodec.encode({ v: 1, status: 'online', ts: t0, version: '0.1.0', streams: { telemetry: stream, events: stream }, devices: [{ id: 'b1-main', kind: 'meter', driver: 'modbus+tcp', profile: 'eastron-sdm630', name: 'Building 1' }] });
     await ingest.handle(topics.state(gw), birth);
-    expect(await registry.listGateways(gw.site)).toEqual([expect.objectContaining({ ...{ site: gw.site, id: gw.gateway }, status: 'online', version: '0.1.0', lastSeq: 8, streams: { telemetry: stream, events: stream } })]);
-    const devices = await registry.listDevices(gw.site);
-    expect(devices).toEqual([expect.objectContaining({ id: 'b1-main', gateway: 'gw-01', profile: 'eastron-sdm630', name: 'Building 1', lastSeen: t0 + 109_000 })]);
+    expect(await registry.listGateways(gw.site)).toEqual([expect.objectContaining({ ...{ site: gw.site, id: gw.gateway }, status: 'online', version: '0.1.0', lastSeq: 10, streams: { telemetry: stream, events: stream } })]);
+    const devices = (await registry.listDevices(gw.site)).filter((d) => d.id === 'b1-main');
+    expect(devices).toEqual([expect.objectContaining({ id: 'b1-main', gateway: 'gw-01', profile: 'eastron-sdm630', name: 'Building 1', lastSeen: t0 + 202_000 })]);
 
     await ingest.handle(topics.state(gw), gatewayStateCodec.encode({ v: 1, status: 'offline', ts: t0 }));
     expect((await registry.listGateways(gw.site))[0]?.status).toBe('offline');
-    expect(await registry.listSites()).toEqual([{ id: gw.site, name: null, timeZone: 'Asia/Shanghai', gateways: 1, devices: 1 }]);
+    expect(await registry.listSites()).toEqual([{ id: gw.site, name: null, timeZone: 'Asia/Shanghai', gateways: 1, devices: 2 }]);
   });
 
   it('records the journal range of every stored batch, once', async () => {
@@ -98,6 +137,8 @@ describe('ingest into PGlite', () => {
     expect(ranges).toEqual([
       { first_seq: 1, last_seq: 5, historical: false },
       { first_seq: 7, last_seq: 8, historical: false },
+      { first_seq: 9, last_seq: 9, historical: false },
+      { first_seq: 10, last_seq: 10, historical: false },
     ]);
   });
 

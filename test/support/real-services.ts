@@ -73,3 +73,23 @@ export async function cleanBroker(url: string, retainedTopics: string[], clientI
     await session.endAsync();
   }
 }
+
+/** The machine's InfluxDB 1.x (started by .ci/run); override with GH_TEST_INFLUX_URL. */
+export const REAL_INFLUX_URL = process.env.GH_TEST_INFLUX_URL ?? 'http://127.0.0.1:8086';
+
+async function influxQuery(q: string): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(`${REAL_INFLUX_URL}/query`, { method: 'POST', body: new URLSearchParams({ q }) });
+  } catch (err) {
+    throw new Error(`InfluxDB is required at ${REAL_INFLUX_URL} for this test: ${(err as Error).message}`);
+  }
+  if (!res.ok) throw new Error(`InfluxDB refused "${q}": ${res.status} ${await res.text()}`);
+}
+
+/** A throw-away database on the real InfluxDB; fails loudly if the server is not there. */
+export async function createTestInfluxDatabase(prefix: string): Promise<{ url: string; database: string; drop: () => Promise<void> }> {
+  const database = uniqueName(prefix);
+  await influxQuery(`CREATE DATABASE ${database}`);
+  return { url: REAL_INFLUX_URL, database, drop: () => influxQuery(`DROP DATABASE ${database}`) };
+}

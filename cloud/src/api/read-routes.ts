@@ -5,7 +5,11 @@ import { z } from 'zod';
 import type { ApiDependencies } from './app.js';
 import { errorBodySchema } from './app.js';
 import { ApiError } from './errors.js';
-import { durationParam, instantParam } from './time-params.js';
+import { meanOf } from '../storage/rollups/bucket-calculator.js';
+import { NOMINAL_LEVEL_MS, ROLLUP_LEVELS } from '../storage/rollups/site-calendar.js';
+import { chooseResolution, SeriesReadError, SeriesReader, type StepRequest } from '../storage/series-reader.js';
+import type { Bucket } from '../storage/time-series-store.js';
+import { instantParam, stepParam } from './time-params.js';
 
 type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
 
@@ -16,6 +20,8 @@ const nullableEpochMs = epochMs.nullable();
 /** Largest number of points one series request returns. */
 const MAX_POINTS = 20_000;
 const DEFAULT_RANGE_MS = 3_600_000;
+/** Largest number of buckets one site-wide rollup request returns (500 meters × a year of days). */
+const MAX_SITE_BUCKETS = 400_000;
 
 export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
   api.get(
@@ -117,14 +123,31 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
     },
   );
 
+  const bucketSchema = z.object({
+    ts: epochMs.meta({ description: 'start of the interval' }),
+    mean: z.number().nullable(),
+    min: z.number().nullable(),
+    max: z.number().nullable(),
+    last: z.number().nullable().meta({ description: 'last good value in the interval' }),
+    count: z.number().meta({ description: 'good readings in the interval' }),
+    consumption: z
+      .number()
+      .nullable()
+      .meta({ description: "counters: sum of the trusted steps that ended in the interval (start exclusive, end inclusive); resets and rollovers are not consumption. null for gauges" }),
+  });
+  const toBucket = (b: Bucket) => ({ ts: b.ts, mean: meanOf(b), min: b.min, max: b.max, last: b.last, count: b.count, consumption: b.consumption });
+
   api.get(
     '/api/v1/series',
     {
       schema: {
-        summary: 'Readings of one metric of one device over a time range',
+        summary: 'Readings of one metric of one device over a time range, raw or rolled up',
         description:
-          'Without `step`, raw readings in time order (every quality). With `step`, one bucket per step aligned to the Unix epoch, ' +
-          'aggregating good-quality values (mean, min, max, last, count). `from` defaults to one hour before `to`; `to` to now.',
+          '`step` chooses the resolution: `raw`; a rollup level `15m`, `1h`, `1d` or `1mo` (hours, days and months of the site\'s time zone, DST included); ' +
+          'a whole number of one of them (`6h`, `7d`), built from that level; or any other width (`1m`, `10m`), computed from the raw readings with the same arithmetic. ' +
+          'Without `step` the resolution follows the range: raw up to 2 days, 15m up to 62 days, 1h up to 2 years, 1d beyond. ' +
+          'Buckets aggregate good-quality values (mean, min, max, last, count) and, for counters, the consumption. ' +
+          '`from` defaults to one hour before `to`; `to` to now. The answer says which resolution it used.',
         tags: ['readings'],
         querystring: z.object({
           site: idParam,
@@ -132,7 +155,7 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
           metric: z.string().min(1).max(64),
           from: instantParam.optional(),
           to: instantParam.optional(),
-          step: durationParam.optional(),
+          step: stepParam.optional(),
           limit: z.coerce.number().int().min(1).max(MAX_POINTS).default(MAX_POINTS),
         }),
         response: {
@@ -141,22 +164,12 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
             device: z.string(),
             metric: z.string(),
             unit: z.string().nullable(),
+            kind: z.enum(['gauge', 'counter']).nullable(),
             from: epochMs,
             to: epochMs,
-            stepMs: z.number().nullable(),
-            points: z.union([
-              z.array(z.object({ ts: epochMs, value: z.number().nullable(), quality: z.enum(QUALITIES) })),
-              z.array(
-                z.object({
-                  ts: epochMs,
-                  mean: z.number().nullable(),
-                  min: z.number().nullable(),
-                  max: z.number().nullable(),
-                  last: z.number().nullable(),
-                  count: z.number(),
-                }),
-              ),
-            ]),
+            resolution: z.enum(['raw', ...ROLLUP_LEVELS, 'computed']),
+            stepMs: z.number().nullable().meta({ description: 'nominal bucket width; days and months vary with DST and the calendar' }),
+            points: z.union([z.array(z.object({ ts: epochMs, value: z.number().nullable(), quality: z.enum(QUALITIES) })), z.array(bucketSchema)]),
           }),
           400: errorBodySchema,
         },
@@ -167,11 +180,78 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
       const to = q.to ?? Date.now();
       const from = q.from ?? to - DEFAULT_RANGE_MS;
       if (from >= to) throw new ApiError('GH_BAD_TIME_RANGE', `"from" (${new Date(from).toISOString()}) must be before "to" (${new Date(to).toISOString()})`);
-      if (q.step !== undefined && (to - from) / q.step > MAX_POINTS) {
-        throw new ApiError('GH_TOO_MANY_POINTS', `${Math.ceil((to - from) / q.step)} buckets requested; at most ${MAX_POINTS}: use a larger step or a shorter range`);
+      const step: StepRequest = q.step ?? { kind: 'auto' };
+      const choice = chooseResolution(step, from, to);
+      const width = choice.kind === 'level' ? NOMINAL_LEVEL_MS[choice.level] * choice.multiple : choice.kind === 'computed' ? choice.ms : undefined;
+      if (width !== undefined && (to - from) / width > MAX_POINTS) {
+        throw new ApiError('GH_TOO_MANY_POINTS', `${Math.ceil((to - from) / width)} buckets requested; at most ${MAX_POINTS}: use a larger step or a shorter range`);
       }
-      const result = await deps.timeSeries.query({ site: q.site, device: q.device, metric: q.metric, from, to, stepMs: q.step, limit: q.limit });
-      return { site: q.site, device: q.device, metric: q.metric, unit: result.unit, from, to, stepMs: q.step ?? null, points: result.points };
+      const base = { site: q.site, device: q.device, metric: q.metric, from, to };
+      const series = await deps.timeSeries.series(q.site, q.device, q.metric);
+      if (!series) {
+        const resolution = choice.kind === 'level' ? choice.level : choice.kind;
+        return { ...base, unit: null, kind: null, resolution, stepMs: width ?? null, points: [] };
+      }
+      try {
+        const answer = await new SeriesReader(deps.timeSeries).read(series, step, from, to, q.limit);
+        const points = answer.resolution === 'raw' ? answer.points.map(({ ts, value, quality }) => ({ ts, value, quality })) : answer.points.map(toBucket);
+        return { ...base, unit: series.unit, kind: series.kind, resolution: answer.resolution, stepMs: answer.stepMs, points };
+      } catch (err) {
+        if (err instanceof SeriesReadError) throw new ApiError(err.code, err.message);
+        throw err;
+      }
+    },
+  );
+
+  api.get(
+    '/api/v1/sites/:site/rollups',
+    {
+      schema: {
+        summary: 'One rollup of one metric for every device of a site (e.g. daily energy of all meters)',
+        description:
+          'Buckets of `level` (15m, 1h, 1d or 1mo in the site\'s time zone) starting in [from, to), one list per device. ' +
+          'For counters, `consumption` is the energy or volume used in each interval.',
+        tags: ['readings'],
+        params: z.object({ site: idParam }),
+        querystring: z.object({
+          metric: z.string().min(1).max(64),
+          level: z.enum(ROLLUP_LEVELS).default('1d'),
+          from: instantParam,
+          to: instantParam.optional(),
+        }),
+        response: {
+          200: z.object({
+            site: z.string(),
+            metric: z.string(),
+            level: z.enum(ROLLUP_LEVELS),
+            timeZone: z.string(),
+            from: epochMs,
+            to: epochMs,
+            devices: z.array(z.object({ device: z.string(), unit: z.string(), kind: z.enum(['gauge', 'counter']), buckets: z.array(bucketSchema) })),
+          }),
+          400: errorBodySchema,
+        },
+      },
+    },
+    async (request) => {
+      const { site } = request.params;
+      const q = request.query;
+      const to = q.to ?? Date.now();
+      if (q.from >= to) throw new ApiError('GH_BAD_TIME_RANGE', `"from" (${new Date(q.from).toISOString()}) must be before "to" (${new Date(to).toISOString()})`);
+      const series = await deps.timeSeries.seriesOfSite(site, q.metric);
+      if (series.length * ((to - q.from) / NOMINAL_LEVEL_MS[q.level]) > MAX_SITE_BUCKETS) {
+        throw new ApiError('GH_TOO_MANY_POINTS', `${series.length} devices × ${Math.ceil((to - q.from) / NOMINAL_LEVEL_MS[q.level])} ${q.level} buckets is more than ${MAX_SITE_BUCKETS}: use a coarser level or a shorter range`);
+      }
+      const buckets = await new SeriesReader(deps.timeSeries).site(series, q.level, q.from, to);
+      return {
+        site,
+        metric: q.metric,
+        level: q.level,
+        timeZone: await deps.timeSeries.timeZoneOf(site),
+        from: q.from,
+        to,
+        devices: series.map((s, i) => ({ device: s.device, unit: s.unit, kind: s.kind, buckets: (buckets[i] ?? []).map(toBucket) })),
+      };
     },
   );
 

@@ -22,3 +22,15 @@ export const durationParam = z
   .transform((text) => Number(text.slice(0, -1)) * (DURATION_UNITS[text.slice(-1)] ?? 0))
   .refine((ms) => ms >= 1000, 'expected a step of at least 1s')
   .meta({ description: 'bucket width: 30s, 15m, 1h, 1d', example: '15m' });
+
+/** `raw`, a rollup level (`15m`, `1h`, `1d`, `1mo`) or any duration (`30s`, `6h`, `7d`). */
+export const stepParam = z
+  .string()
+  .regex(/^(raw|1mo|\d+(s|m|h|d))$/, 'expected raw, 1mo or a duration like 30s, 15m, 1h, 1d')
+  .transform((text): { kind: 'raw' } | { kind: 'level'; level: '1mo' } | { kind: 'width'; ms: number } => {
+    if (text === 'raw') return { kind: 'raw' };
+    if (text === '1mo') return { kind: 'level', level: '1mo' };
+    return { kind: 'width', ms: Number(text.slice(0, -1)) * (DURATION_UNITS[text.slice(-1)] ?? 0) };
+  })
+  .refine((step) => step.kind !== 'width' || step.ms >= 1000, 'expected a step of at least 1s')
+  .meta({ description: 'raw, 15m, 1h, 1d, 1mo, or a width such as 1m or 6h', example: '15m' });

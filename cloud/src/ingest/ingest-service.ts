@@ -4,12 +4,14 @@ import {
   eventBatchCodec,
   gatewayStateCodec,
   parseTopic,
-  telemetryCodec,
+  telemetryEnvelopeCodec,
   TopicError,
   type GatewayAddress,
   type ParsedTopic,
 } from '@gatehouse/contracts';
+import type { Reading } from '@gatehouse/contracts';
 import type { Logger } from 'pino';
+import { screenReadings, type RejectedReading } from './reading-screen.js';
 import type { CloudMetrics } from '../status/metrics.js';
 import type { DeadLetterStore } from '../storage/dead-letters.js';
 import type { EventStore } from '../storage/event-store.js';
@@ -17,7 +19,7 @@ import type { SiteRegistry } from '../storage/site-registry.js';
 import type { TimeSeriesStore } from '../storage/time-series-store.js';
 
 export type IngestOutcome =
-  | { result: 'stored'; kind: ParsedTopic['kind']; inserted: number; duplicates: number }
+  | { result: 'stored'; kind: ParsedTopic['kind']; inserted: number; duplicates: number | null; rejected?: number }
   | { result: 'dead_letter'; reason: string }
   | { result: 'ignored'; reason: string };
 
@@ -28,7 +30,11 @@ export interface IngestDependencies {
   deadLetters: DeadLetterStore;
   metrics: CloudMetrics;
   logger: Logger;
+  /** readings stamped further ahead of the cloud's clock than this are refused; default 10 minutes */
+  maxFutureMs?: number;
 }
+
+const DEFAULT_MAX_FUTURE_MS = 10 * 60_000;
 
 /**
  * Turns one MQTT message into stored state. Resolves once everything is committed (the caller then
@@ -36,6 +42,8 @@ export interface IngestDependencies {
  * A message that can never be stored goes to the dead-letter table with its reason and resolves.
  */
 export class IngestService {
+  private readonly warnedUndeclared = new Set<string>();
+
   constructor(private readonly deps: IngestDependencies) {}
 
   async handle(topic: string, payload: Buffer): Promise<IngestOutcome> {
@@ -80,18 +88,40 @@ export class IngestService {
   }
 
   private async ingestTelemetry(topic: string, address: GatewayAddress, payload: Buffer): Promise<IngestOutcome> {
-    const decoded = telemetryCodec.decode(payload);
+    const decoded = telemetryEnvelopeCodec.decode(payload);
     if (!decoded.ok) return this.reject(topic, payload, decoded.error.code, decoded.error.message);
     const batch = decoded.value;
-    const { inserted, duplicates } = await this.deps.timeSeries.write(address, batch.readings);
+    const { accepted, rejected } = screenReadings(batch.readings, Date.now(), this.deps.maxFutureMs ?? DEFAULT_MAX_FUTURE_MS);
+    if (rejected.length > 0) await this.rejectReadings(topic, rejected);
+    const { inserted, duplicates } = await this.deps.timeSeries.write(address, accepted);
     const lastRead = new Map<string, number>();
-    for (const r of batch.readings) lastRead.set(r.device, Math.max(lastRead.get(r.device) ?? 0, r.ts));
-    await this.deps.registry.recordTelemetry(address, batch.lastSeq, lastRead);
+    for (const r of accepted) lastRead.set(r.device, Math.max(lastRead.get(r.device) ?? 0, r.ts));
+    const undeclared = lastRead.size > 0 ? await this.deps.registry.recordTelemetry(address, batch.lastSeq, lastRead) : [];
+    if (undeclared.length > 0) this.flagUndeclared(address, undeclared, accepted);
     await this.deps.registry.recordBatch(address, 'telemetry', batch.seq, batch.lastSeq, batch.historical);
     this.deps.metrics.messages.inc({ kind: 'telemetry', result: 'stored' });
     this.deps.metrics.readingsStored.inc(inserted);
-    this.deps.metrics.readingsDuplicate.inc(duplicates);
-    return { result: 'stored', kind: 'telemetry', inserted, duplicates };
+    if (duplicates !== null) this.deps.metrics.readingsDuplicate.inc(duplicates);
+    return { result: 'stored', kind: 'telemetry', inserted, duplicates, rejected: rejected.length };
+  }
+
+  /** Bad readings go to the dead letters together, with the reason of each; the rest of the batch is stored. */
+  private async rejectReadings(topic: string, rejected: readonly RejectedReading[]): Promise<void> {
+    for (const r of rejected) this.deps.metrics.readingsRejected.inc({ reason: r.reason });
+    const reason = `${rejected.length} reading(s) refused, the rest of the batch stored: ${rejected.slice(0, 3).map((r) => r.detail).join('; ')}${rejected.length > 3 ? ` (+${rejected.length - 3} more)` : ''}`;
+    this.deps.logger.warn({ topic, refused: rejected.length, first: rejected[0]?.detail }, 'readings refused');
+    await this.deps.deadLetters.add(topic, reason.slice(0, 2000), Buffer.from(JSON.stringify(rejected.map(({ index, reason, detail, reading }) => ({ index, reason, detail, reading })))));
+  }
+
+  private flagUndeclared(address: GatewayAddress, devices: readonly string[], readings: readonly Reading[]): void {
+    const set = new Set(devices);
+    this.deps.metrics.readingsUnknownDevice.inc(readings.filter((r) => set.has(r.device)).length);
+    for (const device of devices) {
+      const key = `${address.site}/${device}`;
+      if (this.warnedUndeclared.has(key)) continue;
+      this.warnedUndeclared.add(key);
+      this.deps.logger.warn({ ...address, device }, 'readings for a device the gateway never declared: stored, and counted as unknown');
+    }
   }
 
   private async ingestEvents(topic: string, address: GatewayAddress, payload: Buffer): Promise<IngestOutcome> {

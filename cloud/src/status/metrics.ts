@@ -64,6 +64,39 @@ export function createCloudMetrics() {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
       registers: [registry],
     }),
+    readingsRejected: new Counter({
+      name: 'gh_cloud_readings_rejected_total',
+      help: 'Readings refused one by one (the rest of their batch was stored), by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    readingsUnknownDevice: new Counter({
+      name: 'gh_cloud_readings_unknown_device_total',
+      help: 'Readings stored for a device its gateway never declared',
+      registers: [registry],
+    }),
+    rollupBuckets: new Counter({
+      name: 'gh_cloud_rollup_buckets_refreshed_total',
+      help: '15-minute buckets recomputed (each also refreshes its hour, day and month)',
+      registers: [registry],
+    }),
+    rollupRefreshDuration: new Histogram({
+      name: 'gh_cloud_rollup_refresh_duration_seconds',
+      help: 'Time to bring the rollups up to date with what was written',
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120],
+      registers: [registry],
+    }),
+    rollupFailures: new Counter({
+      name: 'gh_cloud_rollup_refresh_failures_total',
+      help: 'Rollup refreshes that failed (retried at the next interval)',
+      registers: [registry],
+    }),
+    retentionDeleted: new Counter({
+      name: 'gh_cloud_retention_deleted_total',
+      help: 'Readings and rollup buckets deleted by the retention policy',
+      labelNames: ['target'] as const,
+      registers: [registry],
+    }),
   };
 }
 

@@ -113,6 +113,89 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'ranges known lost',
     sql: `ALTER TABLE received_batches ADD COLUMN lost boolean NOT NULL DEFAULT false;`,
   },
+  {
+    version: 4,
+    name: 'readings partitioned by month with a BRIN index, counter/gauge series, rollups and their pending intervals',
+    sql: `
+      ALTER TABLE series ADD COLUMN kind text NOT NULL DEFAULT 'gauge';
+      ALTER TABLE readings RENAME TO readings_before_v4;
+      ALTER INDEX readings_pkey RENAME TO readings_before_v4_pkey;
+      -- Monthly partitions (UTC) are created by the service as readings arrive; retention drops whole ones.
+      CREATE TABLE readings (
+        series_id integer NOT NULL,
+        ts timestamptz NOT NULL,
+        value double precision,
+        quality text NOT NULL,
+        -- a reading the gateway compacted from several gauge readings: how many, their min and max
+        agg_count integer,
+        agg_min double precision,
+        agg_max double precision,
+        PRIMARY KEY (series_id, ts)
+      ) PARTITION BY RANGE (ts);
+      CREATE INDEX readings_ts_brin ON readings USING brin (ts);
+      DO $$
+      DECLARE month timestamp;
+      BEGIN
+        FOR month IN SELECT DISTINCT date_trunc('month', ts AT TIME ZONE 'UTC') FROM readings_before_v4 LOOP
+          EXECUTE format('CREATE TABLE %I PARTITION OF readings FOR VALUES FROM (%L) TO (%L)',
+            'readings_p' || to_char(month, 'YYYY_MM'), month AT TIME ZONE 'UTC', (month + interval '1 month') AT TIME ZONE 'UTC');
+        END LOOP;
+      END $$;
+      INSERT INTO readings (series_id, ts, value, quality) SELECT series_id, ts, value, quality FROM readings_before_v4;
+      CREATE TABLE rollup_pending (
+        id bigserial PRIMARY KEY,
+        series_id integer NOT NULL,
+        from_ts timestamptz NOT NULL,
+        to_ts timestamptz NOT NULL
+      );
+      INSERT INTO rollup_pending (series_id, from_ts, to_ts) SELECT series_id, min(ts), max(ts) FROM readings_before_v4 GROUP BY series_id;
+      DROP TABLE readings_before_v4;
+      CREATE TABLE rollup_15m (
+        series_id integer NOT NULL,
+        bucket timestamptz NOT NULL,
+        count integer NOT NULL,
+        sum double precision,
+        min double precision,
+        max double precision,
+        last double precision,
+        consumption double precision,
+        PRIMARY KEY (series_id, bucket)
+      );
+      CREATE TABLE rollup_1h (
+        series_id integer NOT NULL,
+        bucket timestamptz NOT NULL,
+        count integer NOT NULL,
+        sum double precision,
+        min double precision,
+        max double precision,
+        last double precision,
+        consumption double precision,
+        PRIMARY KEY (series_id, bucket)
+      );
+      CREATE TABLE rollup_1d (
+        series_id integer NOT NULL,
+        bucket timestamptz NOT NULL,
+        count integer NOT NULL,
+        sum double precision,
+        min double precision,
+        max double precision,
+        last double precision,
+        consumption double precision,
+        PRIMARY KEY (series_id, bucket)
+      );
+      CREATE TABLE rollup_1mo (
+        series_id integer NOT NULL,
+        bucket timestamptz NOT NULL,
+        count integer NOT NULL,
+        sum double precision,
+        min double precision,
+        max double precision,
+        last double precision,
+        consumption double precision,
+        PRIMARY KEY (series_id, bucket)
+      );
+    `,
+  },
 ];
 
 // Arbitrary constant: serialises migrations when several cloud instances start against one database.

@@ -44,6 +44,31 @@ export class SiteRegistry {
     await this.db.query('INSERT INTO sites (id) VALUES ($1) ON CONFLICT (id) DO NOTHING', [site]);
   }
 
+  /**
+   * A site declared in the configuration. When its time zone changes, every rollup of its series is
+   * queued for recomputation, since its days and months now start at other instants.
+   */
+  async declareSite(site: { id: string; name?: string; timeZone: string }): Promise<{ timeZoneChanged: boolean }> {
+    return this.db.transaction(async (tx) => {
+      const before = await tx.query<{ time_zone: string }>('SELECT time_zone FROM sites WHERE id = $1 FOR UPDATE', [site.id]);
+      await tx.query(
+        `INSERT INTO sites (id, name, time_zone) VALUES ($1, $2, $3)
+         ON CONFLICT (id) DO UPDATE SET name = COALESCE(EXCLUDED.name, sites.name), time_zone = EXCLUDED.time_zone`,
+        [site.id, site.name ?? null, site.timeZone],
+      );
+      const changed = before[0] !== undefined && before[0].time_zone !== site.timeZone;
+      if (changed) {
+        await tx.query(
+          `INSERT INTO rollup_pending (series_id, from_ts, to_ts)
+             SELECT r.series_id, min(r.bucket), max(r.bucket) + interval '15 minutes' FROM rollup_15m r JOIN series s ON s.id = r.series_id
+              WHERE s.site = $1 GROUP BY r.series_id`,
+          [site.id],
+        );
+      }
+      return { timeZoneChanged: changed };
+    });
+  }
+
   /** Records a birth or death message. */
   async recordGatewayState(address: GatewayAddress, state: { status: 'online' | 'offline'; version?: string; devices?: DeviceDescriptor[]; streams?: GatewayStreams }): Promise<void> {
     await this.ensureSite(address.site);
@@ -102,8 +127,11 @@ export class SiteRegistry {
     }
   }
 
-  /** Records that a gateway delivered data for devices, each last read at the given time (epoch ms). */
-  async recordTelemetry(address: GatewayAddress, seq: number, lastReadByDevice: ReadonlyMap<string, number>): Promise<void> {
+  /**
+   * Records that a gateway delivered data for devices, each last read at the given time (epoch ms).
+   * Returns the devices no gateway has declared in its birth message (stored all the same, and flagged).
+   */
+  async recordTelemetry(address: GatewayAddress, seq: number, lastReadByDevice: ReadonlyMap<string, number>): Promise<string[]> {
     await this.ensureSite(address.site);
     await this.db.query(
       `INSERT INTO gateways (site, id, status, last_seen, status_changed_at, last_seq)
@@ -114,14 +142,16 @@ export class SiteRegistry {
       [address.site, address.gateway, seq],
     );
     const ids = [...lastReadByDevice.keys()];
-    await this.db.query(
+    const rows = await this.db.query<{ id: string; declared: boolean }>(
       `INSERT INTO devices (site, id, gateway, last_seen)
          SELECT $1, i, $2, to_timestamp(t / 1000.0) FROM unnest($3::text[], $4::float8[]) AS x (i, t)
        ON CONFLICT (site, id) DO UPDATE SET
          gateway = EXCLUDED.gateway,
-         last_seen = GREATEST(devices.last_seen, EXCLUDED.last_seen)`,
+         last_seen = GREATEST(devices.last_seen, EXCLUDED.last_seen)
+       RETURNING id, driver IS NOT NULL AS declared`,
       [address.site, address.gateway, ids, ids.map((id) => lastReadByDevice.get(id))],
     );
+    return rows.filter((r) => !r.declared).map((r) => r.id);
   }
 
   async listSites(): Promise<SiteSummary[]> {

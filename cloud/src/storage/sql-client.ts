@@ -12,6 +12,11 @@ export interface SqlClient extends SqlExecutor {
   readonly kind: 'postgres' | 'pglite';
   /** Runs `work` in one transaction; commits when it resolves, rolls back when it throws. */
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` while holding a database-wide advisory lock, so that only one process at a time does it;
+   * `work` uses the client's other connections as usual.
+   */
+  withSessionLock<T>(lockId: number, work: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -51,6 +56,22 @@ export function createPostgresClient(options: { connectionString: string; maxCon
         throw err;
       }
     },
+    async withSessionLock<T>(lockId: number, work: () => Promise<T>) {
+      const client = await pool.connect();
+      try {
+        await client.query('SELECT pg_advisory_lock($1)', [lockId]);
+      } catch (err) {
+        client.release(err as Error);
+        throw err;
+      }
+      try {
+        return await work();
+      } finally {
+        // Unlocking fails only when the connection broke, which released the lock anyway.
+        const unlocked = await client.query('SELECT pg_advisory_unlock($1)', [lockId]).then(() => true, () => false);
+        client.release(unlocked ? undefined : new Error('connection lost while holding an advisory lock'));
+      }
+    },
     close: () => pool.end(),
   };
 }
@@ -76,6 +97,8 @@ export async function createPgliteClient(dataDir: string | undefined): Promise<S
         }),
       );
     },
+    // One embedded database belongs to one process, whose callers already serialise such work.
+    withSessionLock: <T>(_lockId: number, work: () => Promise<T>) => work(),
     close: () => db.close(),
   };
 }

@@ -1,45 +1,56 @@
 import type { GatewayAddress, Quality, Reading } from '@gatehouse/contracts';
+import type { RollupLevel } from './rollups/site-calendar.js';
+
+export type { RollupLevel } from './rollups/site-calendar.js';
 
 export interface WriteResult {
   /** readings newly stored */
   inserted: number;
-  /** readings that were already stored (replay or redelivery) and changed nothing */
-  duplicates: number;
+  /**
+   * readings that were already stored (replay or redelivery) and changed nothing; `null` where the
+   * backend cannot tell without reading first (InfluxDB overwrites an identical point silently)
+   */
+  duplicates: number | null;
 }
 
-export interface SeriesQuery {
+export type SeriesKind = 'gauge' | 'counter';
+
+/** One series: a metric of a device of a site. */
+export interface SeriesRef {
+  id: number;
   site: string;
   device: string;
   metric: string;
-  /** inclusive, epoch ms */
-  from: number;
-  /** exclusive, epoch ms */
-  to: number;
-  /** bucket width in ms; omitted for raw readings */
-  stepMs?: number;
-  /** cap on raw points returned */
-  limit: number;
+  unit: string;
+  kind: SeriesKind;
 }
 
 export interface RawPoint {
   ts: number;
   value: number | null;
   quality: Quality;
+  /** set on a reading the gateway compacted from several gauge readings (`value` is their mean) */
+  aggregate?: { count: number; min: number; max: number };
 }
 
-/** One bucket of a stepped query; aggregates are over good-quality values only. */
-export interface BucketPoint {
+/**
+ * One interval of a series. Mean, min and max are over good values (a compacted gauge reading counts
+ * as its `count` readings); `consumption` is the sum of a counter's trusted steps that ended in the
+ * interval (start exclusive, end inclusive, as meters label intervals), null for gauges.
+ */
+export interface Bucket {
   ts: number;
-  mean: number | null;
+  count: number;
+  sum: number | null;
   min: number | null;
   max: number | null;
+  /** the last good value in the interval */
   last: number | null;
-  count: number;
+  consumption: number | null;
 }
 
-export interface SeriesResult {
-  unit: string | null;
-  points: RawPoint[] | BucketPoint[];
+export interface DeviceBucket extends Bucket {
+  device: string;
 }
 
 export interface LatestReading {
@@ -51,10 +62,45 @@ export interface LatestReading {
   quality: Quality;
 }
 
-/** Where readings are kept. Writing a reading that is already stored changes nothing. */
+export type RetentionTarget = 'raw' | RollupLevel;
+
+export interface RollupRefreshStats {
+  /** series whose rollups were recomputed */
+  series: number;
+  /** 15-minute buckets recomputed */
+  buckets: number;
+  /** raw readings read to do it */
+  readingsRead: number;
+}
+
+/**
+ * Where readings are kept: PostgreSQL (partitioned, or TimescaleDB), InfluxDB 1.x or embedded PGlite.
+ * Every backend passes the same conformance suite (cloud/test/storage/time-series-store.conformance.ts).
+ *
+ * Writing a reading that is already stored changes nothing. Writes record which intervals changed;
+ * `refreshRollups` brings the 15-minute, hourly, daily and monthly rollups up to date with them (the
+ * cloud calls it every few seconds), so a late or replayed reading updates the intervals it falls in.
+ */
 export interface TimeSeriesStore {
+  /** 'postgres', 'timescaledb', 'influxdb' or 'pglite' */
+  readonly backend: string;
   write(origin: GatewayAddress, readings: readonly Reading[]): Promise<WriteResult>;
-  query(query: SeriesQuery): Promise<SeriesResult>;
+  /** the series of a metric of a device, if anything was ever stored for it */
+  series(site: string, device: string, metric: string): Promise<SeriesRef | undefined>;
+  /** the series of one metric for every device of a site */
+  seriesOfSite(site: string, metric: string): Promise<SeriesRef[]>;
+  /** raw readings in [from, to), in time order, at most `limit` */
+  readRaw(series: SeriesRef, from: number, to: number, limit: number): Promise<RawPoint[]>;
+  /** rollup buckets starting in [from, to), in time order, per series */
+  readRollup(level: RollupLevel, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, Bucket[]>>;
   latest(site: string, device: string): Promise<LatestReading[]>;
+  /** a counter's last good, reset or rollover reading before `ts` (where its next step starts from) */
+  lastAnchorBefore(series: SeriesRef, ts: number): Promise<{ ts: number; value: number } | undefined>;
+  /** the IANA time zone the site's days and months are counted in */
+  timeZoneOf(site: string): Promise<string>;
+  /** recomputes the rollups of every interval written since the last refresh */
+  refreshRollups(): Promise<RollupRefreshStats>;
+  /** deletes raw readings or rollup buckets older than `before`; returns how many went (estimate for dropped partitions) */
+  deleteBefore(target: RetentionTarget, before: number): Promise<number>;
   close(): Promise<void>;
 }

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { commandResultSchema, commandSchema } from './command.js';
 import { eventBatchSchema } from './event.js';
 import { gatewayStateSchema } from './state.js';
-import { telemetryBatchSchema } from './telemetry.js';
+import { telemetryBatchSchema, telemetryEnvelopeSchema } from './telemetry.js';
 
 /** Largest payload accepted on any topic (an event with snapshots is the biggest legitimate one). */
 export const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
@@ -71,6 +71,7 @@ function fail(code: PayloadErrorCode, message: string, problems: string[] = []):
 }
 
 export const telemetryCodec = makeCodec(telemetryBatchSchema, 'telemetry batch');
+export const telemetryEnvelopeCodec = makeCodec(telemetryEnvelopeSchema, 'telemetry batch');
 export const eventBatchCodec = makeCodec(eventBatchSchema, 'event batch');
 export const gatewayStateCodec = makeCodec(gatewayStateSchema, 'gateway state');
 export const commandCodec = makeCodec(commandSchema, 'command');

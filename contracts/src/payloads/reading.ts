@@ -40,6 +40,11 @@ export const readingSchema = z.object({
   metric: z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'expected a snake_case metric name'),
   /** unit of `value` (UCUM-style symbols: V, A, W, kWh, m3, Hz, ...) */
   unit: z.string().max(16),
+  /**
+   * `counter` for a cumulative register (energy, volume) whose steps are consumption; absent or `gauge`
+   * for an instantaneous value. Rollups sum a counter's trusted steps and take min/max/mean of a gauge.
+   */
+  kind: z.enum(['gauge', 'counter']).optional(),
   /** when the device was read, epoch milliseconds UTC */
   ts: timestampMsSchema,
   /** the value; null when the quality says there is none (comm_error, device_exception) */

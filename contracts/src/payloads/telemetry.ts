@@ -23,3 +23,18 @@ export const telemetryBatchSchema = z.object({
 
 export type TelemetryBatch = z.infer<typeof telemetryBatchSchema>;
 export type TelemetryBatchInput = z.input<typeof telemetryBatchSchema>;
+
+/**
+ * The same batch with its readings left unchecked, so that a receiver can check them one by one, store
+ * the good ones and set the bad ones aside with their reasons.
+ */
+export const telemetryEnvelopeSchema = z.object({
+  v: z.literal(1),
+  seq: z.number().int().nonnegative(),
+  lastSeq: z.number().int().nonnegative(),
+  sentAt: timestampMsSchema,
+  historical: z.boolean().default(false),
+  readings: z.array(z.unknown()).min(1).max(MAX_READINGS_PER_BATCH),
+}).refine((b) => b.lastSeq >= b.seq, { path: ['lastSeq'], message: 'expected lastSeq >= seq' });
+
+export type TelemetryEnvelope = z.infer<typeof telemetryEnvelopeSchema>;

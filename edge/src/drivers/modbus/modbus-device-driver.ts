@@ -191,7 +191,7 @@ export class ModbusDeviceDriver implements DeviceDriver {
   }
 
   private decodedReading(point: ProfilePoint, words: number[], blockAddress: number, ts: number): Reading {
-    const base = { device: this.options.id, metric: point.metric, unit: point.unit, ts };
+    const base = { device: this.options.id, metric: point.metric, unit: point.unit, ...kindOf(point), ts };
     const value = decodePoint(point, words, blockAddress, this.options.ratios);
     if (!Number.isFinite(value)) return { ...base, value: null, quality: 'bad_value', detail: `register decoded to ${String(value)}` };
     const guard = this.counterGuards.get(point.metric);
@@ -205,7 +205,7 @@ export class ModbusDeviceDriver implements DeviceDriver {
 
   private failedReadings(points: ProfilePoint[], quality: Quality, detail: string): Reading[] {
     const ts = Date.now();
-    return points.map((p) => ({ device: this.options.id, metric: p.metric, unit: p.unit, ts, value: null, quality, detail }));
+    return points.map((p) => ({ device: this.options.id, metric: p.metric, unit: p.unit, ...kindOf(p), ts, value: null, quality, detail }));
   }
 
   private updateReachability(unreachable: ModbusReadError | undefined): void {
@@ -252,4 +252,9 @@ export class ModbusDeviceDriver implements DeviceDriver {
     this.timer = undefined;
     await this.inFlight;
   }
+}
+
+/** Counters say so on the wire; gauges, the default, carry nothing. */
+function kindOf(point: ProfilePoint): { kind?: 'counter' } {
+  return point.kind === 'counter' ? { kind: 'counter' } : {};
 }
