@@ -66,7 +66,7 @@ describe('gatehouse demo (site in a box)', () => {
   }
 
   async function energySeries(api: string): Promise<{ ts: number; value: number }[]> {
-    const res = await fetch(`${api}/series?site=demo-site&device=b1-main&metric=import_energy&from=0`);
+    const res = await fetch(`${api}/series?site=demo-site&device=b1-main&metric=import_energy&from=0&step=raw`);
     return ((await res.json()) as { points: { ts: number; value: number }[] }).points;
   }
 

@@ -35,7 +35,7 @@ describe('end to end on the embedded stack: simulated meters → gateway → aed
       const gateways = (await (await fetch(`${base}/gateways?site=${SITE}`)).json()) as { gateways: { status: string }[] };
       return gateways.gateways[0]?.status === 'offline';
     });
-    const series = (await (await fetch(`${base}/series?site=${SITE}&device=meter-2&metric=import_energy&from=0`)).json()) as { unit: string; points: { value: number }[] };
+    const series = (await (await fetch(`${base}/series?site=${SITE}&device=meter-2&metric=import_energy&from=0&step=raw`)).json()) as { unit: string; points: { value: number }[] };
     expect(series.unit).toBe('kWh');
     expect(series.points.length).toBeGreaterThanOrEqual(8);
     // The energy register only grows.

@@ -201,7 +201,8 @@ export const MIGRATIONS: readonly Migration[] = [
 // Arbitrary constant: serialises migrations when several cloud instances start against one database.
 const MIGRATION_LOCK_ID = 7_362_001;
 
-export async function migrate(db: SqlClient): Promise<number[]> {
+/** Applies every migration not yet applied (or those up to `upTo`, for tests of a migration itself). */
+export async function migrate(db: SqlClient, options: { upTo?: number } = {}): Promise<number[]> {
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_ID]);
     await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -209,7 +210,7 @@ export async function migrate(db: SqlClient): Promise<number[]> {
     const done = new Set((await tx.query<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => r.version));
     const applied: number[] = [];
     for (const m of MIGRATIONS) {
-      if (done.has(m.version)) continue;
+      if (done.has(m.version) || m.version > (options.upTo ?? Infinity)) continue;
       await tx.exec(m.sql);
       await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
       applied.push(m.version);
