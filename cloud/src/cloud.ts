@@ -99,8 +99,11 @@ export async function startCloud(input: CloudConfigInput, logger: Logger): Promi
     const clientId = config.mqtt?.clientId ?? 'gh-cloud-1';
     // Replayed readings come over a connection of their own, so that a large replay never queues in
     // front of live readings at the broker.
-    const replaySubscriber = new MqttSubscriber({ ...mqttOptions, clientId: `${clientId}-replay`, filters: [cloudReplayFilter] }, ingest);
-    const subscriber = new MqttSubscriber({ ...mqttOptions, clientId }, ingest);
+    const connections = config.mqtt?.ingestConnections ?? 1;
+    const suffix = (i: number) => (i === 0 ? '' : `-${i + 1}`);
+    const replaySubscribers = Array.from({ length: connections }, (_, i) => new MqttSubscriber({ ...mqttOptions, clientId: `${clientId}-replay${suffix(i)}`, filters: [cloudReplayFilter] }, ingest));
+    const liveSubscribers = Array.from({ length: connections }, (_, i) => new MqttSubscriber({ ...mqttOptions, clientId: `${clientId}${suffix(i)}` }, ingest));
+    const subscriber = liveSubscribers[0]!;
 
     const api = await buildApi({
       db,
@@ -117,10 +120,10 @@ export async function startCloud(input: CloudConfigInput, logger: Logger): Promi
     await api.listen({ host: config.http.host, port: config.http.port });
     const httpPort = (api.server.address() as AddressInfo).port;
 
-    cleanups.push(() => subscriber.stop());
-    cleanups.push(() => replaySubscriber.stop());
-    await subscriber.start();
-    await replaySubscriber.start();
+    for (const each of [...liveSubscribers, ...replaySubscribers]) {
+      cleanups.push(() => each.stop());
+      await each.start();
+    }
     const gaps = new GapDetector({
       db,
       publish: (topic, payload) => subscriber.publish(topic, payload),

@@ -59,6 +59,11 @@ export const cloudConfigSchema = z
         clientId: z.string().min(1).max(128).default('gh-cloud-1'),
         /** MQTT 5 shared-subscription group, for several cloud instances splitting the stream */
         sharedGroup: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+        /**
+         * connections per stream (live, replay) in the shared group: each stores one message at a time,
+         * so a replay is stored as many batches at once as there are connections
+         */
+        ingestConnections: z.number().int().min(1).max(16).default(1),
         /** TLS (mqtts://): PEM files; rejectUnauthorized false only for testing */
         tls: z
           .object({ caFile: z.string().optional(), certFile: z.string().optional(), keyFile: z.string().optional(), rejectUnauthorized: z.boolean().default(true) })
@@ -125,6 +130,10 @@ export const cloudConfigSchema = z
   .refine((c) => c.mqtt !== undefined || c.embeddedBroker !== undefined, {
     path: ['mqtt'],
     message: 'expected an mqtt section (broker url), unless embeddedBroker is set',
+  })
+  .refine((c) => (c.mqtt?.ingestConnections ?? 1) === 1 || c.mqtt?.sharedGroup !== undefined, {
+    path: ['mqtt', 'ingestConnections'],
+    message: 'more than one ingest connection needs mqtt.sharedGroup (MQTT 5 shared subscriptions share the messages out between them)',
   });
 
 export type CloudConfig = z.output<typeof cloudConfigSchema>;

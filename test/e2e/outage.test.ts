@@ -17,7 +17,7 @@ describe('nothing lost through outages (in process: simulated meters → gateway
     const SITE = 'outage-refuse';
     site = await startSiteUnderTest({ site: SITE, storage: { kind: 'pglite' }, meters: 2, pollIntervalMs: 100, proxy: true });
     const s = site;
-    await waitFor('first readings stored', async () => (await storedCount(s.cloud.db, SITE)) > 0);
+    await waitFor('first readings stored', async () => (await storedCount(s.cloud, SITE)) > 0);
     s.proxy!.cut('refuse');
     await waitFor('a backlog to build up', () => s.gateway.backlog() >= 2 * 15 * 10);
     s.proxy!.heal();
@@ -30,7 +30,7 @@ describe('nothing lost through outages (in process: simulated meters → gateway
     const SITE = 'outage-blackhole';
     site = await startSiteUnderTest({ site: SITE, storage: { kind: 'pglite' }, meters: 1, pollIntervalMs: 200, proxy: true, keepaliveSeconds: 5 });
     const s = site;
-    await waitFor('first readings stored', async () => (await storedCount(s.cloud.db, SITE)) > 0);
+    await waitFor('first readings stored', async () => (await storedCount(s.cloud, SITE)) > 0);
     s.proxy!.cut('blackhole');
     await new Promise((resolve) => setTimeout(resolve, 9000));
     expect(s.gateway.backlog()).toBeGreaterThan(0);
@@ -43,7 +43,7 @@ describe('nothing lost through outages (in process: simulated meters → gateway
     const SITE = 'outage-restart';
     site = await startSiteUnderTest({ site: SITE, storage: { kind: 'pglite' }, meters: 2, pollIntervalMs: 100, proxy: true });
     const s = site;
-    await waitFor('first readings stored', async () => (await storedCount(s.cloud.db, SITE)) > 0);
+    await waitFor('first readings stored', async () => (await storedCount(s.cloud, SITE)) > 0);
     s.proxy!.cut('refuse');
     await waitFor('a backlog to build up', () => s.gateway.backlog() >= 300);
     await s.restartGateway();
@@ -65,7 +65,7 @@ describe('nothing lost through outages (in process: simulated meters → gateway
       journal: { segmentBytes: 64 * 1024, maxBytes: 192 * 1024, compactionIntervalMs: 1000, retainDeliveredBytes: 0 },
     });
     const s = site;
-    await waitFor('first readings stored', async () => (await storedCount(s.cloud.db, SITE)) > 0);
+    await waitFor('first readings stored', async () => (await storedCount(s.cloud, SITE)) > 0);
     s.proxy!.cut('refuse');
     await waitFor('the journal to outgrow its budget', () => s.gateway.journalBytes() > 256 * 1024, 40_000);
     s.gateway.enforceJournalBudget();
@@ -78,7 +78,7 @@ describe('nothing lost through outages (in process: simulated meters → gateway
     const gaps = new GapDetector({ db: s.cloud.db, publish: async () => undefined, logger: silentLogger, metrics: createCloudMetrics(), checkEveryMs: 1000, graceMs: 0, resendEveryMs: 1000 });
     await waitFor('every delivered range stored', async () => (await gaps.missing()).length === 0, 20_000);
 
-    const stored = await storedReadings(s.cloud.db, SITE);
+    const stored = await storedReadings(s.cloud, SITE);
     const servedTotal = s.served.reduce((n, r) => n + Object.keys(r.values).length, 0);
     expect(stored.length).toBeLessThan(servedTotal);
     expect(stored.some((r) => r.metric === 'active_power')).toBe(true);
@@ -96,11 +96,11 @@ describe('nothing lost through outages (in process: simulated meters → gateway
     const SITE = 'restart-meter-swap';
     site = await startSiteUnderTest({ site: SITE, storage: { kind: 'pglite' }, meters: 1, pollIntervalMs: 100 });
     const s = site;
-    await waitFor('a few energy readings', async () => (await storedCount(s.cloud.db, SITE)) >= 15 * 5);
+    await waitFor('a few energy readings', async () => (await storedCount(s.cloud, SITE)) >= 15 * 5);
     await s.restartGateway(() => s.sim.meter('meter-1').inject({ kind: 'counter_reset' }));
-    await waitFor('readings after the restart', async () => (await storedReadings(s.cloud.db, SITE)).filter((r) => r.metric === 'import_energy').length >= 12);
+    await waitFor('readings after the restart', async () => (await storedReadings(s.cloud, SITE)).filter((r) => r.metric === 'import_energy').length >= 12);
     await s.gateway.stop();
-    const energy = (await storedReadings(s.cloud.db, SITE)).filter((r) => r.metric === 'import_energy');
+    const energy = (await storedReadings(s.cloud, SITE)).filter((r) => r.metric === 'import_energy');
     const firstLow = energy.findIndex((r) => (r.value ?? 0) < 1);
     expect(firstLow).toBeGreaterThan(0);
     // The first reading after the swap is not trusted, the next confirms the new level.

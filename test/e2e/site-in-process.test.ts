@@ -15,7 +15,7 @@ describe('end to end on the embedded stack: simulated meters → gateway → aed
 
   it('stores every reading the meters served, with exactly the values they served', async () => {
     // 3 meters × 15 points, about 5 polls a second: wait for at least 8 polls of each.
-    await waitFor('readings of 8 polls to be stored', async () => (await storedCount(site.cloud.db, SITE)) >= 3 * 15 * 8);
+    await waitFor('readings of 8 polls to be stored', async () => (await storedCount(site.cloud, SITE)) >= 3 * 15 * 8);
     const result = await drainAndCollect(site, SITE);
     expectStoredExactlyAsServed(result);
     expect(result.storedCount).toBe(result.published);

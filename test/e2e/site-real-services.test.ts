@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '@gatehouse/contracts';
-import { cleanBroker, createTestDatabase, REAL_MQTT_URL, requireBroker, uniqueName } from '../support/real-services.js';
+import { cleanBroker, createTestDatabase, createTestInfluxDatabase, REAL_MQTT_URL, requireBroker, uniqueName } from '../support/real-services.js';
 import { drainAndCollect, expectStoredExactlyAsServed, startSiteUnderTest, storedCount, type SiteUnderTest } from '../support/site-under-test.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -31,7 +31,7 @@ describe("end to end on the machine's services: simulated meters → gateway →
   });
 
   it('stores every reading the meters served, with exactly the values they served', async () => {
-    await waitFor('readings of 8 polls to be stored', async () => (await storedCount(site.cloud.db, SITE)) >= 2 * 15 * 8);
+    await waitFor('readings of 8 polls to be stored', async () => (await storedCount(site.cloud, SITE)) >= 2 * 15 * 8);
     const result = await drainAndCollect(site, SITE);
     expectStoredExactlyAsServed(result);
     expect(result.storedCount).toBe(result.published);
@@ -39,5 +39,57 @@ describe("end to end on the machine's services: simulated meters → gateway →
 
     const [gateway] = await site.cloud.db.query<{ status: string; last_seq: number }>('SELECT status, last_seq FROM gateways WHERE site = $1', [SITE]);
     expect(gateway?.last_seq).toBeGreaterThan(0);
+  });
+});
+
+describe('end to end into InfluxDB, over two shared-subscription ingest connections, rolled up', () => {
+  const site2 = uniqueName('e2e-influx').replaceAll('_', '-');
+  const clientId = `gh-cloud-${site2}`;
+  let site: SiteUnderTest;
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let influx: Awaited<ReturnType<typeof createTestInfluxDatabase>>;
+
+  beforeAll(async () => {
+    await requireBroker();
+    database = await createTestDatabase('gh_e2e');
+    influx = await createTestInfluxDatabase('gh_e2e');
+    site = await startSiteUnderTest({
+      site: site2,
+      storage: { kind: 'postgres', connectionString: database.url },
+      timeSeries: { kind: 'influxdb', url: influx.url, database: influx.database },
+      mqttUrl: REAL_MQTT_URL,
+      cloudClientId: clientId,
+      ingestConnections: 2,
+      meters: 2,
+      pollIntervalMs: 200,
+    });
+  });
+
+  afterAll(async () => {
+    await site?.stop();
+    await cleanBroker(REAL_MQTT_URL, [topics.state({ site: site2, gateway: 'gw-01' })], [clientId, `${clientId}-2`, `${clientId}-replay`, `${clientId}-replay-2`]);
+    await database?.drop();
+    await influx?.drop();
+  });
+
+  it('stores every reading exactly, and the daily energy is the meters’ own count', async () => {
+    expect(site.cloud.timeSeries.backend).toBe('influxdb');
+    await waitFor('readings of 8 polls to be stored', async () => (await storedCount(site.cloud, site2)) >= 2 * 15 * 8);
+    const result = await drainAndCollect(site, site2);
+    expectStoredExactlyAsServed(result);
+
+    await site.cloud.timeSeries.refreshRollups();
+    const api = `http://127.0.0.1:${site.cloud.httpPort}/api/v1`;
+    const body = (await (await fetch(`${api}/sites/${site2}/rollups?metric=import_energy&level=1d&from=${Date.now() - 3 * 86_400_000}`)).json()) as {
+      devices: { device: string; kind: string; buckets: { consumption: number; count: number }[] }[];
+    };
+    expect(body.devices).toHaveLength(2);
+    for (const device of body.devices) {
+      const served = result.served.get(`${device.device}/import_energy`)!;
+      expect(device.kind).toBe('counter');
+      expect(device.buckets.reduce((n, b) => n + b.count, 0)).toBe(served.length);
+      // Every reading was good: the energy used is the last count minus the first.
+      expect(device.buckets.reduce((n, b) => n + b.consumption, 0)).toBeCloseTo(served[served.length - 1]! - served[0]!, 6);
+    }
   });
 });

@@ -60,7 +60,7 @@ describe('MQTT over TLS with per-gateway accounts', () => {
       },
       silentLogger,
     );
-    await waitFor('readings stored over TLS', async () => (await storedCount(cloud.db, 'tls-site')) >= 30);
+    await waitFor('readings stored over TLS', async () => (await storedCount(cloud, 'tls-site')) >= 30);
   });
 
   it('refuses to talk to a broker whose certificate it cannot verify', async () => {

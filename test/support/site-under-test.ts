@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { expect } from 'vitest';
-import { startCloud, type CloudConfigInput, type RunningCloud, type SqlClient } from '@gatehouse/cloud';
+import { startCloud, type CloudConfigInput, type RunningCloud } from '@gatehouse/cloud';
 import { startGateway, type GatewayConfigInput, type RunningGateway } from '@gatehouse/edge';
 import { TcpProxy } from './tcp-proxy.js';
 import { startSimulatedSite, type ServedRead, type SimulatedSite } from '@gatehouse/firmware-sim';
@@ -25,6 +25,10 @@ export interface SiteUnderTestOptions {
   keepaliveSeconds?: number;
   /** journal settings of the gateway */
   journal?: GatewayConfigInput['journal'];
+  /** keep readings in InfluxDB instead of the relational database */
+  timeSeries?: CloudConfigInput['timeSeries'];
+  /** with an external broker: ingest over this many MQTT 5 shared-subscription connections per stream */
+  ingestConnections?: number;
 }
 
 export interface SiteUnderTest {
@@ -57,7 +61,16 @@ export async function startSiteUnderTest(options: SiteUnderTestOptions): Promise
     {
       http: { host: '127.0.0.1', port: 0 },
       storage: options.storage,
-      ...(options.mqttUrl ? { mqtt: { url: options.mqttUrl, clientId: options.cloudClientId ?? `gh-cloud-${options.site}` } } : { embeddedBroker: { host: '127.0.0.1', port: 0 } }),
+      ...(options.timeSeries ? { timeSeries: options.timeSeries } : {}),
+      ...(options.mqttUrl
+        ? {
+            mqtt: {
+              url: options.mqttUrl,
+              clientId: options.cloudClientId ?? `gh-cloud-${options.site}`,
+              ...(options.ingestConnections ? { sharedGroup: `g-${options.site}`, ingestConnections: options.ingestConnections } : {}),
+            },
+          }
+        : { embeddedBroker: { host: '127.0.0.1', port: 0 } }),
     },
     silentLogger,
   );
@@ -124,18 +137,24 @@ export interface StoredReading {
   quality: string;
 }
 
-export async function storedReadings(db: SqlClient, site: string): Promise<StoredReading[]> {
-  return db.query<StoredReading>(
-    `SELECT s.device, s.metric, (extract(epoch from r.ts) * 1000)::float8 AS ts, r.value, r.quality
-       FROM readings r JOIN series s ON s.id = r.series_id
-      WHERE s.site = $1 ORDER BY s.device, s.metric, r.ts`,
-    [site],
-  );
+/** What a test reads stored readings through: the cloud's own store, whichever backend holds them. */
+type StoredIn = Pick<RunningCloud, 'db' | 'timeSeries'>;
+
+/** Every stored reading of a site, by device, metric and time, read back through the time-series store. */
+export async function storedReadings(cloud: StoredIn, site: string): Promise<StoredReading[]> {
+  const series = await cloud.db.query<{ device: string; metric: string }>('SELECT device, metric FROM series WHERE site = $1 ORDER BY device, metric', [site]);
+  const out: StoredReading[] = [];
+  for (const { device, metric } of series) {
+    const ref = await cloud.timeSeries.series(site, device, metric);
+    if (!ref) continue;
+    const points = await cloud.timeSeries.readRaw(ref, Date.UTC(2000, 0, 1), Date.now() + 86_400_000, 10_000_000);
+    for (const p of points) out.push({ device, metric, ts: p.ts, value: p.value, quality: p.quality });
+  }
+  return out;
 }
 
-export async function storedCount(db: SqlClient, site: string): Promise<number> {
-  const rows = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM readings r JOIN series s ON s.id = r.series_id WHERE s.site = $1', [site]);
-  return rows[0]?.n ?? 0;
+export async function storedCount(cloud: StoredIn, site: string): Promise<number> {
+  return (await storedReadings(cloud, site)).length;
 }
 
 async function counterValue(metric: { get(): Promise<{ values: { value: number }[] }> }): Promise<number> {
@@ -151,7 +170,7 @@ export async function drainAndCollect(site: SiteUnderTest, siteId: string): Prom
   const published = await counterValue(site.gateway.metrics.readingsPublished);
   const servedTotal = site.served.reduce((n, r) => n + Object.keys(r.values).length, 0);
   await waitFor(`the cloud to store all ${servedTotal} served readings`, async () => {
-    const n = await storedCount(site.cloud.db, siteId);
+    const n = await storedCount(site.cloud, siteId);
     return n === servedTotal || `${n} stored`;
   });
   const served = new Map<string, number[]>();
@@ -163,7 +182,7 @@ export async function drainAndCollect(site: SiteUnderTest, siteId: string): Prom
     }
   }
   const stored = new Map<string, (number | null)[]>();
-  const rows = await storedReadings(site.cloud.db, siteId);
+  const rows = await storedReadings(site.cloud, siteId);
   for (const r of rows) {
     const key = `${r.device}/${r.metric}`;
     stored.set(key, [...(stored.get(key) ?? []), r.value]);

@@ -142,13 +142,14 @@ export const MIGRATIONS: readonly Migration[] = [
         END LOOP;
       END $$;
       INSERT INTO readings (series_id, ts, value, quality) SELECT series_id, ts, value, quality FROM readings_before_v4;
+      -- Intervals written since the rollups were last refreshed: one row per write, naming its series.
       CREATE TABLE rollup_pending (
         id bigserial PRIMARY KEY,
-        series_id integer NOT NULL,
+        series_ids integer[] NOT NULL,
         from_ts timestamptz NOT NULL,
         to_ts timestamptz NOT NULL
       );
-      INSERT INTO rollup_pending (series_id, from_ts, to_ts) SELECT series_id, min(ts), max(ts) FROM readings_before_v4 GROUP BY series_id;
+      INSERT INTO rollup_pending (series_ids, from_ts, to_ts) SELECT ARRAY[series_id], min(ts), max(ts) FROM readings_before_v4 GROUP BY series_id;
       DROP TABLE readings_before_v4;
       CREATE TABLE rollup_15m (
         series_id integer NOT NULL,

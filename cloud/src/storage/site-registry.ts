@@ -59,8 +59,8 @@ export class SiteRegistry {
       const changed = before[0] !== undefined && before[0].time_zone !== site.timeZone;
       if (changed) {
         await tx.query(
-          `INSERT INTO rollup_pending (series_id, from_ts, to_ts)
-             SELECT r.series_id, min(r.bucket), max(r.bucket) + interval '15 minutes' FROM rollup_15m r JOIN series s ON s.id = r.series_id
+          `INSERT INTO rollup_pending (series_ids, from_ts, to_ts)
+             SELECT ARRAY[r.series_id], min(r.bucket), max(r.bucket) + interval '15 minutes' FROM rollup_15m r JOIN series s ON s.id = r.series_id
               WHERE s.site = $1 GROUP BY r.series_id`,
           [site.id],
         );

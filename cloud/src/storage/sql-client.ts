@@ -4,6 +4,8 @@ import pg from 'pg';
 /** What the stores need from a database connection; implemented for PostgreSQL (`pg`) and PGlite. */
 export interface SqlExecutor {
   query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
+  /** Runs a statement for its effect; returns how many rows it inserted, updated or deleted. */
+  execute(text: string, params?: unknown[]): Promise<number>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(script: string): Promise<void>;
 }
@@ -33,6 +35,9 @@ export function createPostgresClient(options: { connectionString: string; maxCon
       const result = await pool.query(text, params);
       return result.rows as R[];
     },
+    async execute(text: string, params?: unknown[]) {
+      return (await pool.query(text, params)).rowCount ?? 0;
+    },
     async exec(script: string) {
       await pool.query(script);
     },
@@ -42,6 +47,7 @@ export function createPostgresClient(options: { connectionString: string; maxCon
         await client.query('BEGIN');
         const result = await work({
           query: async <R>(text: string, params?: unknown[]) => (await client.query(text, params)).rows as R[],
+          execute: async (text: string, params?: unknown[]) => (await client.query(text, params)).rowCount ?? 0,
           exec: async (script: string) => {
             await client.query(script);
           },
@@ -84,6 +90,9 @@ export async function createPgliteClient(dataDir: string | undefined): Promise<S
     async query<R>(text: string, params?: unknown[]) {
       return (await db.query<R>(text, params)).rows;
     },
+    async execute(text: string, params?: unknown[]) {
+      return (await db.query(text, params)).affectedRows ?? 0;
+    },
     async exec(script: string) {
       await db.exec(script);
     },
@@ -91,6 +100,7 @@ export async function createPgliteClient(dataDir: string | undefined): Promise<S
       return db.transaction(async (tx) =>
         work({
           query: async <R>(text: string, params?: unknown[]) => (await tx.query<R>(text, params)).rows,
+          execute: async (text: string, params?: unknown[]) => (await tx.query(text, params)).affectedRows ?? 0,
           exec: async (script: string) => {
             await tx.exec(script);
           },

@@ -100,21 +100,17 @@ export class InfluxTimeSeriesStore implements TimeSeriesStore, RollupBackend {
   async write(origin: GatewayAddress, readings: readonly Reading[]): Promise<WriteResult> {
     if (readings.length === 0) return { inserted: 0, duplicates: 0 };
     const series = await this.catalogue.resolve(origin.site, readings);
-    const spans = new Map<number, { seriesId: number; from: number; to: number }>();
-    const points: IPoint[] = readings.map((r, i) => {
-      const s = series[i]!;
-      const span = spans.get(s.id);
-      if (!span) spans.set(s.id, { seriesId: s.id, from: r.ts, to: r.ts });
-      else {
-        span.from = Math.min(span.from, r.ts);
-        span.to = Math.max(span.to, r.ts);
-      }
+    let from = Infinity;
+    let to = -Infinity;
+    const points: IPoint[] = readings.map((r) => {
+      if (r.ts < from) from = r.ts;
+      if (r.ts > to) to = r.ts;
       const fields: Record<string, number | string> = { quality: r.quality };
       if (r.value !== null) fields.value = r.value;
       if (r.aggregate) Object.assign(fields, { agg_count: r.aggregate.count, agg_min: r.aggregate.min, agg_max: r.aggregate.max });
       return { measurement: RAW, tags: { site: origin.site, device: r.device, metric: r.metric }, fields, timestamp: r.ts };
     });
-    await this.pending.add([...spans.values()]);
+    await this.pending.add([...new Set(series.map((s) => s.id))], from, to);
     for (let i = 0; i < points.length; i += WRITE_CHUNK) {
       await this.influx.writePoints(points.slice(i, i + WRITE_CHUNK), { precision: 'ms' });
     }
@@ -217,7 +213,11 @@ export class InfluxTimeSeriesStore implements TimeSeriesStore, RollupBackend {
     return out;
   }
 
-  async writeBuckets(level: RollupLevel, series: SeriesRef, buckets: readonly Bucket[]): Promise<void> {
+  /**
+   * Writes over the buckets of [from, to): a bucket is identified by its tags and time, so each new one
+   * replaces the old. None ever needs deleting: readings are only added, so a bucket never empties.
+   */
+  async writeBuckets(level: RollupLevel, series: SeriesRef, _from: number, _to: number, buckets: readonly Bucket[]): Promise<void> {
     const tags = { site: series.site, device: series.device, metric: series.metric };
     const points: IPoint[] = buckets.map((b) => {
       const fields: Record<string, number> = { count: b.count };

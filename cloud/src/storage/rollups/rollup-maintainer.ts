@@ -13,8 +13,8 @@ export interface RollupBackend {
   /** time of the first good, reset or rollover reading after `ts` */
   firstAnchorAfter(series: SeriesRef, ts: number): Promise<number | undefined>;
   readBuckets(level: RollupLevel, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, Bucket[]>>;
-  /** inserts or replaces these buckets */
-  writeBuckets(level: RollupLevel, series: SeriesRef, buckets: readonly Bucket[]): Promise<void>;
+  /** replaces the buckets of `series` starting in [from, to) with these */
+  writeBuckets(level: RollupLevel, series: SeriesRef, from: number, to: number, buckets: readonly Bucket[]): Promise<void>;
   timeZoneOf(site: string): Promise<string>;
 }
 
@@ -32,32 +32,35 @@ const REFRESH_LOCK_ID = 7_362_002;
 export class PendingRanges {
   constructor(private readonly db: SqlClient) {}
 
-  async add(ranges: readonly { seriesId: number; from: number; to: number }[], executor: SqlExecutor = this.db): Promise<void> {
-    if (ranges.length === 0) return;
-    await executor.query(
-      `INSERT INTO rollup_pending (series_id, from_ts, to_ts)
-         SELECT s, to_timestamp(f / 1000.0), to_timestamp(t / 1000.0) FROM unnest($1::int[], $2::float8[], $3::float8[]) AS x (s, f, t)`,
-      [ranges.map((r) => r.seriesId), ranges.map((r) => r.from), ranges.map((r) => r.to)],
-    );
+  /** Records that readings of `seriesIds` with timestamps in [from, to] were written. */
+  async add(seriesIds: readonly number[], from: number, to: number, executor: SqlExecutor = this.db): Promise<void> {
+    if (seriesIds.length === 0) return;
+    await executor.execute(`INSERT INTO rollup_pending (series_ids, from_ts, to_ts) VALUES ($1::int[], to_timestamp($2 / 1000.0), to_timestamp($3 / 1000.0))`, [
+      seriesIds,
+      from,
+      to,
+    ]);
   }
 
   async take(limit: number): Promise<{ ids: number[]; ranges: Map<number, [number, number][]> }> {
-    const rows = await this.db.query<{ id: number; series_id: number; from_ts: number; to_ts: number }>(
-      `SELECT id, series_id, (extract(epoch from from_ts) * 1000)::float8 AS from_ts, (extract(epoch from to_ts) * 1000)::float8 AS to_ts
+    const rows = await this.db.query<{ id: number; series_ids: number[]; from_ts: number; to_ts: number }>(
+      `SELECT id, series_ids, (extract(epoch from from_ts) * 1000)::float8 AS from_ts, (extract(epoch from to_ts) * 1000)::float8 AS to_ts
          FROM rollup_pending ORDER BY id LIMIT $1`,
       [limit],
     );
     const ranges = new Map<number, [number, number][]>();
     for (const r of rows) {
-      const list = ranges.get(r.series_id) ?? [];
-      list.push([Math.round(r.from_ts), Math.round(r.to_ts)]);
-      ranges.set(r.series_id, list);
+      for (const id of r.series_ids) {
+        const list = ranges.get(id) ?? [];
+        list.push([Math.round(r.from_ts), Math.round(r.to_ts)]);
+        ranges.set(id, list);
+      }
     }
     return { ids: rows.map((r) => r.id), ranges };
   }
 
   async done(ids: readonly number[]): Promise<void> {
-    if (ids.length > 0) await this.db.query('DELETE FROM rollup_pending WHERE id = ANY($1::bigint[])', [ids]);
+    if (ids.length > 0) await this.db.execute('DELETE FROM rollup_pending WHERE id = ANY($1::bigint[])', [ids]);
   }
 
   async count(): Promise<number> {
@@ -96,6 +99,7 @@ export class RollupMaintainer {
     private readonly db: SqlClient,
     private readonly pending: PendingRanges,
     private readonly backend: RollupBackend,
+    private readonly concurrency = 3,
   ) {}
 
   /** Processes everything pending; calls made while one runs wait for it and then run again. */
@@ -112,17 +116,22 @@ export class RollupMaintainer {
   private async refreshAll(): Promise<RollupRefreshStats> {
     const stats: RollupRefreshStats = { series: 0, buckets: 0, readingsRead: 0 };
     for (;;) {
-      const { ids, ranges } = await this.pending.take(10_000);
+      const { ids, ranges } = await this.pending.take(1_000);
       if (ids.length === 0) return stats;
       const series = await this.backend.seriesById([...ranges.keys()]);
-      for (const s of series) {
-        stats.series++;
-        for (const [from, to] of mergeRanges(ranges.get(s.id) ?? [])) {
-          const done = await this.refreshRange(s, from, to);
-          stats.buckets += done.buckets;
-          stats.readingsRead += done.readingsRead;
+      // A few series at a time: each refresh is a chain of round trips, and the database has cores to spare.
+      let next = 0;
+      const worker = async () => {
+        for (let s = series[next++]; s; s = series[next++]) {
+          stats.series++;
+          for (const [from, to] of mergeRanges(ranges.get(s.id) ?? [])) {
+            const done = await this.refreshRange(s, from, to);
+            stats.buckets += done.buckets;
+            stats.readingsRead += done.readingsRead;
+          }
         }
-      }
+      };
+      await Promise.all(Array.from({ length: this.concurrency }, worker));
       await this.pending.done(ids);
     }
   }
@@ -148,13 +157,13 @@ export class RollupMaintainer {
       after = page[page.length - 1]!.ts;
     }
     let buckets = calculator.finish();
-    await this.backend.writeBuckets('15m', series, buckets);
+    await this.backend.writeBuckets('15m', series, start, end, buckets);
     const quarterHours = buckets.length;
 
     let range: [number, number] = [start, end];
     for (const [finer, coarser] of COARSER) {
       const [computed, coarse] = await this.rollUp(series, calendar, finer, coarser, buckets, range);
-      await this.backend.writeBuckets(coarser, series, computed);
+      await this.backend.writeBuckets(coarser, series, coarse[0], coarse[1], computed);
       buckets = computed;
       range = coarse;
     }
