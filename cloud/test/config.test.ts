@@ -10,6 +10,9 @@ describe('cloud config', () => {
   it('accepts the shipped configs', () => {
     expect(loadCloudConfig(repo('examples/site-in-a-box/cloud.yaml')).storage).toEqual({ kind: 'pglite', dataDir: './data/pglite' });
     expect(loadCloudConfig(repo('examples/production/cloud-postgres.yaml')).storage.kind).toBe('postgres');
+    const influx = loadCloudConfig(repo('examples/production/cloud-influxdb.yaml'));
+    expect(influx.timeSeries).toEqual({ kind: 'influxdb', url: 'http://127.0.0.1:8086', database: 'gatehouse' });
+    expect(influx.sites).toEqual([{ id: 'demo-site', name: 'Demo site', timeZone: 'Asia/Shanghai' }]);
     expect(loadCloudConfig(repo('deploy/compose/cloud.yaml')).mqtt?.url).toBe('mqtt://mosquitto:1883');
   });
 
@@ -22,6 +25,18 @@ describe('cloud config', () => {
   it('names a bad connection string', () => {
     expect(() => parseConfigText('mqtt: { url: "mqtt://b:1883" }\nstorage: { kind: postgres, connectionString: "mysql://x" }\n', 'cloud.yaml', cloudConfigSchema)).toThrow(
       'storage.connectionString (line 2): expected a postgres:// connection string',
+    );
+  });
+
+  it('names an unknown time zone, and parallel ingest without a shared group', () => {
+    expect(() => parseConfigText('embeddedBroker: { port: 1884 }\nstorage: { kind: pglite }\nsites:\n  - { id: s1, timeZone: Asia/Shangai }\n', 'cloud.yaml', cloudConfigSchema)).toThrow(
+      'sites[0].timeZone (line 4): expected an IANA time zone such as Asia/Shanghai',
+    );
+    expect(() => parseConfigText('mqtt: { url: "mqtt://b:1883", ingestConnections: 2 }\nstorage: { kind: pglite }\n', 'cloud.yaml', cloudConfigSchema)).toThrow(
+      'mqtt.ingestConnections (line 1): more than one ingest connection needs mqtt.sharedGroup',
+    );
+    expect(() => parseConfigText('embeddedBroker: { port: 1884 }\nstorage: { kind: pglite }\ntimeSeries: { kind: influxdb, url: "influx:8086" }\n', 'cloud.yaml', cloudConfigSchema)).toThrow(
+      'timeSeries.url (line 3): expected http://host:port',
     );
   });
 });
