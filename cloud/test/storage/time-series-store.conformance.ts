@@ -278,6 +278,40 @@ export function describeTimeSeriesStore(backend: string, open: () => Promise<Sto
       expect(stored).toBe(meters * perMeter);
     });
 
+    it('rolls up live traffic, many series a few readings at a time, exactly as one long write', async () => {
+      const live = newSite();
+      const bulk = newSite();
+      const t0 = Date.UTC(2026, 10, 7, 15, 50); // ten minutes before local midnight
+      const meters = 20;
+      const minutes = 40;
+      const reading = (m: number, i: number): Reading[] => [
+        counter(`m${m}`, t0 + i * MIN, m * 100 + i * 0.5 + (i > 25 && m % 3 === 0 ? 1000 : 0), i === 26 && m % 3 === 0 ? 'counter_reset' : 'good'),
+        gauge(`m${m}`, t0 + i * MIN, i % 9 === 0 ? null : m + i, i % 9 === 0 ? 'comm_error' : 'good'),
+      ];
+      const everyMinute = Array.from({ length: minutes }, (_, i) => Array.from({ length: meters }, (_, m) => reading(m, i)).flat());
+      for (const [i, batch] of everyMinute.entries()) {
+        await store.write({ site: live, gateway: GW }, batch);
+        if (i % 7 === 0) await store.refreshRollups();
+      }
+      await store.refreshRollups();
+      await store.write({ site: bulk, gateway: GW }, everyMinute.flat());
+      await store.refreshRollups();
+      for (const metric of ['import_energy', 'active_power']) {
+        const liveSeries = await store.seriesOfSite(live, metric);
+        const bulkSeries = await store.seriesOfSite(bulk, metric);
+        expect(liveSeries).toHaveLength(meters);
+        for (const level of ROLLUP_LEVELS) {
+          const a = await store.readRollup(level, liveSeries, t0 - 40 * DAY, t0 + 40 * DAY);
+          const b = await store.readRollup(level, bulkSeries, t0 - 40 * DAY, t0 + 40 * DAY);
+          liveSeries.forEach((s, i) => expect(a.get(s.id), `${metric} ${level} ${s.device}`).toEqual(b.get(bulkSeries[i]!.id)));
+        }
+      }
+      // And the arithmetic: meter 3 was reset at minute 26, which is not consumption.
+      const m3 = await seriesOf(live, 'm3', 'import_energy');
+      const days = await rollup('1d', m3, t0 - DAY, t0 + DAY);
+      expect(days.reduce((n, d) => n + (d.consumption ?? 0), 0)).toBe((minutes - 2) * 0.5);
+    });
+
     it('answers the latest reading of every metric of a device', async () => {
       const site = newSite();
       const t0 = Date.UTC(2026, 10, 6);

@@ -1,7 +1,7 @@
 import type { GatewayAddress, Quality, Reading } from '@gatehouse/contracts';
 import { escape, InfluxDB, type IPoint } from 'influx';
 import type { CounterAnchor } from '../rollups/bucket-calculator.js';
-import { PendingRanges, RollupMaintainer, type RollupBackend } from '../rollups/rollup-maintainer.js';
+import { PendingRanges, RollupMaintainer, type RollupBackend, type SeriesSpan } from '../rollups/rollup-maintainer.js';
 import type { RollupLevel } from '../rollups/site-calendar.js';
 import type { SeriesCatalogue } from '../series-catalogue.js';
 import type { SqlClient } from '../sql-client.js';
@@ -177,11 +177,61 @@ export class InfluxTimeSeriesStore implements TimeSeriesStore, RollupBackend {
     return row ? (row.time as number) : undefined;
   }
 
-  readRollup(level: RollupLevel, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, Bucket[]>> {
-    return this.readBuckets(level, series, from, to);
+  // The rollup maintainer's many-series calls, one query per series: InfluxQL has no per-series time
+  // ranges in one statement.
+
+  async lastAnchorsBefore(at: readonly { series: SeriesRef; ts: number }[]): Promise<Map<number, CounterAnchor>> {
+    const out = new Map<number, CounterAnchor>();
+    for (const { series, ts } of at) {
+      const anchor = await this.lastAnchorBefore(series, ts);
+      if (anchor) out.set(series.id, anchor);
+    }
+    return out;
   }
 
-  async readBuckets(level: RollupLevel, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, Bucket[]>> {
+  async firstAnchorsAfter(at: readonly { series: SeriesRef; ts: number }[]): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    for (const { series, ts } of at) {
+      const found = await this.firstAnchorAfter(series, ts);
+      if (found !== undefined) out.set(series.id, found);
+    }
+    return out;
+  }
+
+  async readRawSpans(spans: readonly SeriesSpan[]): Promise<Map<number, RawPoint[]>> {
+    const out = new Map<number, RawPoint[]>();
+    for (const s of spans) out.set(s.series.id, await this.rawPoints(`SELECT value, quality, agg_count, agg_min, agg_max FROM ${RAW} WHERE ${seriesFilter(s.series)} AND time >= ${s.from}ms AND time <= ${s.to}ms ORDER BY time`));
+    return out;
+  }
+
+  async readBucketSpans(level: RollupLevel, spans: readonly SeriesSpan[]): Promise<Map<number, Bucket[]>> {
+    const out = new Map<number, Bucket[]>();
+    for (const s of spans) out.set(s.series.id, (await this.readRollup(level, [s.series], s.from, s.to)).get(s.series.id) ?? []);
+    return out;
+  }
+
+  /**
+   * Writes over the buckets of each span: a bucket is identified by its tags and time, so each new one
+   * replaces the old. None ever needs deleting: readings are only added, so a bucket never empties.
+   */
+  async replaceBuckets(level: RollupLevel, spans: readonly (SeriesSpan & { buckets: readonly Bucket[] })[]): Promise<void> {
+    const points: IPoint[] = spans.flatMap(({ series, buckets }) => {
+      const tags = { site: series.site, device: series.device, metric: series.metric };
+      return buckets.map((b) => {
+        const fields: Record<string, number> = { count: b.count };
+        for (const key of ['sum', 'min', 'max', 'last', 'consumption'] as const) {
+          const value = b[key];
+          if (value !== null) fields[key] = value;
+        }
+        return { measurement: MEASUREMENT[level], tags, fields, timestamp: b.ts };
+      });
+    });
+    for (let i = 0; i < points.length; i += WRITE_CHUNK) {
+      await this.influx.writePoints(points.slice(i, i + WRITE_CHUNK), { precision: 'ms' });
+    }
+  }
+
+  async readRollup(level: RollupLevel, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, Bucket[]>> {
     const out = new Map<number, Bucket[]>(series.map((s) => [s.id, []]));
     const bySite = new Map<string, SeriesRef[]>();
     for (const s of series) bySite.set(`${s.site}\u0000${s.metric}`, [...(bySite.get(`${s.site}\u0000${s.metric}`) ?? []), s]);
@@ -211,25 +261,6 @@ export class InfluxTimeSeriesStore implements TimeSeriesStore, RollupBackend {
       }
     }
     return out;
-  }
-
-  /**
-   * Writes over the buckets of [from, to): a bucket is identified by its tags and time, so each new one
-   * replaces the old. None ever needs deleting: readings are only added, so a bucket never empties.
-   */
-  async writeBuckets(level: RollupLevel, series: SeriesRef, _from: number, _to: number, buckets: readonly Bucket[]): Promise<void> {
-    const tags = { site: series.site, device: series.device, metric: series.metric };
-    const points: IPoint[] = buckets.map((b) => {
-      const fields: Record<string, number> = { count: b.count };
-      for (const key of ['sum', 'min', 'max', 'last', 'consumption'] as const) {
-        const value = b[key];
-        if (value !== null) fields[key] = value;
-      }
-      return { measurement: MEASUREMENT[level], tags, fields, timestamp: b.ts };
-    });
-    for (let i = 0; i < points.length; i += WRITE_CHUNK) {
-      await this.influx.writePoints(points.slice(i, i + WRITE_CHUNK), { precision: 'ms' });
-    }
   }
 
   async latest(site: string, device: string): Promise<LatestReading[]> {

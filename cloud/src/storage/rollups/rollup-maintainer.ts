@@ -3,24 +3,42 @@ import type { Bucket, RawPoint, RollupRefreshStats, SeriesRef } from '../time-se
 import { BucketCalculator, combineBuckets, type CounterAnchor } from './bucket-calculator.js';
 import { calendarOf, floorQuarterHour, QUARTER_HOUR_MS, type RollupLevel, type SiteCalendar } from './site-calendar.js';
 
-/** What the rollup maintainer needs from a backend's raw readings and rollup storage. */
+/** An interval of one series: [from, to] for raw readings, [from, to) for buckets. */
+export interface SeriesSpan {
+  series: SeriesRef;
+  from: number;
+  to: number;
+}
+
+/**
+ * What the rollup maintainer needs from a backend's raw readings and rollup storage. Every call takes
+ * many series at once: a live site has thousands of series with a few new readings each, and one
+ * round trip per series per refresh would swamp the database.
+ */
 export interface RollupBackend {
   seriesById(ids: readonly number[]): Promise<SeriesRef[]>;
-  /** raw readings with from <= ts <= to and ts > after, in time order, at most `limit` */
-  readRawPage(series: SeriesRef, from: number, to: number, after: number | undefined, limit: number): Promise<RawPoint[]>;
-  /** the last good, reset or rollover reading with a value before `ts` */
-  lastAnchorBefore(series: SeriesRef, ts: number): Promise<CounterAnchor | undefined>;
-  /** time of the first good, reset or rollover reading after `ts` */
-  firstAnchorAfter(series: SeriesRef, ts: number): Promise<number | undefined>;
-  readBuckets(level: RollupLevel, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, Bucket[]>>;
-  /** replaces the buckets of `series` starting in [from, to) with these */
-  writeBuckets(level: RollupLevel, series: SeriesRef, from: number, to: number, buckets: readonly Bucket[]): Promise<void>;
   timeZoneOf(site: string): Promise<string>;
+  /** raw readings of one series with from <= ts <= to and ts > after, in time order, at most `limit` */
+  readRawPage(series: SeriesRef, from: number, to: number, after: number | undefined, limit: number): Promise<RawPoint[]>;
+  /** raw readings with from <= ts <= to of each span, in time order (spans are small: no paging) */
+  readRawSpans(spans: readonly SeriesSpan[]): Promise<Map<number, RawPoint[]>>;
+  /** per series, the last good, reset or rollover reading with a value before `ts` */
+  lastAnchorsBefore(at: readonly { series: SeriesRef; ts: number }[]): Promise<Map<number, CounterAnchor>>;
+  /** per series, the time of the first good, reset or rollover reading after `ts` */
+  firstAnchorsAfter(at: readonly { series: SeriesRef; ts: number }[]): Promise<Map<number, number>>;
+  /** the buckets of `level` starting in [from, to) of each span */
+  readBucketSpans(level: RollupLevel, spans: readonly SeriesSpan[]): Promise<Map<number, Bucket[]>>;
+  /** for each span, replaces the buckets of `level` starting in [from, to) with the given ones */
+  replaceBuckets(level: RollupLevel, spans: readonly (SeriesSpan & { buckets: readonly Bucket[] })[]): Promise<void>;
 }
 
 const PAGE = 50_000;
 /** Ranges of one series closer than this are refreshed in one pass. */
 const MERGE_GAP_MS = 6 * 3_600_000;
+/** Spans up to this long are refreshed many series at a time (live traffic); longer ones one by one, paged. */
+const BATCHABLE_SPAN_MS = 6 * 3_600_000;
+/** Series refreshed together in one batch. */
+const BATCH_SERIES = 500;
 // Arbitrary constant: one refresher at a time across cloud instances, so an older computation never
 // overwrites a newer one.
 const REFRESH_LOCK_ID = 7_362_002;
@@ -115,78 +133,110 @@ export class RollupMaintainer {
 
   private async refreshAll(): Promise<RollupRefreshStats> {
     const stats: RollupRefreshStats = { series: 0, buckets: 0, readingsRead: 0 };
+    const add = (done: { buckets: number; readingsRead: number }) => {
+      stats.buckets += done.buckets;
+      stats.readingsRead += done.readingsRead;
+    };
     for (;;) {
       const { ids, ranges } = await this.pending.take(1_000);
       if (ids.length === 0) return stats;
       const series = await this.backend.seriesById([...ranges.keys()]);
-      // A few series at a time: each refresh is a chain of round trips, and the database has cores to spare.
+      stats.series += series.length;
+      const small: SeriesSpan[] = [];
+      const large: SeriesSpan[] = [];
+      for (const s of series) {
+        const merged = mergeRanges(ranges.get(s.id) ?? []);
+        const only = merged[0];
+        if (merged.length === 1 && only && only[1] - only[0] <= BATCHABLE_SPAN_MS) small.push({ series: s, from: only[0], to: only[1] });
+        else for (const [from, to] of merged) large.push({ series: s, from, to });
+      }
+      for (let i = 0; i < small.length; i += BATCH_SERIES) add(await this.refreshSpans(small.slice(i, i + BATCH_SERIES)));
+      // Long spans (a replayed backlog, a backfill) one series at a time, a few side by side.
       let next = 0;
       const worker = async () => {
-        for (let s = series[next++]; s; s = series[next++]) {
-          stats.series++;
-          for (const [from, to] of mergeRanges(ranges.get(s.id) ?? [])) {
-            const done = await this.refreshRange(s, from, to);
-            stats.buckets += done.buckets;
-            stats.readingsRead += done.readingsRead;
-          }
-        }
+        for (let span = large[next++]; span; span = large[next++]) add(await this.refreshSpans([span]));
       };
       await Promise.all(Array.from({ length: this.concurrency }, worker));
       await this.pending.done(ids);
     }
   }
 
-  /** Recomputes every rollup of `series` affected by readings written with timestamps in [from, to]. */
-  async refreshRange(series: SeriesRef, from: number, to: number): Promise<{ buckets: number; readingsRead: number }> {
-    const calendar = calendarOf(await this.backend.timeZoneOf(series.site));
+  /**
+   * Recomputes every rollup affected by readings written with timestamps in [from, to] of each span
+   * (one span per series): the 15-minute buckets from the raw readings, then each coarser level from
+   * the one below.
+   */
+  async refreshSpans(spans: readonly SeriesSpan[]): Promise<{ buckets: number; readingsRead: number }> {
+    const counters = spans.filter((s) => s.series.kind === 'counter');
+    // A counter's next trusted reading after the span now steps from a different reading: its bucket too.
+    const next = await this.backend.firstAnchorsAfter(counters.map((s) => ({ series: s.series, ts: s.to })));
     // A reading on a bucket boundary closes the bucket before it (intervals are (start, end]).
-    const start = floorQuarterHour(from - 1);
-    let last = to;
-    if (series.kind === 'counter') last = (await this.backend.firstAnchorAfter(series, to)) ?? to;
-    const end = floorQuarterHour(last) + QUARTER_HOUR_MS;
+    const windows = spans.map((s) => ({
+      series: s.series,
+      from: floorQuarterHour(s.from - 1),
+      to: floorQuarterHour(Math.max(s.to, next.get(s.series.id) ?? s.to)) + QUARTER_HOUR_MS,
+    }));
+    const anchors = await this.backend.lastAnchorsBefore(windows.filter((w) => w.series.kind === 'counter').map((w) => ({ series: w.series, ts: w.from })));
 
-    const anchor = series.kind === 'counter' ? await this.backend.lastAnchorBefore(series, start) : undefined;
-    const calculator = new BucketCalculator(series.kind, start, end, floorQuarterHour, anchor);
-    let after: number | undefined;
     let readingsRead = 0;
-    for (;;) {
-      const page = await this.backend.readRawPage(series, start, end, after, PAGE);
-      for (const point of page) calculator.add(point);
-      readingsRead += page.length;
-      if (page.length < PAGE) break;
-      after = page[page.length - 1]!.ts;
+    const raw = windows.length === 1 ? undefined : await this.backend.readRawSpans(windows);
+    const quarterHours: (SeriesSpan & { buckets: Bucket[] })[] = [];
+    for (const w of windows) {
+      const calculator = new BucketCalculator(w.series.kind, w.from, w.to, floorQuarterHour, anchors.get(w.series.id));
+      if (raw) {
+        const points = raw.get(w.series.id) ?? [];
+        for (const point of points) calculator.add(point);
+        readingsRead += points.length;
+      } else {
+        // One long span: page through it.
+        let after: number | undefined;
+        for (;;) {
+          const page = await this.backend.readRawPage(w.series, w.from, w.to, after, PAGE);
+          for (const point of page) calculator.add(point);
+          readingsRead += page.length;
+          if (page.length < PAGE) break;
+          after = page[page.length - 1]!.ts;
+        }
+      }
+      quarterHours.push({ ...w, buckets: calculator.finish() });
     }
-    let buckets = calculator.finish();
-    await this.backend.writeBuckets('15m', series, start, end, buckets);
-    const quarterHours = buckets.length;
+    await this.backend.replaceBuckets('15m', quarterHours);
 
-    let range: [number, number] = [start, end];
+    const calendars = new Map<string, SiteCalendar>();
+    for (const w of windows) if (!calendars.has(w.series.site)) calendars.set(w.series.site, calendarOf(await this.backend.timeZoneOf(w.series.site)));
+    let level = quarterHours;
     for (const [finer, coarser] of COARSER) {
-      const [computed, coarse] = await this.rollUp(series, calendar, finer, coarser, buckets, range);
-      await this.backend.writeBuckets(coarser, series, coarse[0], coarse[1], computed);
-      buckets = computed;
-      range = coarse;
+      level = await this.rollUp(finer, coarser, level, (s) => calendars.get(s.site)!);
+      await this.backend.replaceBuckets(coarser, level);
     }
-    return { buckets: quarterHours, readingsRead };
+    return { buckets: quarterHours.reduce((n, q) => n + q.buckets.length, 0), readingsRead };
   }
 
   /**
-   * Coarser buckets over the whole intervals that [from, to) touches: the finer buckets just computed
-   * for [from, to), plus those already stored for the rest of those intervals.
+   * Coarser buckets over the whole intervals each span touches: the finer buckets just computed for the
+   * span, plus those already stored for the rest of those intervals.
    */
   private async rollUp(
-    series: SeriesRef,
-    calendar: SiteCalendar,
     finer: RollupLevel,
     coarser: RollupLevel,
-    computed: readonly Bucket[],
-    [from, to]: [number, number],
-  ): Promise<[Bucket[], [number, number]]> {
-    const coarseFrom = calendar.start(coarser, from);
-    const coarseTo = calendar.ceil(coarser, to);
-    const before = coarseFrom < from ? ((await this.backend.readBuckets(finer, [series], coarseFrom, from)).get(series.id) ?? []) : [];
-    const after = to < coarseTo ? ((await this.backend.readBuckets(finer, [series], to, coarseTo)).get(series.id) ?? []) : [];
-    const all = [...before, ...computed, ...after];
-    return [combineBuckets(all, (ts) => calendar.start(coarser, ts)), [coarseFrom, coarseTo]];
+    computed: readonly (SeriesSpan & { buckets: readonly Bucket[] })[],
+    calendarFor: (series: SeriesRef) => SiteCalendar,
+  ): Promise<(SeriesSpan & { buckets: Bucket[] })[]> {
+    const widened = computed.map((c) => {
+      const calendar = calendarFor(c.series);
+      return { ...c, calendar, coarseFrom: calendar.start(coarser, c.from), coarseTo: calendar.ceil(coarser, c.to) };
+    });
+    const before = await this.backend.readBucketSpans(
+      finer,
+      widened.filter((w) => w.coarseFrom < w.from).map((w) => ({ series: w.series, from: w.coarseFrom, to: w.from })),
+    );
+    const after = await this.backend.readBucketSpans(
+      finer,
+      widened.filter((w) => w.to < w.coarseTo).map((w) => ({ series: w.series, from: w.to, to: w.coarseTo })),
+    );
+    return widened.map((w) => {
+      const all = [...(w.coarseFrom < w.from ? (before.get(w.series.id) ?? []) : []), ...w.buckets, ...(w.to < w.coarseTo ? (after.get(w.series.id) ?? []) : [])];
+      return { series: w.series, from: w.coarseFrom, to: w.coarseTo, buckets: combineBuckets(all, (ts) => w.calendar.start(coarser, ts)) };
+    });
   }
 }

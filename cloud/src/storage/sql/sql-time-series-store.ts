@@ -1,5 +1,5 @@
 import type { GatewayAddress, Quality, Reading } from '@gatehouse/contracts';
-import { PendingRanges, RollupMaintainer, type RollupBackend } from '../rollups/rollup-maintainer.js';
+import { PendingRanges, RollupMaintainer, type RollupBackend, type SeriesSpan } from '../rollups/rollup-maintainer.js';
 import type { CounterAnchor } from '../rollups/bucket-calculator.js';
 import type { RollupLevel } from '../rollups/site-calendar.js';
 import type { SeriesCatalogue } from '../series-catalogue.js';
@@ -155,30 +155,54 @@ export class SqlTimeSeriesStore implements TimeSeriesStore, RollupBackend {
   }
 
   async lastAnchorBefore(series: SeriesRef, ts: number): Promise<CounterAnchor | undefined> {
-    const rows = await this.db.query<CounterAnchor>(
-      `SELECT ${EPOCH_MS('ts')} AS ts, value FROM readings
-        WHERE series_id = $1 AND ts < to_timestamp($2 / 1000.0) AND value IS NOT NULL AND quality IN ${ANCHOR_QUALITIES}
-        ORDER BY ts DESC LIMIT 1`,
-      [series.id, ts],
-    );
-    return rows[0];
+    return (await this.lastAnchorsBefore([{ series, ts }])).get(series.id);
   }
 
-  async firstAnchorAfter(series: SeriesRef, ts: number): Promise<number | undefined> {
-    const rows = await this.db.query<{ ts: number }>(
-      `SELECT ${EPOCH_MS('ts')} AS ts FROM readings
-        WHERE series_id = $1 AND ts > to_timestamp($2 / 1000.0) AND value IS NOT NULL AND quality IN ${ANCHOR_QUALITIES}
-        ORDER BY ts LIMIT 1`,
-      [series.id, ts],
+  async lastAnchorsBefore(at: readonly { series: SeriesRef; ts: number }[]): Promise<Map<number, CounterAnchor>> {
+    if (at.length === 0) return new Map();
+    const rows = await this.db.query<CounterAnchor & { series_id: number }>(
+      `SELECT w.id AS series_id, ${EPOCH_MS('r.ts')} AS ts, r.value
+         FROM unnest($1::int[], $2::float8[]) AS w (id, t)
+         CROSS JOIN LATERAL (
+           SELECT ts, value FROM readings
+            WHERE series_id = w.id AND ts < to_timestamp(w.t / 1000.0) AND value IS NOT NULL AND quality IN ${ANCHOR_QUALITIES}
+            ORDER BY ts DESC LIMIT 1) r`,
+      [arrayLiteral(at.map((a) => a.series.id)), arrayLiteral(at.map((a) => a.ts))],
     );
-    return rows[0]?.ts;
+    return new Map(rows.map((r) => [r.series_id, { ts: r.ts, value: r.value }]));
+  }
+
+  async firstAnchorsAfter(at: readonly { series: SeriesRef; ts: number }[]): Promise<Map<number, number>> {
+    if (at.length === 0) return new Map();
+    const rows = await this.db.query<{ series_id: number; ts: number }>(
+      `SELECT w.id AS series_id, ${EPOCH_MS('r.ts')} AS ts
+         FROM unnest($1::int[], $2::float8[]) AS w (id, t)
+         CROSS JOIN LATERAL (
+           SELECT ts FROM readings
+            WHERE series_id = w.id AND ts > to_timestamp(w.t / 1000.0) AND value IS NOT NULL AND quality IN ${ANCHOR_QUALITIES}
+            ORDER BY ts LIMIT 1) r`,
+      [arrayLiteral(at.map((a) => a.series.id)), arrayLiteral(at.map((a) => a.ts))],
+    );
+    return new Map(rows.map((r) => [r.series_id, r.ts]));
+  }
+
+  async readRawSpans(spans: readonly SeriesSpan[]): Promise<Map<number, RawPoint[]>> {
+    const out = new Map<number, RawPoint[]>(spans.map((s) => [s.series.id, []]));
+    if (spans.length === 0) return out;
+    const rows = await this.db.query<RawRow & { series_id: number }>(
+      `SELECT w.id AS series_id, ${EPOCH_MS('r.ts')} AS ts, r.value, r.quality, r.agg_count, r.agg_min, r.agg_max
+         FROM unnest($1::int[], $2::float8[], $3::float8[]) AS w (id, f, t)
+         CROSS JOIN LATERAL (
+           SELECT ts, value, quality, agg_count, agg_min, agg_max FROM readings
+            WHERE series_id = w.id AND ts >= to_timestamp(w.f / 1000.0) AND ts <= to_timestamp(w.t / 1000.0)) r
+        ORDER BY w.id, r.ts`,
+      [arrayLiteral(spans.map((s) => s.series.id)), arrayLiteral(spans.map((s) => s.from)), arrayLiteral(spans.map((s) => s.to))],
+    );
+    for (const row of rows) out.get(row.series_id)?.push(toPoint(row));
+    return out;
   }
 
   async readRollup(level: RollupLevel, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, Bucket[]>> {
-    return this.readBuckets(level, series, from, to);
-  }
-
-  async readBuckets(level: RollupLevel, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, Bucket[]>> {
     const out = new Map<number, Bucket[]>(series.map((s) => [s.id, []]));
     if (series.length === 0) return out;
     const rows = await this.db.query<Bucket & { series_id: number }>(
@@ -191,26 +215,48 @@ export class SqlTimeSeriesStore implements TimeSeriesStore, RollupBackend {
     return out;
   }
 
-  async writeBuckets(level: RollupLevel, series: SeriesRef, from: number, to: number, buckets: readonly Bucket[]): Promise<void> {
-    // The buckets replace whatever [from, to) held: a delete and a plain insert in one transaction cost
-    // far less than an upsert per bucket, and readers never see the interval empty.
+  async readBucketSpans(level: RollupLevel, spans: readonly SeriesSpan[]): Promise<Map<number, Bucket[]>> {
+    const out = new Map<number, Bucket[]>(spans.map((s) => [s.series.id, []]));
+    if (spans.length === 0) return out;
+    const rows = await this.db.query<Bucket & { series_id: number }>(
+      `SELECT w.id AS series_id, ${EPOCH_MS('r.bucket')} AS ts, r.count, r.sum, r.min, r.max, r.last, r.consumption
+         FROM unnest($1::int[], $2::float8[], $3::float8[]) AS w (id, f, t)
+         CROSS JOIN LATERAL (
+           SELECT * FROM ${TABLE[level]}
+            WHERE series_id = w.id AND bucket >= to_timestamp(w.f / 1000.0) AND bucket < to_timestamp(w.t / 1000.0)) r
+        ORDER BY w.id, r.bucket`,
+      [arrayLiteral(spans.map((s) => s.series.id)), arrayLiteral(spans.map((s) => s.from)), arrayLiteral(spans.map((s) => s.to))],
+    );
+    for (const { series_id, ...bucket } of rows) out.get(series_id)?.push(bucket);
+    return out;
+  }
+
+  async replaceBuckets(level: RollupLevel, spans: readonly (SeriesSpan & { buckets: readonly Bucket[] })[]): Promise<void> {
+    if (spans.length === 0) return;
+    const rows = spans.flatMap((s) => s.buckets.map((b) => ({ id: s.series.id, b })));
+    // A delete and a plain insert in one transaction cost far less than an upsert per bucket, and
+    // readers never see an interval empty.
     await this.db.transaction(async (tx) => {
-      await tx.execute(`DELETE FROM ${TABLE[level]} WHERE series_id = $1 AND bucket >= to_timestamp($2 / 1000.0) AND bucket < to_timestamp($3 / 1000.0)`, [series.id, from, to]);
-      for (let i = 0; i < buckets.length; i += WRITE_CHUNK) {
-        const chunk = buckets.slice(i, i + WRITE_CHUNK);
+      await tx.execute(
+        `DELETE FROM ${TABLE[level]} r USING unnest($1::int[], $2::float8[], $3::float8[]) AS w (id, f, t)
+          WHERE r.series_id = w.id AND r.bucket >= to_timestamp(w.f / 1000.0) AND r.bucket < to_timestamp(w.t / 1000.0)`,
+        [arrayLiteral(spans.map((s) => s.series.id)), arrayLiteral(spans.map((s) => s.from)), arrayLiteral(spans.map((s) => s.to))],
+      );
+      for (let i = 0; i < rows.length; i += WRITE_CHUNK) {
+        const chunk = rows.slice(i, i + WRITE_CHUNK);
         await tx.execute(
           `INSERT INTO ${TABLE[level]} (series_id, bucket, count, sum, min, max, last, consumption)
-             SELECT $1, to_timestamp(b / 1000.0), c, s, mn, mx, l, u
-               FROM unnest($2::float8[], $3::int[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::float8[]) AS x (b, c, s, mn, mx, l, u)`,
+             SELECT i, to_timestamp(b / 1000.0), c, s, mn, mx, l, u
+               FROM unnest($1::int[], $2::float8[], $3::int[], $4::float8[], $5::float8[], $6::float8[], $7::float8[], $8::float8[]) AS x (i, b, c, s, mn, mx, l, u)`,
           [
-            series.id,
-            arrayLiteral(chunk.map((b) => b.ts)),
-            arrayLiteral(chunk.map((b) => b.count)),
-            arrayLiteral(chunk.map((b) => b.sum)),
-            arrayLiteral(chunk.map((b) => b.min)),
-            arrayLiteral(chunk.map((b) => b.max)),
-            arrayLiteral(chunk.map((b) => b.last)),
-            arrayLiteral(chunk.map((b) => b.consumption)),
+            arrayLiteral(chunk.map((r) => r.id)),
+            arrayLiteral(chunk.map((r) => r.b.ts)),
+            arrayLiteral(chunk.map((r) => r.b.count)),
+            arrayLiteral(chunk.map((r) => r.b.sum)),
+            arrayLiteral(chunk.map((r) => r.b.min)),
+            arrayLiteral(chunk.map((r) => r.b.max)),
+            arrayLiteral(chunk.map((r) => r.b.last)),
+            arrayLiteral(chunk.map((r) => r.b.consumption)),
           ],
         );
       }
