@@ -34,6 +34,14 @@ describe('HTTP API', () => {
         : { device: 'b1-main', metric: 'active_power', unit: 'W', ts: t0 + i * 60_000, value: i, quality: 'good' as const },
     );
     await timeSeries.write(gw, readings);
+    // Three days of an energy counter every 15 minutes on two meters, 1 kWh a step, in Shanghai time.
+    const dayStart = Date.UTC(2026, 10, 19, 16); // 20 November, 00:00 in Shanghai
+    await timeSeries.write(
+      gw,
+      ['b1-main', 'b2-main'].flatMap((device, m) =>
+        Array.from({ length: 3 * 96 + 1 }, (_, i) => ({ device, metric: 'import_energy', unit: 'kWh', kind: 'counter' as const, ts: dayStart + i * 900_000, value: 1000 * m + i, quality: 'good' as const })),
+      ),
+    );
     await timeSeries.refreshRollups();
     await registry.recordTelemetry(gw, 0, new Map([['b1-main', t0 + 119 * 60_000]]));
     app = await buildApi({
@@ -107,6 +115,58 @@ describe('HTTP API', () => {
     expect(body.points[1]).toMatchObject({ ts: t0 + 3_600_000, min: 60, max: 118, count: 54 });
   });
 
+  it('picks raw readings or a rollup from the range and step, and says which', async () => {
+    const dayStart = Date.UTC(2026, 10, 19, 16);
+    const url = (query: string) => `/api/v1/series?site=${gw.site}&device=b1-main&metric=import_energy&${query}`;
+    const auto3days = (await app.inject({ url: url(`from=${dayStart}&to=${dayStart + 3 * 86_400_000}`) })).json();
+    expect(auto3days).toMatchObject({ kind: 'counter', resolution: '15m', stepMs: 900_000 });
+    expect(auto3days.points).toHaveLength(3 * 96);
+    expect(auto3days.points[1]).toEqual({ ts: dayStart + 900_000, mean: 1, min: 1, max: 1, last: 1, count: 1, consumption: 1 });
+
+    const days = (await app.inject({ url: url(`from=${dayStart}&to=${dayStart + 3 * 86_400_000}&step=1d`) })).json();
+    expect(days.points.map((p: { ts: number; consumption: number }) => [p.ts, p.consumption])).toEqual([
+      [dayStart, 96],
+      [dayStart + 86_400_000, 96],
+      [dayStart + 2 * 86_400_000, 96],
+    ]);
+    const sixHours = (await app.inject({ url: url(`from=${dayStart}&to=${dayStart + 86_400_000}&step=6h`) })).json();
+    expect(sixHours).toMatchObject({ resolution: '1h', stepMs: 21_600_000 });
+    expect(sixHours.points.map((p: { consumption: number }) => p.consumption)).toEqual([24, 24, 24, 24]);
+    const twoDays = (await app.inject({ url: url(`from=${dayStart}&to=${dayStart + 3 * 86_400_000}&step=2d`) })).json();
+    expect(twoDays.points.map((p: { ts: number; consumption: number }) => [p.ts, p.consumption])).toEqual([
+      [dayStart, 192],
+      [dayStart + 2 * 86_400_000, 96],
+    ]);
+    const computed = (await app.inject({ url: url(`from=${dayStart}&to=${dayStart + 3_600_000}&step=10m`) })).json();
+    expect(computed).toMatchObject({ resolution: 'computed', stepMs: 600_000 });
+    // Readings at :00, :15, :30, :45 and :60: each step lands in the 10-minute bucket its reading closes
+    // (the one holding ts - 1 ms); values count where the readings are.
+    expect(computed.points.map((p: { ts: number; consumption: number; count: number }) => [(p.ts - dayStart) / 60_000, p.consumption, p.count])).toEqual([
+      [0, 0, 1],
+      [10, 1, 1],
+      [20, 1, 0],
+      [30, 0, 1],
+      [40, 1, 1],
+      [50, 1, 0],
+    ]);
+    expect((await app.inject({ url: url(`from=${dayStart}&to=${dayStart + 86_400_000}&step=raw`) })).json()).toMatchObject({ resolution: 'raw', stepMs: null });
+  });
+
+  it('answers one rollup for every device of a site', async () => {
+    const dayStart = Date.UTC(2026, 10, 19, 16);
+    const res = await app.inject({ url: `/api/v1/sites/${gw.site}/rollups?metric=import_energy&level=1d&from=2026-11-20T00:00:00%2B08:00&to=2026-11-23T00:00:00%2B08:00` });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body).toMatchObject({ site: gw.site, metric: 'import_energy', level: '1d', timeZone: 'Asia/Shanghai', from: dayStart });
+    expect(body.devices.map((d: { device: string; buckets: { consumption: number }[] }) => [d.device, d.buckets.map((b) => b.consumption)])).toEqual([
+      ['b1-main', [96, 96, 96]],
+      ['b2-main', [96, 96, 96]],
+    ]);
+    const bad = await app.inject({ url: `/api/v1/sites/${gw.site}/rollups?metric=import_energy&level=1w&from=2026-11-20` });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().message).toMatch(/^querystring\.level: /);
+  });
+
   it('answers a bad request with a message that names the problem', async () => {
     const missing = await app.inject({ url: '/api/v1/series?site=sunrise-garden&device=b1-main' });
     expect(missing.statusCode).toBe(400);
@@ -128,7 +188,10 @@ describe('HTTP API', () => {
   it('answers 404 for unknown devices and routes', async () => {
     expect((await app.inject({ url: `/api/v1/sites/${gw.site}/devices/nope/latest` })).json()).toEqual({ code: 'GH_NOT_FOUND', message: `no readings for device "nope" on site "${gw.site}"` });
     const latest = (await app.inject({ url: `/api/v1/sites/${gw.site}/devices/b1-main/latest` })).json();
-    expect(latest.readings).toEqual([{ device: 'b1-main', metric: 'active_power', unit: 'W', ts: t0 + 119 * 60_000, value: null, quality: 'comm_error' }]);
+    expect(latest.readings).toEqual([
+      { device: 'b1-main', metric: 'active_power', unit: 'W', ts: t0 + 119 * 60_000, value: null, quality: 'comm_error' },
+      { device: 'b1-main', metric: 'import_energy', unit: 'kWh', ts: Date.UTC(2026, 10, 19, 16) + 288 * 900_000, value: 288, quality: 'good' },
+    ]);
     const unknown = await app.inject({ url: '/api/v2/things' });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().code).toBe('GH_NOT_FOUND');
