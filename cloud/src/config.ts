@@ -87,8 +87,31 @@ export const cloudConfigSchema = z
             id: idSchema,
             name: z.string().max(128).optional(),
             timeZone: z.string().refine(isValidTimeZone, 'expected an IANA time zone such as Asia/Shanghai').default('Asia/Shanghai'),
+            buildings: z.array(z.object({ id: idSchema, name: z.string().max(128).optional() }).strict()).default([]),
+            /** what facilities look after; `devices` are the ids of the devices that measure or serve it */
+            assets: z
+              .array(
+                z
+                  .object({
+                    id: idSchema,
+                    name: z.string().max(128).optional(),
+                    kind: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'expected a snake_case kind such as main_incomer, pump, ahu, door'),
+                    building: idSchema.optional(),
+                    devices: z.array(idSchema).default([]),
+                  })
+                  .strict(),
+              )
+              .default([]),
           })
-          .strict(),
+          .strict()
+          .superRefine((site, ctx) => {
+            const buildings = new Set(site.buildings.map((b) => b.id));
+            site.assets.forEach((asset, i) => {
+              if (asset.building !== undefined && !buildings.has(asset.building)) {
+                ctx.addIssue({ code: 'custom', path: ['assets', i, 'building'], message: `no building "${asset.building}" in this site's buildings` });
+              }
+            });
+          }),
       )
       .default([]),
     /** finding entries gateways delivered that were never stored, and asking for them again */

@@ -21,12 +21,13 @@ describe('HTTP API', () => {
   let db: SqlClient;
   let app: FastifyInstance;
   let brokerUp = true;
+  let registry: SiteRegistry;
 
   beforeAll(async () => {
     db = await createPgliteClient(undefined);
     await migrate(db);
     const timeSeries = await openTimeSeriesStore(db);
-    const registry = new SiteRegistry(db);
+    registry = new SiteRegistry(db);
     // 2 hours of one reading a minute; every 10th is a communication error without a value.
     const readings: Reading[] = Array.from({ length: 120 }, (_, i) =>
       i % 10 === 9
@@ -82,6 +83,7 @@ describe('HTTP API', () => {
       '/api/v1/health',
       '/api/v1/series',
       '/api/v1/sites',
+      '/api/v1/sites/{site}/assets',
       '/api/v1/sites/{site}/devices/{device}/latest',
       '/api/v1/sites/{site}/rollups',
     ]);
@@ -150,6 +152,31 @@ describe('HTTP API', () => {
       [50, 1, 0],
     ]);
     expect((await app.inject({ url: url(`from=${dayStart}&to=${dayStart + 86_400_000}&step=raw`) })).json()).toMatchObject({ resolution: 'raw', stepMs: null });
+  });
+
+  it('lists the buildings and assets a site declares, and follows the declaration when it changes', async () => {
+    await registry.declareSite({
+      id: gw.site,
+      timeZone: 'Asia/Shanghai',
+      buildings: [{ id: 'b1', name: 'Tower 1' }, { id: 'b2' }],
+      assets: [
+        { id: 'b1-incomer', name: 'Tower 1 main incomer', kind: 'main_incomer', building: 'b1', devices: ['b1-main'] },
+        { id: 'pump-1', kind: 'pump', building: 'b2', devices: ['pump-meter', 'pump-vfd'] },
+      ],
+    });
+    expect((await app.inject({ url: `/api/v1/sites/${gw.site}/assets` })).json()).toEqual({
+      site: gw.site,
+      buildings: [{ id: 'b1', name: 'Tower 1' }, { id: 'b2', name: null }],
+      assets: [
+        { id: 'b1-incomer', name: 'Tower 1 main incomer', kind: 'main_incomer', building: 'b1', devices: ['b1-main'] },
+        { id: 'pump-1', name: null, kind: 'pump', building: 'b2', devices: ['pump-meter', 'pump-vfd'] },
+      ],
+    });
+    // The pump goes from the configuration, and with it from the site.
+    await registry.declareSite({ id: gw.site, timeZone: 'Asia/Shanghai', buildings: [{ id: 'b1', name: 'Tower 1' }], assets: [{ id: 'b1-incomer', kind: 'main_incomer', building: 'b1', devices: ['b1-main'] }] });
+    const after = (await app.inject({ url: `/api/v1/sites/${gw.site}/assets` })).json();
+    expect(after.buildings).toEqual([{ id: 'b1', name: 'Tower 1' }]);
+    expect(after.assets.map((a: { id: string }) => a.id)).toEqual(['b1-incomer']);
   });
 
   it('answers one rollup for every device of a site', async () => {

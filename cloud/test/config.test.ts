@@ -12,7 +12,9 @@ describe('cloud config', () => {
     expect(loadCloudConfig(repo('examples/production/cloud-postgres.yaml')).storage.kind).toBe('postgres');
     const influx = loadCloudConfig(repo('examples/production/cloud-influxdb.yaml'));
     expect(influx.timeSeries).toEqual({ kind: 'influxdb', url: 'http://127.0.0.1:8086', database: 'gatehouse' });
-    expect(influx.sites).toEqual([{ id: 'demo-site', name: 'Demo site', timeZone: 'Asia/Shanghai' }]);
+    expect(influx.sites).toEqual([{ id: 'demo-site', name: 'Demo site', timeZone: 'Asia/Shanghai', buildings: [], assets: [] }]);
+    const demo = loadCloudConfig(repo('examples/site-in-a-box/cloud.yaml'));
+    expect(demo.sites[0]?.assets.flatMap((a) => a.devices).sort()).toEqual(['b1-main', 'b2-main', 'podium-hvac', 'podium-retail', 'pump-room', 'water-main']);
     expect(loadCloudConfig(repo('deploy/compose/cloud.yaml')).mqtt?.url).toBe('mqtt://mosquitto:1883');
   });
 
@@ -32,6 +34,9 @@ describe('cloud config', () => {
     expect(() => parseConfigText('embeddedBroker: { port: 1884 }\nstorage: { kind: pglite }\nsites:\n  - { id: s1, timeZone: Asia/Shangai }\n', 'cloud.yaml', cloudConfigSchema)).toThrow(
       'sites[0].timeZone (line 4): expected an IANA time zone such as Asia/Shanghai',
     );
+    expect(() =>
+      parseConfigText('embeddedBroker: { port: 1884 }\nstorage: { kind: pglite }\nsites:\n  - id: s1\n    assets: [{ id: a1, kind: pump, building: b9 }]\n', 'cloud.yaml', cloudConfigSchema),
+    ).toThrow('sites[0].assets[0].building (line 5): no building "b9" in this site\'s buildings');
     expect(() => parseConfigText('mqtt: { url: "mqtt://b:1883", ingestConnections: 2 }\nstorage: { kind: pglite }\n', 'cloud.yaml', cloudConfigSchema)).toThrow(
       'mqtt.ingestConnections (line 1): more than one ingest connection needs mqtt.sharedGroup',
     );

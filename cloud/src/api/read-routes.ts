@@ -100,6 +100,26 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
   );
 
   api.get(
+    '/api/v1/sites/:site/assets',
+    {
+      schema: {
+        summary: 'The buildings of a site, and its assets with the devices that measure or serve them',
+        description: 'Declared in the cloud configuration (sites[].buildings, sites[].assets).',
+        tags: ['sites'],
+        params: z.object({ site: idParam }),
+        response: {
+          200: z.object({
+            site: z.string(),
+            buildings: z.array(z.object({ id: z.string(), name: z.string().nullable() })),
+            assets: z.array(z.object({ id: z.string(), name: z.string().nullable(), kind: z.string(), building: z.string().nullable(), devices: z.array(z.string()) })),
+          }),
+        },
+      },
+    },
+    async (request) => ({ site: request.params.site, ...(await deps.registry.assetsOf(request.params.site)) }),
+  );
+
+  api.get(
     '/api/v1/sites/:site/devices/:device/latest',
     {
       schema: {

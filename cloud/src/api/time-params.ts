@@ -15,14 +15,6 @@ export const instantParam = z
 
 const DURATION_UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** A bucket width such as "30s", "15m", "1h", "1d"; yields milliseconds. */
-export const durationParam = z
-  .string()
-  .regex(/^\d+(s|m|h|d)$/, 'expected a duration like 30s, 15m, 1h or 1d')
-  .transform((text) => Number(text.slice(0, -1)) * (DURATION_UNITS[text.slice(-1)] ?? 0))
-  .refine((ms) => ms >= 1000, 'expected a step of at least 1s')
-  .meta({ description: 'bucket width: 30s, 15m, 1h, 1d', example: '15m' });
-
 /** `raw`, a rollup level (`15m`, `1h`, `1d`, `1mo`) or any duration (`30s`, `6h`, `7d`). */
 export const stepParam = z
   .string()

@@ -197,6 +197,37 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'buildings and assets of a site, and the devices that serve them',
+    sql: `
+      CREATE TABLE buildings (
+        site text NOT NULL REFERENCES sites (id),
+        id text NOT NULL,
+        name text,
+        PRIMARY KEY (site, id)
+      );
+      -- What facilities teams look after (a main incomer, a pump, an air handler, a door): work orders
+      -- and energy reports are about assets; the devices that measure or serve one are listed with it.
+      CREATE TABLE assets (
+        site text NOT NULL REFERENCES sites (id),
+        id text NOT NULL,
+        name text,
+        kind text NOT NULL,
+        building text,
+        PRIMARY KEY (site, id),
+        FOREIGN KEY (site, building) REFERENCES buildings (site, id)
+      );
+      CREATE TABLE asset_devices (
+        site text NOT NULL,
+        asset text NOT NULL,
+        device text NOT NULL,
+        PRIMARY KEY (site, asset, device),
+        FOREIGN KEY (site, asset) REFERENCES assets (site, id) ON DELETE CASCADE
+      );
+      CREATE INDEX asset_devices_device ON asset_devices (site, device);
+    `,
+  },
 ];
 
 // Arbitrary constant: serialises migrations when several cloud instances start against one database.

@@ -1,5 +1,5 @@
 import type { DeviceDescriptor, GatewayAddress, GatewayState } from '@gatehouse/contracts';
-import type { SqlClient } from './sql-client.js';
+import type { SqlClient, SqlExecutor } from './sql-client.js';
 
 export interface SiteSummary {
   id: string;
@@ -34,6 +34,27 @@ export interface DeviceSummary {
   lastSeen: number | null;
 }
 
+export interface SiteDeclaration {
+  id: string;
+  name?: string;
+  timeZone: string;
+  buildings?: { id: string; name?: string }[];
+  assets?: { id: string; name?: string; kind: string; building?: string; devices?: string[] }[];
+}
+
+export interface BuildingSummary {
+  id: string;
+  name: string | null;
+}
+
+export interface AssetSummary {
+  id: string;
+  name: string | null;
+  kind: string;
+  building: string | null;
+  devices: string[];
+}
+
 const EPOCH_MS = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
 
 /** Sites, gateways and devices as the cloud has come to know them, with last-seen times. */
@@ -48,7 +69,7 @@ export class SiteRegistry {
    * A site declared in the configuration. When its time zone changes, every rollup of its series is
    * queued for recomputation, since its days and months now start at other instants.
    */
-  async declareSite(site: { id: string; name?: string; timeZone: string }): Promise<{ timeZoneChanged: boolean }> {
+  async declareSite(site: SiteDeclaration): Promise<{ timeZoneChanged: boolean }> {
     return this.db.transaction(async (tx) => {
       const before = await tx.query<{ time_zone: string }>('SELECT time_zone FROM sites WHERE id = $1 FOR UPDATE', [site.id]);
       await tx.query(
@@ -56,6 +77,7 @@ export class SiteRegistry {
          ON CONFLICT (id) DO UPDATE SET name = COALESCE(EXCLUDED.name, sites.name), time_zone = EXCLUDED.time_zone`,
         [site.id, site.name ?? null, site.timeZone],
       );
+      await this.declareBuildingsAndAssets(tx, site);
       const changed = before[0] !== undefined && before[0].time_zone !== site.timeZone;
       if (changed) {
         await tx.query(
@@ -67,6 +89,45 @@ export class SiteRegistry {
       }
       return { timeZoneChanged: changed };
     });
+  }
+
+  /**
+   * The configuration is the source of truth for a declared site's buildings and assets: what it no
+   * longer lists goes, what it lists is created or updated.
+   */
+  private async declareBuildingsAndAssets(tx: SqlExecutor, site: SiteDeclaration): Promise<void> {
+    const buildings = site.buildings ?? [];
+    const assets = site.assets ?? [];
+    await tx.execute('DELETE FROM assets WHERE site = $1 AND NOT (id = ANY($2::text[]))', [site.id, assets.map((a) => a.id)]);
+    await tx.execute('DELETE FROM buildings WHERE site = $1 AND NOT (id = ANY($2::text[]))', [site.id, buildings.map((b) => b.id)]);
+    await tx.execute(
+      `INSERT INTO buildings (site, id, name) SELECT $1, i, n FROM unnest($2::text[], $3::text[]) AS x (i, n)
+       ON CONFLICT (site, id) DO UPDATE SET name = EXCLUDED.name`,
+      [site.id, buildings.map((b) => b.id), buildings.map((b) => b.name ?? null)],
+    );
+    await tx.execute(
+      `INSERT INTO assets (site, id, name, kind, building) SELECT $1, i, n, k, b FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS x (i, n, k, b)
+       ON CONFLICT (site, id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, building = EXCLUDED.building`,
+      [site.id, assets.map((a) => a.id), assets.map((a) => a.name ?? null), assets.map((a) => a.kind), assets.map((a) => a.building ?? null)],
+    );
+    await tx.execute('DELETE FROM asset_devices WHERE site = $1', [site.id]);
+    const links = assets.flatMap((a) => (a.devices ?? []).map((device) => ({ asset: a.id, device })));
+    await tx.execute(
+      'INSERT INTO asset_devices (site, asset, device) SELECT $1, a, d FROM unnest($2::text[], $3::text[]) AS x (a, d) ON CONFLICT DO NOTHING',
+      [site.id, links.map((l) => l.asset), links.map((l) => l.device)],
+    );
+  }
+
+  /** The buildings of a site and its assets with the devices that measure or serve them. */
+  async assetsOf(site: string): Promise<{ buildings: BuildingSummary[]; assets: AssetSummary[] }> {
+    const buildings = await this.db.query<BuildingSummary>('SELECT id, name FROM buildings WHERE site = $1 ORDER BY id', [site]);
+    const assets = await this.db.query<AssetSummary>(
+      `SELECT a.id, a.name, a.kind, a.building, COALESCE(array_agg(d.device ORDER BY d.device) FILTER (WHERE d.device IS NOT NULL), '{}') AS devices
+         FROM assets a LEFT JOIN asset_devices d ON d.site = a.site AND d.asset = a.id
+        WHERE a.site = $1 GROUP BY a.id, a.name, a.kind, a.building ORDER BY a.id`,
+      [site],
+    );
+    return { buildings, assets };
   }
 
   /** Records a birth or death message. */

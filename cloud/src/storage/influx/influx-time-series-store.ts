@@ -171,7 +171,7 @@ export class InfluxTimeSeriesStore implements TimeSeriesStore, RollupBackend {
     return row && value !== null ? { ts: row.time as number, value } : undefined;
   }
 
-  async firstAnchorAfter(series: SeriesRef, ts: number): Promise<number | undefined> {
+  private async firstAnchorAfter(series: SeriesRef, ts: number): Promise<number | undefined> {
     const [found] = await this.query(`SELECT value FROM ${RAW} WHERE ${seriesFilter(series)} AND ${ANCHOR_FILTER} AND time > ${ts}ms ORDER BY time LIMIT 1`);
     const row = found?.rows[0];
     return row ? (row.time as number) : undefined;
