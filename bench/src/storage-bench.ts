@@ -10,7 +10,7 @@
  *    year, and the 15-minute series of one meter over a month.
  *
  * Environment: GH_BENCH_INGEST_ROWS (2,000,000), GH_BENCH_QUERY_METERS (500), GH_BENCH_QUERY_DAYS (365),
- * GH_BENCH_SKIP_QUERY=1, GH_TEST_PG_URL, GH_TEST_INFLUX_URL. Ends with one line of JSON.
+ * GH_BENCH_SKIP_QUERY=1, GH_BENCH_SKIP_INGEST=1, GH_TEST_PG_URL, GH_TEST_INFLUX_URL. Ends with one line of JSON.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -276,6 +276,19 @@ async function main(): Promise<void> {
   const meters = 500;
   const perMeter = Math.ceil(INGEST_ROWS / meters);
   const start = Date.UTC(2026, 0, 1);
+  let ingest: Record<string, number> = {};
+  if (process.env.GH_BENCH_SKIP_INGEST !== '1') ingest = await ingestBenchmark(meters, perMeter, start);
+
+  let query: Record<string, number> = {};
+  if (process.env.GH_BENCH_SKIP_QUERY !== '1') {
+    out(`Query (PostgreSQL, through the HTTP API): ${QUERY_METERS} meters × ${QUERY_DAYS} days of 15-minute data`);
+    query = await queryBenchmark();
+    out();
+  }
+  out(JSON.stringify({ ...ingest, ...query }));
+}
+
+async function ingestBenchmark(meters: number, perMeter: number, start: number): Promise<Record<string, number>> {
   out(`Ingest: ${(meters * perMeter).toLocaleString('en')} points (${meters} meters × ${perMeter} readings), batches of ${MAX_READINGS_PER_BATCH}`);
   const postgres = await postgresIngest(meters, perMeter, start);
   out(`  adapter / COPY: ${((postgres.adapter / postgres.copy) * 100).toFixed(0)} % with one writer, ${((postgres.adapterTwoWriters / postgres.copy) * 100).toFixed(0)} % with two`);
@@ -287,26 +300,16 @@ async function main(): Promise<void> {
   const pgliteDir = mkdtempSync(join(tmpdir(), 'gh-bench-pglite-'));
   const pglite = await otherIngest('PGlite', meters, perMeter, start, async () => ({ db: await createPgliteClient(pgliteDir), cleanup: async () => rmSync(pgliteDir, { recursive: true, force: true }) }));
   out();
-
-  let query: Record<string, number> = {};
-  if (process.env.GH_BENCH_SKIP_QUERY !== '1') {
-    out(`Query (PostgreSQL, through the HTTP API): ${QUERY_METERS} meters × ${QUERY_DAYS} days of 15-minute data`);
-    query = await queryBenchmark();
-    out();
-  }
-  out(
-    JSON.stringify({
-      ingest_points: meters * perMeter,
-      postgres_adapter_points_per_second: Math.round(postgres.adapter),
-      postgres_adapter_two_writers_points_per_second: Math.round(postgres.adapterTwoWriters),
-      postgres_copy_points_per_second: Math.round(postgres.copy),
-      postgres_ingest_ratio_vs_copy: Math.round((postgres.adapter / postgres.copy) * 100) / 100,
-      postgres_ingest_ratio_vs_copy_two_writers: Math.round((postgres.adapterTwoWriters / postgres.copy) * 100) / 100,
-      influxdb_adapter_points_per_second: Math.round(influx),
-      pglite_adapter_points_per_second: Math.round(pglite),
-      ...query,
-    }),
-  );
+  return {
+    ingest_points: meters * perMeter,
+    postgres_adapter_points_per_second: Math.round(postgres.adapter),
+    postgres_adapter_two_writers_points_per_second: Math.round(postgres.adapterTwoWriters),
+    postgres_copy_points_per_second: Math.round(postgres.copy),
+    postgres_ingest_ratio_vs_copy: Math.round((postgres.adapter / postgres.copy) * 100) / 100,
+    postgres_ingest_ratio_vs_copy_two_writers: Math.round((postgres.adapterTwoWriters / postgres.copy) * 100) / 100,
+    influxdb_adapter_points_per_second: Math.round(influx),
+    pglite_adapter_points_per_second: Math.round(pglite),
+  };
 }
 
 main().catch((err: Error) => {

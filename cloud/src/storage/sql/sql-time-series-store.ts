@@ -205,13 +205,16 @@ export class SqlTimeSeriesStore implements TimeSeriesStore, RollupBackend {
   async readRollup(level: RollupLevel, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, Bucket[]>> {
     const out = new Map<number, Bucket[]>(series.map((s) => [s.id, []]));
     if (series.length === 0) return out;
-    const rows = await this.db.query<Bucket & { series_id: number }>(
-      `SELECT series_id, ${EPOCH_MS('bucket')} AS ts, count, sum, min, max, last, consumption FROM ${TABLE[level]}
-        WHERE series_id = ANY($1::int[]) AND bucket >= to_timestamp($2 / 1000.0) AND bucket < to_timestamp($3 / 1000.0)
-        ORDER BY series_id, bucket`,
-      [series.map((s) => s.id), from, to],
+    // Dashboards ask for tens of thousands of buckets at once: one JSON document, parsed natively, costs
+    // a fraction of the driver's row-by-row parsing.
+    const [row] = await this.db.query<{ doc: string | null }>(
+      `SELECT json_agg(json_build_array(series_id, ${EPOCH_MS('bucket')}, count, sum, min, max, last, consumption) ORDER BY series_id, bucket)::text AS doc
+         FROM ${TABLE[level]}
+        WHERE series_id = ANY($1::int[]) AND bucket >= to_timestamp($2 / 1000.0) AND bucket < to_timestamp($3 / 1000.0)`,
+      [arrayLiteral(series.map((s) => s.id)), from, to],
     );
-    for (const { series_id, ...bucket } of rows) out.get(series_id)?.push(bucket);
+    const buckets = JSON.parse(row?.doc ?? '[]') as [number, number, number, number | null, number | null, number | null, number | null, number | null][];
+    for (const [id, ts, count, sum, min, max, last, consumption] of buckets) out.get(id)?.push({ ts, count, sum, min, max, last, consumption });
     return out;
   }
 
