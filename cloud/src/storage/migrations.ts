@@ -6,6 +6,20 @@ interface Migration {
   sql: string;
 }
 
+/** One rollup level: per series and bucket start, the good values' count/sum/min/max/last and a counter's consumption. */
+const rollupTable = (level: string) => `
+      CREATE TABLE rollup_${level} (
+        series_id integer NOT NULL,
+        bucket timestamptz NOT NULL,
+        count integer NOT NULL,
+        sum double precision,
+        min double precision,
+        max double precision,
+        last double precision,
+        consumption double precision,
+        PRIMARY KEY (series_id, bucket)
+      );`;
+
 /**
  * Versioned schema changes, applied in order at start. Never edit one that has shipped: add the next.
  */
@@ -151,50 +165,7 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       INSERT INTO rollup_pending (series_ids, from_ts, to_ts) SELECT ARRAY[series_id], min(ts), max(ts) FROM readings_before_v4 GROUP BY series_id;
       DROP TABLE readings_before_v4;
-      CREATE TABLE rollup_15m (
-        series_id integer NOT NULL,
-        bucket timestamptz NOT NULL,
-        count integer NOT NULL,
-        sum double precision,
-        min double precision,
-        max double precision,
-        last double precision,
-        consumption double precision,
-        PRIMARY KEY (series_id, bucket)
-      );
-      CREATE TABLE rollup_1h (
-        series_id integer NOT NULL,
-        bucket timestamptz NOT NULL,
-        count integer NOT NULL,
-        sum double precision,
-        min double precision,
-        max double precision,
-        last double precision,
-        consumption double precision,
-        PRIMARY KEY (series_id, bucket)
-      );
-      CREATE TABLE rollup_1d (
-        series_id integer NOT NULL,
-        bucket timestamptz NOT NULL,
-        count integer NOT NULL,
-        sum double precision,
-        min double precision,
-        max double precision,
-        last double precision,
-        consumption double precision,
-        PRIMARY KEY (series_id, bucket)
-      );
-      CREATE TABLE rollup_1mo (
-        series_id integer NOT NULL,
-        bucket timestamptz NOT NULL,
-        count integer NOT NULL,
-        sum double precision,
-        min double precision,
-        max double precision,
-        last double precision,
-        consumption double precision,
-        PRIMARY KEY (series_id, bucket)
-      );
+      ${['15m', '1h', '1d', '1mo'].map(rollupTable).join('\n')}
     `,
   },
   {

@@ -5,15 +5,6 @@ import type { SeriesKind, SeriesRef } from './time-series-store.js';
 const key = (site: string, device: string, metric: string) => `${site}\u0000${device}\u0000${metric}`;
 const TIME_ZONE_TTL_MS = 30_000;
 
-interface SeriesRow {
-  id: number;
-  site: string;
-  device: string;
-  metric: string;
-  unit: string;
-  kind: SeriesKind;
-}
-
 /**
  * The series every backend stores (site, device, metric → id, unit, counter or gauge), kept in the
  * relational database whichever backend holds the readings, with the site's time zone for rollups.
@@ -38,7 +29,7 @@ export class SeriesCatalogue {
     }
     if (missing.size > 0) {
       const list = [...missing.values()];
-      const rows = await this.db.query<SeriesRow>(
+      const rows = await this.db.query<SeriesRef>(
         `INSERT INTO series (site, device, metric, unit, kind)
            SELECT $1, d, m, u, k FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS t (d, m, u, k)
          ON CONFLICT (site, device, metric) DO UPDATE
@@ -58,24 +49,24 @@ export class SeriesCatalogue {
   async find(site: string, device: string, metric: string): Promise<SeriesRef | undefined> {
     const cached = this.byKey.get(key(site, device, metric));
     if (cached) return cached;
-    const rows = await this.db.query<SeriesRow>('SELECT id, site, device, metric, unit, kind FROM series WHERE site = $1 AND device = $2 AND metric = $3', [site, device, metric]);
+    const rows = await this.db.query<SeriesRef>('SELECT id, site, device, metric, unit, kind FROM series WHERE site = $1 AND device = $2 AND metric = $3', [site, device, metric]);
     return rows[0] ? this.remember(rows[0]) : undefined;
   }
 
   async ofSite(site: string, metric: string): Promise<SeriesRef[]> {
-    const rows = await this.db.query<SeriesRow>('SELECT id, site, device, metric, unit, kind FROM series WHERE site = $1 AND metric = $2 ORDER BY device', [site, metric]);
+    const rows = await this.db.query<SeriesRef>('SELECT id, site, device, metric, unit, kind FROM series WHERE site = $1 AND metric = $2 ORDER BY device', [site, metric]);
     return rows.map((r) => this.remember(r));
   }
 
   async ofDevice(site: string, device: string): Promise<SeriesRef[]> {
-    const rows = await this.db.query<SeriesRow>('SELECT id, site, device, metric, unit, kind FROM series WHERE site = $1 AND device = $2 ORDER BY metric', [site, device]);
+    const rows = await this.db.query<SeriesRef>('SELECT id, site, device, metric, unit, kind FROM series WHERE site = $1 AND device = $2 ORDER BY metric', [site, device]);
     return rows.map((r) => this.remember(r));
   }
 
   async byIds(ids: readonly number[]): Promise<SeriesRef[]> {
     const missing = ids.filter((id) => !this.byId.has(id));
     if (missing.length > 0) {
-      const rows = await this.db.query<SeriesRow>('SELECT id, site, device, metric, unit, kind FROM series WHERE id = ANY($1::int[])', [missing]);
+      const rows = await this.db.query<SeriesRef>('SELECT id, site, device, metric, unit, kind FROM series WHERE id = ANY($1::int[])', [missing]);
       for (const row of rows) this.remember(row);
     }
     return ids.flatMap((id) => this.byId.get(id) ?? []);
@@ -91,7 +82,8 @@ export class SeriesCatalogue {
     return zone;
   }
 
-  private remember(row: SeriesRow): SeriesRef {
+  private remember(row: SeriesRef): SeriesRef {
+    // A copy holding exactly the fields of a SeriesRef, whatever else the row carried.
     const ref: SeriesRef = { id: row.id, site: row.site, device: row.device, metric: row.metric, unit: row.unit, kind: row.kind };
     this.byKey.set(key(row.site, row.device, row.metric), ref);
     this.byId.set(row.id, ref);

@@ -4,11 +4,8 @@ import { readingSchema, timestampMsSchema } from './reading.js';
 /** Upper bound on readings in one batch; keeps a single MQTT message well under broker limits. */
 export const MAX_READINGS_PER_BATCH = 5000;
 
-/**
- * A batch of readings published on `gh/v1/{site}/{gateway}/telemetry`. Site and gateway come from the
- * topic (the broker's ACL ties them to the gateway's credentials), so the payload does not repeat them.
- */
-export const telemetryBatchSchema = z.object({
+/** The fields every batch starts with. */
+const batchHeader = {
   v: z.literal(1),
   /** journal sequence number of the first entry in the batch (each poll of a device is one entry) */
   seq: z.number().int().nonnegative(),
@@ -18,8 +15,15 @@ export const telemetryBatchSchema = z.object({
   sentAt: timestampMsSchema,
   /** true when the batch is replayed from the gateway's backlog after an outage */
   historical: z.boolean().default(false),
-  readings: z.array(readingSchema).min(1).max(MAX_READINGS_PER_BATCH),
-}).refine((b) => b.lastSeq >= b.seq, { path: ['lastSeq'], message: 'expected lastSeq >= seq' });
+};
+const seqInOrder = (b: { seq: number; lastSeq: number }) => b.lastSeq >= b.seq;
+const seqOrderIssue = { path: ['lastSeq'], message: 'expected lastSeq >= seq' };
+
+/**
+ * A batch of readings published on `gh/v1/{site}/{gateway}/telemetry`. Site and gateway come from the
+ * topic (the broker's ACL ties them to the gateway's credentials), so the payload does not repeat them.
+ */
+export const telemetryBatchSchema = z.object({ ...batchHeader, readings: z.array(readingSchema).min(1).max(MAX_READINGS_PER_BATCH) }).refine(seqInOrder, seqOrderIssue);
 
 export type TelemetryBatch = z.infer<typeof telemetryBatchSchema>;
 export type TelemetryBatchInput = z.input<typeof telemetryBatchSchema>;
@@ -28,13 +32,6 @@ export type TelemetryBatchInput = z.input<typeof telemetryBatchSchema>;
  * The same batch with its readings left unchecked, so that a receiver can check them one by one, store
  * the good ones and set the bad ones aside with their reasons.
  */
-export const telemetryEnvelopeSchema = z.object({
-  v: z.literal(1),
-  seq: z.number().int().nonnegative(),
-  lastSeq: z.number().int().nonnegative(),
-  sentAt: timestampMsSchema,
-  historical: z.boolean().default(false),
-  readings: z.array(z.unknown()).min(1).max(MAX_READINGS_PER_BATCH),
-}).refine((b) => b.lastSeq >= b.seq, { path: ['lastSeq'], message: 'expected lastSeq >= seq' });
+export const telemetryEnvelopeSchema = z.object({ ...batchHeader, readings: z.array(z.unknown()).min(1).max(MAX_READINGS_PER_BATCH) }).refine(seqInOrder, seqOrderIssue);
 
 export type TelemetryEnvelope = z.infer<typeof telemetryEnvelopeSchema>;

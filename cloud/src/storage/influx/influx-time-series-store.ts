@@ -3,6 +3,7 @@ import { escape, InfluxDB, type IPoint } from 'influx';
 import type { CounterAnchor } from '../rollups/bucket-calculator.js';
 import { PendingRanges, RollupMaintainer, type RollupBackend, type SeriesSpan } from '../rollups/rollup-maintainer.js';
 import type { RollupLevel } from '../rollups/site-calendar.js';
+import { CataloguedStore } from '../catalogued-store.js';
 import type { SeriesCatalogue } from '../series-catalogue.js';
 import type { SqlClient } from '../sql-client.js';
 import type {
@@ -62,17 +63,14 @@ const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
  * catalogue and the pending rollup intervals live in the relational database, recorded before the
  * points are written so that a crash in between costs a needless refresh, never a stale rollup.
  */
-export class InfluxTimeSeriesStore implements TimeSeriesStore, RollupBackend {
+export class InfluxTimeSeriesStore extends CataloguedStore implements TimeSeriesStore, RollupBackend {
   readonly backend = 'influxdb';
   private readonly influx: InfluxDB;
   private readonly pending: PendingRanges;
   private readonly rollups: RollupMaintainer;
 
-  private constructor(
-    options: InfluxStoreOptions,
-    db: SqlClient,
-    private readonly catalogue: SeriesCatalogue,
-  ) {
+  private constructor(options: InfluxStoreOptions, db: SqlClient, catalogue: SeriesCatalogue) {
+    super(catalogue);
     const url = new URL(options.url);
     this.influx = new InfluxDB({
       host: url.hostname,
@@ -115,22 +113,6 @@ export class InfluxTimeSeriesStore implements TimeSeriesStore, RollupBackend {
       await this.influx.writePoints(points.slice(i, i + WRITE_CHUNK), { precision: 'ms' });
     }
     return { inserted: readings.length, duplicates: null };
-  }
-
-  series(site: string, device: string, metric: string): Promise<SeriesRef | undefined> {
-    return this.catalogue.find(site, device, metric);
-  }
-
-  seriesOfSite(site: string, metric: string): Promise<SeriesRef[]> {
-    return this.catalogue.ofSite(site, metric);
-  }
-
-  seriesById(ids: readonly number[]): Promise<SeriesRef[]> {
-    return this.catalogue.byIds(ids);
-  }
-
-  timeZoneOf(site: string): Promise<string> {
-    return this.catalogue.timeZoneOf(site);
   }
 
   private async query(q: string) {

@@ -2,6 +2,7 @@ import type { GatewayAddress, Quality, Reading } from '@gatehouse/contracts';
 import { PendingRanges, RollupMaintainer, type RollupBackend, type SeriesSpan } from '../rollups/rollup-maintainer.js';
 import type { CounterAnchor } from '../rollups/bucket-calculator.js';
 import type { RollupLevel } from '../rollups/site-calendar.js';
+import { CataloguedStore } from '../catalogued-store.js';
 import type { SeriesCatalogue } from '../series-catalogue.js';
 import type { SqlClient } from '../sql-client.js';
 import type {
@@ -60,15 +61,16 @@ function toPoint(row: RawRow): RawPoint {
  * scans across series; rollup tables per level maintained by the service (RollupMaintainer).
  * The write and the record of which intervals it changed are one statement, so one commits with the other.
  */
-export class SqlTimeSeriesStore implements TimeSeriesStore, RollupBackend {
+export class SqlTimeSeriesStore extends CataloguedStore implements TimeSeriesStore, RollupBackend {
   readonly backend: string;
   private readonly partitions: ReadingPartitions;
   private readonly rollups: RollupMaintainer;
 
   constructor(
     private readonly db: SqlClient,
-    private readonly catalogue: SeriesCatalogue,
+    catalogue: SeriesCatalogue,
   ) {
+    super(catalogue);
     this.backend = db.kind;
     this.partitions = new ReadingPartitions(db);
     this.rollups = new RollupMaintainer(db, new PendingRanges(db), this);
@@ -115,22 +117,6 @@ export class SqlTimeSeriesStore implements TimeSeriesStore, RollupBackend {
       }
     }
     return { inserted, duplicates: readings.length - inserted };
-  }
-
-  series(site: string, device: string, metric: string): Promise<SeriesRef | undefined> {
-    return this.catalogue.find(site, device, metric);
-  }
-
-  seriesOfSite(site: string, metric: string): Promise<SeriesRef[]> {
-    return this.catalogue.ofSite(site, metric);
-  }
-
-  seriesById(ids: readonly number[]): Promise<SeriesRef[]> {
-    return this.catalogue.byIds(ids);
-  }
-
-  timeZoneOf(site: string): Promise<string> {
-    return this.catalogue.timeZoneOf(site);
   }
 
   async readRaw(series: SeriesRef, from: number, to: number, limit: number): Promise<RawPoint[]> {
