@@ -174,15 +174,15 @@ async function timeRequests(label: string, urls: () => string, runs: number): Pr
   for (let i = 0; i < runs + 3; i++) {
     const began = performance.now();
     const res = await fetch(urls());
-    const body = (await res.json()) as { points?: unknown[]; devices?: { buckets: unknown[] }[] };
+    const body = (await res.json()) as { points?: unknown[]; devices?: { buckets?: unknown[]; values?: unknown[] }[] };
     const ms = performance.now() - began;
     if (!res.ok) throw new Error(`${label}: HTTP ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
-    items = body.points?.length ?? body.devices?.reduce((n, d) => n + d.buckets.length, 0) ?? 0;
+    items = body.points?.length ?? body.devices?.reduce((n, d) => n + (d.buckets ?? d.values ?? []).length, 0) ?? 0;
     if (i >= 3) times.push(ms);
   }
   times.sort((a, b) => a - b);
   const result = { p50: percentile(times, 50), p95: percentile(times, 95), items };
-  out(`  ${label}: p50 ${result.p50.toFixed(1)} ms, p95 ${result.p95.toFixed(1)} ms (${items.toLocaleString('en')} buckets per answer, ${runs} runs)`);
+  out(`  ${label}: p50 ${result.p50.toFixed(1)} ms, p95 ${result.p95.toFixed(1)} ms (${items.toLocaleString('en')} values per answer, ${runs} runs)`);
   return result;
 }
 
@@ -223,14 +223,26 @@ async function queryBenchmark(): Promise<Record<string, number>> {
     const randomMonth = () => Math.floor(Math.random() * months);
     const iso = (ms: number) => new Date(ms).toISOString();
     const dailyMonth = await timeRequests(
-      'daily totals of all meters, one month',
+      'daily totals of all meters, one month (device × day table)',
+      () => {
+        const m = randomMonth();
+        return `${base}/sites/${SITE}/rollup-table?metric=import_energy&level=1d&field=consumption&from=${monthStart(m)}&to=${monthStart(m + 1)}`;
+      },
+      50,
+    );
+    const dailyYear = await timeRequests(
+      'daily totals of all meters, the whole year (device × day table)',
+      () => `${base}/sites/${SITE}/rollup-table?metric=import_energy&level=1d&field=consumption&from=${iso(start)}&to=${iso(start + QUERY_DAYS * DAY)}`,
+      20,
+    );
+    const dailyBucketsMonth = await timeRequests(
+      'daily buckets (every statistic) of all meters, one month',
       () => {
         const m = randomMonth();
         return `${base}/sites/${SITE}/rollups?metric=import_energy&level=1d&from=${monthStart(m)}&to=${monthStart(m + 1)}`;
       },
       50,
     );
-    const dailyYear = await timeRequests('daily totals of all meters, the whole year', () => `${base}/sites/${SITE}/rollups?metric=import_energy&level=1d&from=${iso(start)}&to=${iso(start + QUERY_DAYS * DAY)}`, 20);
     const quarterMonth = await timeRequests(
       '15-minute series of one meter, one month',
       () => {
@@ -250,6 +262,8 @@ async function queryBenchmark(): Promise<Record<string, number>> {
       daily_totals_all_meters_month_p95_ms: round1(dailyMonth.p95),
       daily_totals_all_meters_year_p50_ms: round1(dailyYear.p50),
       daily_totals_all_meters_year_p95_ms: round1(dailyYear.p95),
+      daily_buckets_all_meters_month_p50_ms: round1(dailyBucketsMonth.p50),
+      daily_buckets_all_meters_month_p95_ms: round1(dailyBucketsMonth.p95),
       quarter_hour_series_one_meter_month_p50_ms: round1(quarterMonth.p50),
       quarter_hour_series_one_meter_month_p95_ms: round1(quarterMonth.p95),
     };

@@ -85,6 +85,7 @@ describe('HTTP API', () => {
       '/api/v1/sites',
       '/api/v1/sites/{site}/assets',
       '/api/v1/sites/{site}/devices/{device}/latest',
+      '/api/v1/sites/{site}/rollup-table',
       '/api/v1/sites/{site}/rollups',
     ]);
     expect(doc.paths['/api/v1/series']?.get?.parameters?.map((p) => p.name)).toEqual(['site', 'device', 'metric', 'from', 'to', 'step', 'limit']);
@@ -189,6 +190,15 @@ describe('HTTP API', () => {
       ['b1-main', [96, 96, 96]],
       ['b2-main', [96, 96, 96]],
     ]);
+    const table = (await app.inject({ url: `/api/v1/sites/${gw.site}/rollup-table?metric=import_energy&level=1d&from=2026-11-20T10:00:00%2B08:00&to=2026-11-23T00:00:00%2B08:00` })).json();
+    // From 10:00 asked, the whole local day answered.
+    expect(table).toMatchObject({ level: '1d', field: 'consumption', timeZone: 'Asia/Shanghai', from: dayStart, ts: [dayStart, dayStart + 86_400_000, dayStart + 2 * 86_400_000] });
+    expect(table.devices).toEqual([
+      { device: 'b1-main', unit: 'kWh', kind: 'counter', values: [96, 96, 96] },
+      { device: 'b2-main', unit: 'kWh', kind: 'counter', values: [96, 96, 96] },
+    ]);
+    const counts = (await app.inject({ url: `/api/v1/sites/${gw.site}/rollup-table?metric=import_energy&level=1mo&field=count&from=2026-11-01T00:00:00%2B08:00` })).json();
+    expect(counts.devices.map((d: { values: number[] }) => d.values)).toEqual([[3 * 96 + 1], [3 * 96 + 1]]);
     const bad = await app.inject({ url: `/api/v1/sites/${gw.site}/rollups?metric=import_energy&level=1w&from=2026-11-20` });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().message).toMatch(/^querystring\.level: /);

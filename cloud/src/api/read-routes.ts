@@ -6,9 +6,9 @@ import type { ApiDependencies } from './app.js';
 import { errorBodySchema } from './app.js';
 import { ApiError } from './errors.js';
 import { meanOf } from '../storage/rollups/bucket-calculator.js';
-import { NOMINAL_LEVEL_MS, ROLLUP_LEVELS } from '../storage/rollups/site-calendar.js';
+import { calendarOf, NOMINAL_LEVEL_MS, ROLLUP_LEVELS } from '../storage/rollups/site-calendar.js';
 import { chooseResolution, SeriesReadError, SeriesReader, type StepRequest } from '../storage/series-reader.js';
-import type { Bucket } from '../storage/time-series-store.js';
+import { ROLLUP_FIELDS, type Bucket } from '../storage/time-series-store.js';
 import { instantParam, stepParam } from './time-params.js';
 
 type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
@@ -280,6 +280,73 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
         from: q.from,
         to,
         devices: series.map((s, i) => ({ device: s.device, unit: s.unit, kind: s.kind, buckets: (buckets[i] ?? []).map(toBucket) })),
+      };
+    },
+  );
+
+  api.get(
+    '/api/v1/sites/:site/rollup-table',
+    {
+      serializerCompiler: plainJson,
+      schema: {
+        summary: 'One field of one rollup for every device of a site, as a device × interval table',
+        description:
+          'The lean form of the site rollups for reports and dashboards: one time axis (`ts`, interval starts in the site\'s time zone) and, ' +
+          'per device, the values of `field` on that axis (null where the device has no bucket). ' +
+          'The daily energy of every meter for a year is `metric=import_energy&level=1d&field=consumption`.',
+        tags: ['readings'],
+        params: z.object({ site: idParam }),
+        querystring: z.object({
+          metric: z.string().min(1).max(64),
+          level: z.enum(ROLLUP_LEVELS).default('1d'),
+          field: z.enum(ROLLUP_FIELDS).default('consumption'),
+          from: instantParam,
+          to: instantParam.optional(),
+        }),
+        response: {
+          200: z.object({
+            site: z.string(),
+            metric: z.string(),
+            level: z.enum(ROLLUP_LEVELS),
+            field: z.enum(ROLLUP_FIELDS),
+            timeZone: z.string(),
+            from: epochMs,
+            to: epochMs,
+            ts: z.array(epochMs),
+            devices: z.array(z.object({ device: z.string(), unit: z.string(), kind: z.enum(['gauge', 'counter']), values: z.array(z.number().nullable()) })),
+          }),
+          400: errorBodySchema,
+        },
+      },
+    },
+    async (request) => {
+      const { site } = request.params;
+      const q = request.query;
+      const to = q.to ?? Date.now();
+      if (q.from >= to) throw new ApiError('GH_BAD_TIME_RANGE', `"from" (${new Date(q.from).toISOString()}) must be before "to" (${new Date(to).toISOString()})`);
+      const series = await deps.timeSeries.seriesOfSite(site, q.metric);
+      const timeZone = await deps.timeSeries.timeZoneOf(site);
+      if (series.length * ((to - q.from) / NOMINAL_LEVEL_MS[q.level]) > MAX_SITE_BUCKETS * 5) {
+        throw new ApiError('GH_TOO_MANY_POINTS', `${series.length} devices × ${Math.ceil((to - q.from) / NOMINAL_LEVEL_MS[q.level])} ${q.level} intervals is too many: use a coarser level or a shorter range`);
+      }
+      const start = calendarOf(timeZone).start(q.level, q.from);
+      const values = await deps.timeSeries.readRollupField(q.level, q.field, series, start, to);
+      const axis = [...new Set([...values.values()].flatMap((pairs) => pairs.map(([ts]) => ts)))].sort((a, b) => a - b);
+      const column = new Map(axis.map((ts, i) => [ts, i]));
+      return {
+        site,
+        metric: q.metric,
+        level: q.level,
+        field: q.field,
+        timeZone,
+        from: start,
+        to,
+        ts: axis,
+        devices: series.map((s) => {
+          const row: (number | null)[] = new Array<number | null>(axis.length).fill(null);
+          for (const [ts, value] of values.get(s.id) ?? []) row[column.get(ts)!] = value;
+          return { device: s.device, unit: s.unit, kind: s.kind, values: row };
+        }),
       };
     },
   );

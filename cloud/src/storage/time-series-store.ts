@@ -49,6 +49,10 @@ export interface Bucket {
   consumption: number | null;
 }
 
+/** The fields of a bucket one can read on its own. */
+export const ROLLUP_FIELDS = ['consumption', 'count', 'sum', 'min', 'max', 'last'] as const;
+export type RollupField = (typeof ROLLUP_FIELDS)[number];
+
 export interface DeviceBucket extends Bucket {
   device: string;
 }
@@ -93,6 +97,11 @@ export interface TimeSeriesStore {
   readRaw(series: SeriesRef, from: number, to: number, limit: number): Promise<RawPoint[]>;
   /** rollup buckets starting in [from, to), in time order, per series */
   readRollup(level: RollupLevel, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, Bucket[]>>;
+  /**
+   * One field of a rollup level for many series, as [bucket start, value] pairs per series: the lean
+   * read behind a meter × day table of a whole site.
+   */
+  readRollupField(level: RollupLevel, field: RollupField, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, [number, number | null][]>>;
   latest(site: string, device: string): Promise<LatestReading[]>;
   /** a counter's last good, reset or rollover reading before `ts` (where its next step starts from) */
   lastAnchorBefore(series: SeriesRef, ts: number): Promise<{ ts: number; value: number } | undefined>;

@@ -8,6 +8,7 @@ import type { SeriesCatalogue } from '../series-catalogue.js';
 import type { SqlClient } from '../sql-client.js';
 import type {
   Bucket,
+  RollupField,
   LatestReading,
   RawPoint,
   RetentionTarget,
@@ -211,6 +212,11 @@ export class InfluxTimeSeriesStore extends CataloguedStore implements TimeSeries
     for (let i = 0; i < points.length; i += WRITE_CHUNK) {
       await this.influx.writePoints(points.slice(i, i + WRITE_CHUNK), { precision: 'ms' });
     }
+  }
+
+  async readRollupField(level: RollupLevel, field: RollupField, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, [number, number | null][]>> {
+    const buckets = await this.readRollup(level, series, from, to);
+    return new Map([...buckets].map(([id, list]) => [id, list.map((b) => [b.ts, b[field]] as [number, number | null])]));
   }
 
   async readRollup(level: RollupLevel, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, Bucket[]>> {

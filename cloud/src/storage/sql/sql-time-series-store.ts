@@ -7,6 +7,7 @@ import type { SeriesCatalogue } from '../series-catalogue.js';
 import type { SqlClient } from '../sql-client.js';
 import type {
   Bucket,
+  RollupField,
   LatestReading,
   RawPoint,
   RetentionTarget,
@@ -201,6 +202,19 @@ export class SqlTimeSeriesStore extends CataloguedStore implements TimeSeriesSto
     );
     const buckets = JSON.parse(row?.doc ?? '[]') as [number, number, number, number | null, number | null, number | null, number | null, number | null][];
     for (const [id, ts, count, sum, min, max, last, consumption] of buckets) out.get(id)?.push({ ts, count, sum, min, max, last, consumption });
+    return out;
+  }
+
+  async readRollupField(level: RollupLevel, field: RollupField, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, [number, number | null][]>> {
+    const out = new Map<number, [number, number | null][]>(series.map((s) => [s.id, []]));
+    if (series.length === 0) return out;
+    const [row] = await this.db.query<{ doc: string | null }>(
+      `SELECT json_agg(json_build_array(series_id, ${EPOCH_MS('bucket')}, ${field}) ORDER BY series_id, bucket)::text AS doc
+         FROM ${TABLE[level]}
+        WHERE series_id = ANY($1::int[]) AND bucket >= to_timestamp($2 / 1000.0) AND bucket < to_timestamp($3 / 1000.0)`,
+      [arrayLiteral(series.map((s) => s.id)), from, to],
+    );
+    for (const [id, ts, value] of JSON.parse(row?.doc ?? '[]') as [number, number, number | null][]) out.get(id)?.push([ts, value]);
     return out;
   }
 
