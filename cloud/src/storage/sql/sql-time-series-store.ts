@@ -207,14 +207,28 @@ export class SqlTimeSeriesStore extends CataloguedStore implements TimeSeriesSto
 
   async readRollupField(level: RollupLevel, field: RollupField, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, [number, number | null][]>> {
     const out = new Map<number, [number, number | null][]>(series.map((s) => [s.id, []]));
-    if (series.length === 0) return out;
-    const [row] = await this.db.query<{ doc: string | null }>(
-      `SELECT json_agg(json_build_array(series_id, ${EPOCH_MS('bucket')}, ${field}) ORDER BY series_id, bucket)::text AS doc
-         FROM ${TABLE[level]}
-        WHERE series_id = ANY($1::int[]) AND bucket >= to_timestamp($2 / 1000.0) AND bucket < to_timestamp($3 / 1000.0)`,
-      [arrayLiteral(series.map((s) => s.id)), from, to],
+    // A year of days for hundreds of meters: per series, two arrays in one JSON document (parsed natively,
+    // far cheaper than the driver's row-by-row parsing), read in a few parts side by side so the
+    // database formats numbers on every core.
+    const parts = series.length >= 100 ? 4 : 1;
+    const size = Math.ceil(series.length / parts);
+    await Promise.all(
+      Array.from({ length: parts }, async (_, i) => {
+        const ids = series.slice(i * size, (i + 1) * size).map((s) => s.id);
+        if (ids.length === 0) return;
+        const [row] = await this.db.query<{ doc: string | null }>(
+          `SELECT json_agg(json_build_array(series_id, ts, v))::text AS doc FROM (
+             SELECT series_id, array_agg(${EPOCH_MS('bucket')} ORDER BY bucket) AS ts, array_agg(${field} ORDER BY bucket) AS v
+               FROM ${TABLE[level]}
+              WHERE series_id = ANY($1::int[]) AND bucket >= to_timestamp($2 / 1000.0) AND bucket < to_timestamp($3 / 1000.0)
+              GROUP BY series_id) per_series`,
+          [arrayLiteral(ids), from, to],
+        );
+        for (const [id, ts, values] of JSON.parse(row?.doc ?? '[]') as [number, number[], (number | null)[]][]) {
+          out.set(id, ts.map((t, k) => [t, values[k] ?? null]));
+        }
+      }),
     );
-    for (const [id, ts, value] of JSON.parse(row?.doc ?? '[]') as [number, number, number | null][]) out.get(id)?.push([ts, value]);
     return out;
   }
 
