@@ -10,6 +10,8 @@ export * from './drivers/modbus/modbus-connection.js';
 export * from './drivers/modbus/counter-guard.js';
 export * from './drivers/driver-registry.js';
 export * from './drivers/modbus/modbus-device-driver.js';
+export * from './drivers/osdp/osdp-checks.js';
+export * from './drivers/osdp/osdp-frame.js';
 export * from './status/metrics.js';
 export * from './journal/journal.js';
 export * from './journal/record-format.js';
