@@ -12,3 +12,5 @@ export * from './modbus/modbus-unit.js';
 export * from './modbus/register-encoding.js';
 export * from './modbus/crc16.js';
 export * from './modbus/free-port.js';
+export * from './osdp/osdp-wire.js';
+export * from './osdp/osdp-peripheral.js';
