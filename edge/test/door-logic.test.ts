@@ -1,0 +1,71 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DoorLogic } from '@gatehouse/edge';
+
+describe('door logic', () => {
+  let events: string[];
+  let unlocks: number[];
+  let door: DoorLogic;
+
+  beforeEach(() => {
+    vi.useFakeTimers({ now: Date.UTC(2026, 10, 26, 8) });
+    events = [];
+    unlocks = [];
+    door = new DoorLogic(
+      { unlockMs: 5000, heldOpenMs: 30_000, allowedCards: new Set(['12345640']), duressPin: '9999' },
+      { unlock: (ms) => unlocks.push(ms), event: (type, detail) => events.push(detail?.credential ? `${type} ${detail.credential}` : type) },
+      () => Date.now(),
+    );
+  });
+  afterEach(() => {
+    door.stop();
+    vi.useRealTimers();
+  });
+
+  it('grants an enrolled card, unlocks, and counts the opening as legitimate', () => {
+    door.cardPresented('12345640', '****5640');
+    door.doorContact(true);
+    door.doorContact(false);
+    expect(events).toEqual(['access_granted ****5640', 'door_opened', 'door_closed']);
+    expect(unlocks).toEqual([5000]);
+  });
+
+  it('denies an unknown card and keeps the door locked', () => {
+    door.cardPresented('DEADBEEF', '****BEEF');
+    expect(events).toEqual(['access_denied ****BEEF']);
+    expect(unlocks).toEqual([]);
+  });
+
+  it('reports a door forced open when it opens locked, and after the unlock window ran out', () => {
+    door.doorContact(true);
+    door.doorContact(false);
+    door.cardPresented('12345640', '****5640');
+    vi.advanceTimersByTime(6000);
+    door.doorContact(true);
+    expect(events).toEqual(['door_forced_open', 'door_closed', 'access_granted ****5640', 'door_forced_open']);
+  });
+
+  it('reports a door held open once, after the allowed time', () => {
+    door.exitButtonPressed();
+    door.doorContact(true);
+    vi.advanceTimersByTime(29_000);
+    expect(events).toEqual(['exit_button', 'door_opened']);
+    vi.advanceTimersByTime(60_000);
+    expect(events).toEqual(['exit_button', 'door_opened', 'door_held_open']);
+    door.doorContact(false);
+    expect(events.at(-1)).toBe('door_closed');
+  });
+
+  it('opens for the duress PIN as for anyone, and raises the duress alarm', () => {
+    door.keypadEntered('9999#');
+    expect(events).toEqual(['access_granted', 'duress']);
+    expect(unlocks).toEqual([5000]);
+    door.keypadEntered('1111#');
+    expect(events.at(-1)).toBe('access_denied');
+  });
+
+  it('reports tamper', () => {
+    door.tamper(true);
+    door.tamper(false);
+    expect(events).toEqual(['tamper']);
+  });
+});
