@@ -59,7 +59,43 @@ const modbusRtuDeviceSchema = z
   })
   .strict();
 
-export const deviceConfigSchema = z.discriminatedUnion('driver', [modbusTcpDeviceSchema, modbusRtuOverTcpDeviceSchema, modbusRtuDeviceSchema]);
+/** A door: what the gateway, as the access controller, decides for it. */
+const doorPolicySchema = z
+  .object({
+    /** how long the strike stays unlocked after a grant or the exit button */
+    unlockMs: z.number().int().min(500).max(60_000).default(5000),
+    /** how long the door may stay open after a legitimate opening */
+    heldOpenMs: z.number().int().min(1000).default(30_000),
+    /** enrolled cards: the raw card data as hex, as the reader reports it */
+    cards: z.array(z.string().regex(/^[0-9A-Fa-f]{2,32}$/, 'expected the card data as hex, e.g. 12345640')).default([]),
+    /** a PIN that opens the door and raises a silent duress alarm */
+    duressPin: z.string().regex(/^[0-9]{4,8}$/, 'expected 4 to 8 digits').optional(),
+  })
+  .strict();
+
+/** An OSDP reader and door I/O on a serial line behind a serial-to-Ethernet converter (or a simulator). */
+const osdpTcpDeviceSchema = z
+  .object({
+    id: idSchema,
+    name: z.string().max(128).optional(),
+    driver: z.literal('osdp+tcp'),
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535),
+    /** the peripheral's OSDP address */
+    address: z.number().int().min(0).max(126),
+    /** CRC-16 (default) or the one-byte checksum of older readers */
+    useCrc: z.boolean().default(true),
+    pollIntervalMs: z.number().int().min(20).max(1000).default(50),
+    replyTimeoutMs: z.number().int().min(20).max(2000).default(200),
+    /** a peripheral silent this long is reported offline */
+    offlineAfterMs: z.number().int().min(500).default(8000),
+    door: doorPolicySchema.default({ unlockMs: 5000, heldOpenMs: 30_000, cards: [] }),
+  })
+  .strict();
+
+export const deviceConfigSchema = z.discriminatedUnion('driver', [modbusTcpDeviceSchema, modbusRtuOverTcpDeviceSchema, modbusRtuDeviceSchema, osdpTcpDeviceSchema]);
+export type ModbusDeviceConfig = z.output<typeof modbusTcpDeviceSchema> | z.output<typeof modbusRtuOverTcpDeviceSchema> | z.output<typeof modbusRtuDeviceSchema>;
+export type OsdpDeviceConfig = z.output<typeof osdpTcpDeviceSchema>;
 export type DeviceConfig = z.output<typeof deviceConfigSchema>;
 
 const MODBUS_DEFAULTS = {

@@ -36,13 +36,22 @@ describe('gateway config', () => {
     expect(error?.problems).toEqual([
       { path: 'mqtt.url', line: 3, message: 'expected mqtt://host:port or mqtts://host:port' },
       { path: 'devices[0].port', line: 5, message: 'Too big: expected number to be <=65535' },
-      { path: 'devices[1].driver', line: 6, message: "Invalid discriminator value. Expected 'modbus+tcp' | 'modbus+rtu-over-tcp' | 'modbus+rtu'" },
+      { path: 'devices[1].driver', line: 6, message: "Invalid discriminator value. Expected 'modbus+tcp' | 'modbus+rtu-over-tcp' | 'modbus+rtu' | 'osdp+tcp'" },
     ]);
   });
 
   it('refuses unknown keys, so a typo is not silently ignored', () => {
     const file = write('edge.yaml', 'site: demo\ngateway: gw-01\nmqtt: { url: "mqtt://b:1883" }\ndevises: []\ndevices: []\n');
     expect(() => loadGatewayConfig(file)).toThrow(/\(root\) \(line 1\): Unrecognized key: "devises"|devices: Too small/);
+  });
+
+  it('checks an OSDP door: its address and its enrolled cards', () => {
+    const file = write(
+      'edge.yaml',
+      'site: demo\ngateway: gw-01\nmqtt: { url: "mqtt://b:1883" }\ndevices:\n  - { id: d1, driver: osdp+tcp, host: a, port: 4001, address: 127, door: { cards: [12G4] } }\n',
+    );
+    expect(() => loadGatewayConfig(file)).toThrow(/devices\[0\]\.address \(line 5\): Too big: expected number to be <=126/);
+    expect(() => loadGatewayConfig(file)).toThrow(/devices\[0\]\.door\.cards\[0\] \(line 5\): expected the card data as hex, e.g. 12345640/);
   });
 
   it('refuses a device id used twice', () => {

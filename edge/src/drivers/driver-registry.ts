@@ -1,10 +1,11 @@
-import type { DeviceConfig, GatewayConfig } from '../config.js';
+import type { GatewayConfig, ModbusDeviceConfig } from '../config.js';
 import type { DeviceDriver, DriverContext } from './driver.js';
 import { ModbusConnection, type ModbusTransport } from './modbus/modbus-connection.js';
 import { ModbusDeviceDriver } from './modbus/modbus-device-driver.js';
 import { BUILT_IN_PROFILE_DIR, loadProfiles } from './modbus/profile.js';
+import { OsdpDoorDriver } from './osdp/osdp-door-driver.js';
 
-function modbusTransport(device: DeviceConfig): ModbusTransport {
+function modbusTransport(device: ModbusDeviceConfig): ModbusTransport {
   switch (device.driver) {
     case 'modbus+tcp':
       return { kind: 'tcp', host: device.host, port: device.port };
@@ -30,6 +31,10 @@ export function createDrivers(config: GatewayConfig, ctx: DriverContext): { driv
   const drivers: DeviceDriver[] = [];
 
   config.devices.forEach((device, index) => {
+    if (device.driver === 'osdp+tcp') {
+      drivers.push(new OsdpDoorDriver(device, ctx));
+      return;
+    }
     const profile = profiles.get(device.profile);
     if (!profile) {
       throw new Error(`devices[${index}].profile: unknown profile "${device.profile}" (known: ${[...profiles.keys()].sort().join(', ')})`);

@@ -31,6 +31,18 @@ export function createGatewayMetrics() {
       labelNames: ['device'] as const,
       registers: [registry],
     }),
+    protocolErrors: new Counter({
+      name: 'gh_edge_protocol_errors_total',
+      help: 'Frames and messages from devices that were refused (bad CRC, wrong length, unknown reply, …), by protocol and reason',
+      labelNames: ['protocol', 'reason'] as const,
+      registers: [registry],
+    }),
+    deviceEvents: new Counter({
+      name: 'gh_edge_device_events_total',
+      help: 'Normalised events produced by access-control and camera drivers, by type',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
     readings: new Counter({
       name: 'gh_edge_readings_total',
       help: 'Readings produced by drivers, by quality',

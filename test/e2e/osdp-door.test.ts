@@ -1,0 +1,88 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCloud, type RunningCloud } from '@gatehouse/cloud';
+import { startGateway, type RunningGateway } from '@gatehouse/edge';
+import { SimulatedPeripheral } from '@gatehouse/firmware-sim';
+import { silentLogger } from '../support/site-under-test.js';
+import { waitFor } from '../support/wait-for.js';
+
+const SITE = 'osdp-site';
+const CARD = Buffer.from('12345640', 'hex');
+
+// A door whose reader speaks OSDP: simulated peripheral → gateway (control panel, door logic, events
+// journal) → embedded broker → cloud → the events API.
+describe('an OSDP door end to end', () => {
+  let cloud: RunningCloud;
+  let gateway: RunningGateway;
+  let peripheral: SimulatedPeripheral;
+  let server: Awaited<ReturnType<SimulatedPeripheral['listen']>>;
+
+  const events = async () =>
+    ((await (await fetch(`http://127.0.0.1:${cloud.httpPort}/api/v1/events?site=${SITE}&limit=100`)).json()) as { events: { type: string; credential: string | null; reason: string | null; device: string }[] }).events.reverse();
+
+  beforeAll(async () => {
+    peripheral = new SimulatedPeripheral({ address: 0x65 });
+    server = await peripheral.listen();
+    cloud = await startCloud({ http: { host: '127.0.0.1', port: 0 }, storage: { kind: 'pglite' }, embeddedBroker: { host: '127.0.0.1', port: 0 } }, silentLogger);
+    gateway = await startGateway(
+      {
+        site: SITE,
+        gateway: 'gw-01',
+        mqtt: { url: cloud.brokerUrl!, clientId: 'gh-osdp-gw-01' },
+        dataDir: mkdtempSync(join(tmpdir(), 'gh-osdp-')),
+        http: { host: '127.0.0.1', port: 0 },
+        devices: [
+          {
+            id: 'door-lobby',
+            name: 'Lobby door',
+            driver: 'osdp+tcp',
+            host: '127.0.0.1',
+            port: server.port,
+            address: 0x65,
+            replyTimeoutMs: 100,
+            offlineAfterMs: 1000,
+            door: { unlockMs: 1000, heldOpenMs: 60_000, cards: ['12345640'], duressPin: '9999' },
+          },
+        ],
+      },
+      silentLogger,
+    );
+    await waitFor('the peripheral to be polled', () => peripheral.received.length > 3);
+  });
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await cloud?.stop();
+    await server?.close();
+  });
+
+  it('grants an enrolled card and unlocks the strike, denies an unknown one, and reports a forced door and tamper', async () => {
+    peripheral.presentCard(CARD, 32);
+    await waitFor('the strike to be energised', () => peripheral.strikeEnergised);
+    peripheral.setDoorOpen(true);
+    peripheral.setDoorOpen(false);
+    peripheral.presentCard(Buffer.from('DEADBEEF', 'hex'), 32);
+    await waitFor('the strike to lock again', () => !peripheral.strikeEnergised);
+    peripheral.setDoorOpen(true); // locked: forced
+    peripheral.setDoorOpen(false);
+    peripheral.setTamper(true);
+    peripheral.pressKeys('9999#');
+    await waitFor('9 events stored', async () => (await events()).length >= 9);
+    const stored = await events();
+    expect(stored.map((e) => e.type)).toEqual(['access_granted', 'door_opened', 'door_closed', 'access_denied', 'door_forced_open', 'door_closed', 'tamper', 'access_granted', 'duress']);
+    expect(stored[0]).toMatchObject({ device: 'door-lobby', credential: '****5640' });
+    expect(stored[3]).toMatchObject({ credential: '****BEEF', reason: 'credential not enrolled at this door' });
+    // The whole card number is never stored.
+    expect(JSON.stringify(stored)).not.toContain('12345640');
+  });
+
+  it('reports the peripheral offline when it falls silent, and online when it answers again', async () => {
+    const before = (await events()).length;
+    peripheral.goSilent(2500);
+    await waitFor('device_offline', async () => (await events()).slice(before).some((e) => e.type === 'device_offline'), 10_000);
+    await waitFor('device_online', async () => (await events()).slice(before).some((e) => e.type === 'device_online'), 10_000);
+    expect((await events()).slice(before).map((e) => e.type)).toEqual(['device_offline', 'device_online']);
+  });
+});
