@@ -14,6 +14,7 @@ export * from './drivers/osdp/osdp-checks.js';
 export * from './drivers/osdp/osdp-frame.js';
 export * from './drivers/osdp/osdp-messages.js';
 export * from './drivers/osdp/osdp-link.js';
+export * from './drivers/osdp/osdp-secure-channel.js';
 export * from './drivers/access/door-logic.js';
 export * from './status/metrics.js';
 export * from './journal/journal.js';
