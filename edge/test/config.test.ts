@@ -16,7 +16,7 @@ function write(name: string, text: string): string {
 
 describe('gateway config', () => {
   it('accepts the shipped examples', () => {
-    expect(loadGatewayConfig(join(examples, 'site-in-a-box/edge.yaml')).devices).toHaveLength(6);
+    expect(loadGatewayConfig(join(examples, 'site-in-a-box/edge.yaml')).devices).toHaveLength(7);
     expect(loadGatewayConfig(join(examples, 'production/edge-mosquitto.yaml')).mqtt.url).toBe('mqtt://127.0.0.1:1883');
   });
 

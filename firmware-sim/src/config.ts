@@ -53,6 +53,22 @@ const modbusRtuBusSchema = z
   })
   .strict();
 
+/** An OSDP door peripheral (reader, keypad, door contact, exit button, strike, tamper) on TCP. */
+const osdpDoorSchema = z
+  .object({
+    id: z.string().min(1),
+    host: z.string().default('127.0.0.1'),
+    /** 0 picks a free port */
+    port: z.number().int().min(0).max(65535),
+    address: z.number().int().min(0).max(126),
+    /** play a door scenario every this many ms (card granted, denied, forced, held open, exit, tamper) */
+    scenarioEveryMs: z.number().int().min(1000).optional(),
+    enrolledCard: z.string().regex(/^[0-9A-Fa-f]{2,32}$/).default('12345640'),
+    unknownCard: z.string().regex(/^[0-9A-Fa-f]{2,32}$/).default('DEADBEEF'),
+    heldOpenMs: z.number().int().min(1000).default(35_000),
+  })
+  .strict();
+
 const scheduledFaultSchema = z
   .object({
     meter: z.string().min(1),
@@ -83,6 +99,7 @@ export const simulatorConfigSchema = z
     servedLog: z.string().optional(),
     modbusTcp: z.array(modbusTcpEndpointSchema).default([]),
     modbusRtu: z.array(modbusRtuBusSchema).default([]),
+    osdpTcp: z.array(osdpDoorSchema).default([]),
     faults: z.array(scheduledFaultSchema).default([]),
   })
   .strict()

@@ -14,3 +14,4 @@ export * from './modbus/crc16.js';
 export * from './modbus/free-port.js';
 export * from './osdp/osdp-wire.js';
 export * from './osdp/osdp-peripheral.js';
+export * from './osdp/door-scenarios.js';

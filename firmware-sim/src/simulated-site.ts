@@ -8,6 +8,8 @@ import { SimulatedMeterUnit, type MeterPhysics, type ServedRead } from './meters
 import { METER_MODELS } from './meters/models/index.js';
 import { SimulatedWaterMeter } from './meters/water-meter.js';
 import { ModbusRtuServer } from './modbus/modbus-rtu-server.js';
+import { DOOR_SCENARIOS, playDoorScenario } from './osdp/door-scenarios.js';
+import { SimulatedPeripheral } from './osdp/osdp-peripheral.js';
 import { ModbusTcpServer } from './modbus/modbus-tcp-server.js';
 
 export interface SimulatedSiteOptions {
@@ -25,6 +27,10 @@ export interface RunningModbusEndpoint {
 
 export interface SimulatedSite {
   modbusTcp: RunningModbusEndpoint[];
+  /** the simulated OSDP doors and the ports they listen on */
+  osdpTcp: { id: string; host: string; port: number; address: number }[];
+  /** a simulated door by id, to play scenarios on it */
+  door(id: string): SimulatedPeripheral;
   /** a simulated meter by id, to inject faults or look at its state */
   meter(id: string): SimulatedMeterUnit;
   stop(): Promise<void>;
@@ -92,6 +98,8 @@ export async function startSimulatedSite(input: SimulatorConfigInput, options: S
   const units = new Map<string, SimulatedMeterUnit>();
   const stops: (() => Promise<void>)[] = [];
   const endpoints: RunningModbusEndpoint[] = [];
+  const doors = new Map<string, SimulatedPeripheral>();
+  const doorEndpoints: SimulatedSite['osdpTcp'] = [];
   let seed = config.seed;
 
   const makeUnit = (m: SimulatedMeterConfig): SimulatedMeterUnit => {
@@ -121,12 +129,32 @@ export async function startSimulatedSite(input: SimulatorConfigInput, options: S
       stops.push(() => server.stop());
       logger.info({ serialPort: bus.serialPort, meters: bus.meters.length }, 'simulated Modbus RTU meters listening');
     }
+    for (const d of config.osdpTcp) {
+      const peripheral = new SimulatedPeripheral({ address: d.address });
+      const listening = await peripheral.listen(d.port, d.host);
+      stops.push(listening.close);
+      doors.set(d.id, peripheral);
+      doorEndpoints.push({ id: d.id, host: d.host, port: listening.port, address: d.address });
+      logger.info({ door: d.id, host: d.host, port: listening.port, address: d.address }, 'simulated OSDP door listening');
+    }
   } catch (err) {
     await Promise.all(stops.map((stop) => stop()));
     throw err;
   }
 
   const timers: NodeJS.Timeout[] = [];
+  for (const d of config.osdpTcp) {
+    if (!d.scenarioEveryMs) continue;
+    const peripheral = doors.get(d.id)!;
+    let next = 0;
+    const play = () => {
+      const scenario = DOOR_SCENARIOS[next++ % DOOR_SCENARIOS.length]!;
+      void playDoorScenario(peripheral, scenario, { enrolledCard: Buffer.from(d.enrolledCard, 'hex'), unknownCard: Buffer.from(d.unknownCard, 'hex'), heldOpenMs: d.heldOpenMs }, logger);
+    };
+    const timer = setInterval(play, d.scenarioEveryMs);
+    timer.unref();
+    timers.push(timer);
+  }
   for (const f of config.faults) {
     const inject = () => {
       logger.info({ meter: f.meter, fault: f.kind }, 'injecting simulated fault');
@@ -153,6 +181,12 @@ export async function startSimulatedSite(input: SimulatorConfigInput, options: S
 
   return {
     modbusTcp: endpoints,
+    osdpTcp: doorEndpoints,
+    door(id: string) {
+      const peripheral = doors.get(id);
+      if (!peripheral) throw new Error(`no simulated door "${id}"`);
+      return peripheral;
+    },
     meter(id: string) {
       const unit = units.get(id);
       if (!unit) throw new Error(`no simulated meter "${id}"`);

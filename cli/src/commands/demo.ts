@@ -64,6 +64,8 @@ export function registerDemoCommand(program: Command): void {
             ...simConfig,
             stateFile: resolve(dataDir, 'sim-state.json'),
             modbusTcp: simConfig.modbusTcp.map((e) => ({ ...e, port: modbusPort })),
+            // The doors are the gateway's business only: any free port.
+            osdpTcp: simConfig.osdpTcp.map((d) => ({ ...d, port: 0 })),
           },
           { logger: logger.child({ component: 'sim' }) },
         );
@@ -85,7 +87,9 @@ export function registerDemoCommand(program: Command): void {
             dataDir: resolve(dataDir, 'edge'),
             mqtt: { ...edgeConfig.mqtt, url: brokerUrl },
             http: { ...edgeConfig.http, port: parsePort(options.gatewayPort, '--gateway-port') },
-            devices: edgeConfig.devices.map((d) => ({ ...d, port: meterPort })),
+            devices: edgeConfig.devices.map((d) =>
+              d.driver === 'osdp+tcp' ? { ...d, port: sim!.osdpTcp.find((door) => door.id === d.id)?.port ?? d.port } : { ...d, port: meterPort },
+            ),
           },
           logger.child({ component: 'edge' }),
         );
@@ -101,12 +105,14 @@ export function registerDemoCommand(program: Command): void {
           '',
           'Gatehouse demo site is running:',
           `  simulated meters   modbus+tcp://127.0.0.1:${sim.modbusTcp[0]?.port ?? modbusPort}  ${meters.join(', ')}`,
+          ...sim.osdpTcp.map((d) => `  simulated door     osdp+tcp://127.0.0.1:${d.port}  ${d.id} (address ${d.address}), a scenario every 45 s`),
           `  MQTT broker        ${brokerUrl}  (embedded)`,
           `  gateway            ${edgeConfig.site}/${edgeConfig.gateway}  metrics http://127.0.0.1:${gateway.httpPort}/metrics`,
           `  cloud storage      PGlite in ${resolve(dataDir, 'pglite')}`,
           `  HTTP API           ${api}/api/v1/health`,
           `                     ${api}/api/v1/devices`,
           `                     ${api}/api/v1/series?site=${edgeConfig.site}&device=b1-main&metric=active_power`,
+          `                     ${api}/api/v1/events?site=${edgeConfig.site}`,
           `                     ${api}/api/v1/openapi.json   ${api}/metrics`,
           'Press Ctrl-C to stop.',
           '',
