@@ -73,14 +73,10 @@ const doorPolicySchema = z
   })
   .strict();
 
-/** An OSDP reader and door I/O on a serial line behind a serial-to-Ethernet converter (or a simulator). */
-const osdpTcpDeviceSchema = z
-  .object({
+/** What every OSDP door has, whatever carries its frames. */
+const osdpDeviceFields = {
     id: idSchema,
     name: z.string().max(128).optional(),
-    driver: z.literal('osdp+tcp'),
-    host: z.string().min(1),
-    port: z.number().int().min(1).max(65535),
     /** the peripheral's OSDP address */
     address: z.number().int().min(0).max(126),
     /** CRC-16 (default) or the one-byte checksum of older readers */
@@ -90,12 +86,27 @@ const osdpTcpDeviceSchema = z
     /** a peripheral silent this long is reported offline */
     offlineAfterMs: z.number().int().min(500).default(8000),
     door: doorPolicySchema.default({ unlockMs: 5000, heldOpenMs: 30_000, cards: [] }),
+};
+
+/** An OSDP reader and door I/O on an RS-485 line behind a serial-to-Ethernet converter (or a simulator). */
+const osdpTcpDeviceSchema = z
+  .object({ ...osdpDeviceFields, driver: z.literal('osdp+tcp'), host: z.string().min(1), port: z.number().int().min(1).max(65535) })
+  .strict();
+
+/** An OSDP reader and door I/O on the gateway's own RS-485 port. */
+const osdpSerialDeviceSchema = z
+  .object({
+    ...osdpDeviceFields,
+    driver: z.literal('osdp+serial'),
+    /** e.g. /dev/ttyUSB0 */
+    serialPort: z.string().min(1),
+    baudRate: z.union([z.literal(9600), z.literal(19200), z.literal(38400), z.literal(57600), z.literal(115200)]).default(9600),
   })
   .strict();
 
-export const deviceConfigSchema = z.discriminatedUnion('driver', [modbusTcpDeviceSchema, modbusRtuOverTcpDeviceSchema, modbusRtuDeviceSchema, osdpTcpDeviceSchema]);
+export const deviceConfigSchema = z.discriminatedUnion('driver', [modbusTcpDeviceSchema, modbusRtuOverTcpDeviceSchema, modbusRtuDeviceSchema, osdpTcpDeviceSchema, osdpSerialDeviceSchema]);
 export type ModbusDeviceConfig = z.output<typeof modbusTcpDeviceSchema> | z.output<typeof modbusRtuOverTcpDeviceSchema> | z.output<typeof modbusRtuDeviceSchema>;
-export type OsdpDeviceConfig = z.output<typeof osdpTcpDeviceSchema>;
+export type OsdpDeviceConfig = z.output<typeof osdpTcpDeviceSchema> | z.output<typeof osdpSerialDeviceSchema>;
 export type DeviceConfig = z.output<typeof deviceConfigSchema>;
 
 const MODBUS_DEFAULTS = {

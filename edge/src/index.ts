@@ -16,6 +16,7 @@ export * from './drivers/osdp/osdp-messages.js';
 export * from './drivers/osdp/osdp-link.js';
 export * from './drivers/osdp/osdp-secure-channel.js';
 export * from './drivers/access/door-logic.js';
+export * from './drivers/osdp/osdp-door-driver.js';
 export * from './status/metrics.js';
 export * from './journal/journal.js';
 export * from './journal/record-format.js';

@@ -31,7 +31,7 @@ export function createDrivers(config: GatewayConfig, ctx: DriverContext): { driv
   const drivers: DeviceDriver[] = [];
 
   config.devices.forEach((device, index) => {
-    if (device.driver === 'osdp+tcp') {
+    if (device.driver === 'osdp+tcp' || device.driver === 'osdp+serial') {
       drivers.push(new OsdpDoorDriver(device, ctx));
       return;
     }

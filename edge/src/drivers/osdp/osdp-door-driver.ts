@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { SerialPort } from 'serialport';
 import type { DeviceDescriptor, EventType } from '@gatehouse/contracts';
 import type { OsdpDeviceConfig } from '../../config.js';
 import { DoorLogic } from '../access/door-logic.js';
@@ -15,7 +17,7 @@ const RECONNECT_MAX_MS = 30_000;
 
 /**
  * A door whose reader and I/O speak OSDP to the gateway, the control panel: connects (TCP to a
- * serial-to-Ethernet converter or a simulator), identifies the peripheral, polls it every
+ * serial-to-Ethernet converter or a simulator, or the gateway's own serial port), identifies the peripheral, polls it every
  * `pollIntervalMs`, turns what it reports into the door's decisions and normalised events, and drives
  * the strike. Reports the peripheral offline after `offlineAfterMs` of silence and online when it is
  * back; reconnects with backoff.
@@ -23,7 +25,7 @@ const RECONNECT_MAX_MS = 30_000;
 export class OsdpDoorDriver implements DeviceDriver {
   readonly descriptor: DeviceDescriptor;
   private readonly door: DoorLogic;
-  private socket: Socket | undefined;
+  private stream: Duplex | undefined;
   private link: OsdpLink | undefined;
   private stopped = false;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -63,17 +65,27 @@ export class OsdpDoorDriver implements DeviceDriver {
     clearTimeout(this.pollTimer);
     clearTimeout(this.reconnectTimer);
     this.door.stop();
-    this.socket?.destroy();
+    this.stream?.destroy();
+  }
+
+  /** The line to the peripheral: TCP to a serial-to-Ethernet converter, or the gateway's own serial port. */
+  private open(): Duplex {
+    if (this.config.driver === 'osdp+serial') {
+      // 8 data bits, no parity, 1 stop bit, as OSDP prescribes.
+      return new SerialPort({ path: this.config.serialPort, baudRate: this.config.baudRate, dataBits: 8, parity: 'none', stopBits: 1 });
+    }
+    const socket = connect(this.config.port, this.config.host);
+    socket.setNoDelay(true);
+    return socket;
   }
 
   private connect(): void {
     if (this.stopped) return;
-    const socket = connect(this.config.port, this.config.host);
-    this.socket = socket;
-    socket.setNoDelay(true);
-    socket.on('connect', () => {
+    const stream = this.open();
+    this.stream = stream;
+    stream.on(this.config.driver === 'osdp+serial' ? 'open' : 'connect', () => {
       this.reconnectDelay = RECONNECT_MIN_MS;
-      this.link = new OsdpLink(socket, {
+      this.link = new OsdpLink(stream, {
         replyTimeoutMs: this.config.replyTimeoutMs,
         retries: 2,
         useCrc: this.config.useCrc,
@@ -81,8 +93,12 @@ export class OsdpDoorDriver implements DeviceDriver {
       });
       void this.identify().then(() => this.schedulePoll(0));
     });
-    socket.on('error', (err) => this.ctx.logger.debug({ device: this.config.id, err: err.message }, 'OSDP connection error'));
-    socket.on('close', () => {
+    stream.on('error', (err: Error) => {
+      this.ctx.logger.debug({ device: this.config.id, err: err.message }, 'OSDP connection error');
+      // A serial port that fails to open emits no close: make sure one follows, to reconnect.
+      if (!stream.destroyed) stream.destroy();
+    });
+    stream.on('close', () => {
       clearTimeout(this.pollTimer);
       this.link = undefined;
       if (this.stopped) return;
