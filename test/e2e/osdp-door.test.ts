@@ -43,7 +43,7 @@ describe('an OSDP door end to end', () => {
             address: 0x65,
             replyTimeoutMs: 100,
             offlineAfterMs: 1000,
-            door: { unlockMs: 1000, heldOpenMs: 60_000, cards: ['12345640'], duressPin: '9999' },
+            door: { unlockMs: 3000, heldOpenMs: 60_000, cards: ['12345640'], duressPin: '9999' },
           },
         ],
       },
