@@ -21,3 +21,4 @@ export * from './status/metrics.js';
 export * from './journal/journal.js';
 export * from './journal/record-format.js';
 export * from './journal/readings-compaction.js';
+export * from './xml/safe-xml.js';
