@@ -14,10 +14,10 @@ import { pino } from 'pino';
 import { startCloud } from '@gatehouse/cloud';
 import { startGateway } from '@gatehouse/edge';
 import { SimulatedPeripheral } from '@gatehouse/firmware-sim';
+import { withDatabase } from './bench-database.js';
 import { describeMachine, percentile } from './machine.js';
 
 const ALARMS = Number(process.env.GH_BENCH_ALARMS ?? 1000);
-const PG_ADMIN_URL = process.env.GH_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const MQTT_URL = process.env.GH_TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 const SITE = `alarm-bench-${Date.now().toString(36)}`;
 const out = (line = '') => process.stdout.write(`${line}\n`);
@@ -26,19 +26,18 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function main(): Promise<void> {
   out('Gatehouse alarm-path benchmark: door forced at an OSDP reader → event stored in the cloud');
   out(describeMachine());
-  const dbName = `gh_alarm_${Date.now().toString(36)}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  await admin.end();
-  const dbUrl = new URL(PG_ADMIN_URL);
-  dbUrl.pathname = `/${dbName}`;
+  const summary = await withDatabase((url) => measure(url));
+  out();
+  out(JSON.stringify(summary));
+}
+
+async function measure(dbUrl: string): Promise<Record<string, unknown>> {
   const logger = pino({ level: 'warn' });
 
   const peripheral = new SimulatedPeripheral({ address: 1 });
   const door = await peripheral.listen();
   const cloud = await startCloud(
-    { http: { host: '127.0.0.1', port: 0 }, storage: { kind: 'postgres', connectionString: dbUrl.toString() }, mqtt: { url: MQTT_URL, clientId: `gh-cloud-${SITE}` } },
+    { http: { host: '127.0.0.1', port: 0 }, storage: { kind: 'postgres', connectionString: dbUrl }, mqtt: { url: MQTT_URL, clientId: `gh-cloud-${SITE}` } },
     logger,
   );
   const gateway = await startGateway(
@@ -52,7 +51,7 @@ async function main(): Promise<void> {
     },
     logger,
   );
-  const db = new pg.Client({ connectionString: dbUrl.toString() });
+  const db = new pg.Client({ connectionString: dbUrl });
   await db.connect();
   const stored = async (type: string) =>
     Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM events WHERE site = $1 AND type = $2', [SITE, type])).rows[0]?.n ?? 0);
@@ -83,12 +82,7 @@ async function main(): Promise<void> {
   await gateway.stop();
   await cloud.stop();
   await door.close();
-  const cleanup = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await cleanup.connect();
-  await cleanup.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await cleanup.end();
-  out();
-  out(JSON.stringify({ protocol: 'osdp', alarms: latencies.length, door_forced_to_stored_p50_ms: Math.round(p50 * 10) / 10, door_forced_to_stored_p99_ms: Math.round(p99 * 10) / 10, door_forced_to_stored_max_ms: Math.round(max * 10) / 10, snapshot_included: false }));
+  return { protocol: 'osdp', alarms: latencies.length, door_forced_to_stored_p50_ms: Math.round(p50 * 10) / 10, door_forced_to_stored_p99_ms: Math.round(p99 * 10) / 10, door_forced_to_stored_max_ms: Math.round(max * 10) / 10, snapshot_included: false };
 }
 
 main().catch((err: Error) => {

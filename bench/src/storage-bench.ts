@@ -38,12 +38,12 @@ import {
   type TimeSeriesBackendConfig,
   type TimeSeriesStore,
 } from '@gatehouse/cloud';
+import { PG_ADMIN_URL, withDatabase } from './bench-database.js';
 import { describeMachine, percentile } from './machine.js';
 
 const INGEST_ROWS = Number(process.env.GH_BENCH_INGEST_ROWS ?? 2_000_000);
 const QUERY_METERS = Number(process.env.GH_BENCH_QUERY_METERS ?? 500);
 const QUERY_DAYS = Number(process.env.GH_BENCH_QUERY_DAYS ?? 365);
-const PG_ADMIN_URL = process.env.GH_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const INFLUX_URL = process.env.GH_TEST_INFLUX_URL ?? 'http://127.0.0.1:8086';
 const SITE = 'bench-site';
 const GATEWAY = 'gw-bench';
@@ -65,24 +65,6 @@ function* batches(meters: number, perMeter: number, start: number): Generator<Re
     }
   }
   if (batch.length > 0) yield batch;
-}
-
-async function withDatabase<T>(work: (url: string) => Promise<T>): Promise<T> {
-  const name = `gh_bench_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  try {
-    return await work(url.toString());
-  } finally {
-    const cleanup = new pg.Client({ connectionString: PG_ADMIN_URL });
-    await cleanup.connect();
-    await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await cleanup.end();
-  }
 }
 
 /**

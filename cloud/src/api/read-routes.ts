@@ -6,7 +6,7 @@ import type { ApiDependencies } from './app.js';
 import { errorBodySchema } from './app.js';
 import { ApiError } from './errors.js';
 import { meanOf } from '../storage/rollups/bucket-calculator.js';
-import { calendarOf, NOMINAL_LEVEL_MS, ROLLUP_LEVELS } from '../storage/rollups/site-calendar.js';
+import { calendarOf, NOMINAL_LEVEL_MS, ROLLUP_LEVELS, type RollupLevel } from '../storage/rollups/site-calendar.js';
 import { chooseResolution, SeriesReadError, SeriesReader, type StepRequest } from '../storage/series-reader.js';
 import { ROLLUP_FIELDS, type Bucket } from '../storage/time-series-store.js';
 import { instantParam, stepParam } from './time-params.js';
@@ -29,6 +29,20 @@ const MAX_POINTS = 20_000;
 const DEFAULT_RANGE_MS = 3_600_000;
 /** Largest number of buckets one site-wide rollup request returns (500 meters × a year of days). */
 const MAX_SITE_BUCKETS = 400_000;
+/** The table holds one number per device and interval, so it can afford five times as many. */
+const MAX_SITE_TABLE_VALUES = 5 * MAX_SITE_BUCKETS;
+
+function requireOrderedRange(from: number, to: number): void {
+  if (from >= to) throw new ApiError('GH_BAD_TIME_RANGE', `"from" (${new Date(from).toISOString()}) must be before "to" (${new Date(to).toISOString()})`);
+}
+
+/** Refuses a site-wide request larger than `limit` device × interval values before reading anything. */
+function requireSiteSize(devices: number, level: RollupLevel, from: number, to: number, limit: number): void {
+  const intervals = Math.ceil((to - from) / NOMINAL_LEVEL_MS[level]);
+  if (devices * intervals > limit) {
+    throw new ApiError('GH_TOO_MANY_POINTS', `${devices} devices × ${intervals} ${level} intervals is more than ${limit}: use a coarser level or a shorter range`);
+  }
+}
 
 export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
   api.get(
@@ -207,7 +221,7 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
       const q = request.query;
       const to = q.to ?? Date.now();
       const from = q.from ?? to - DEFAULT_RANGE_MS;
-      if (from >= to) throw new ApiError('GH_BAD_TIME_RANGE', `"from" (${new Date(from).toISOString()}) must be before "to" (${new Date(to).toISOString()})`);
+      requireOrderedRange(from, to);
       const step: StepRequest = q.step ?? { kind: 'auto' };
       const choice = chooseResolution(step, from, to);
       const width = choice.kind === 'level' ? NOMINAL_LEVEL_MS[choice.level] * choice.multiple : choice.kind === 'computed' ? choice.ms : undefined;
@@ -266,11 +280,9 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
       const { site } = request.params;
       const q = request.query;
       const to = q.to ?? Date.now();
-      if (q.from >= to) throw new ApiError('GH_BAD_TIME_RANGE', `"from" (${new Date(q.from).toISOString()}) must be before "to" (${new Date(to).toISOString()})`);
+      requireOrderedRange(q.from, to);
       const series = await deps.timeSeries.seriesOfSite(site, q.metric);
-      if (series.length * ((to - q.from) / NOMINAL_LEVEL_MS[q.level]) > MAX_SITE_BUCKETS) {
-        throw new ApiError('GH_TOO_MANY_POINTS', `${series.length} devices × ${Math.ceil((to - q.from) / NOMINAL_LEVEL_MS[q.level])} ${q.level} buckets is more than ${MAX_SITE_BUCKETS}: use a coarser level or a shorter range`);
-      }
+      requireSiteSize(series.length, q.level, q.from, to, MAX_SITE_BUCKETS);
       const buckets = await new SeriesReader(deps.timeSeries).site(series, q.level, q.from, to);
       return {
         site,
@@ -323,12 +335,10 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
       const { site } = request.params;
       const q = request.query;
       const to = q.to ?? Date.now();
-      if (q.from >= to) throw new ApiError('GH_BAD_TIME_RANGE', `"from" (${new Date(q.from).toISOString()}) must be before "to" (${new Date(to).toISOString()})`);
+      requireOrderedRange(q.from, to);
       const series = await deps.timeSeries.seriesOfSite(site, q.metric);
       const timeZone = await deps.timeSeries.timeZoneOf(site);
-      if (series.length * ((to - q.from) / NOMINAL_LEVEL_MS[q.level]) > MAX_SITE_BUCKETS * 5) {
-        throw new ApiError('GH_TOO_MANY_POINTS', `${series.length} devices × ${Math.ceil((to - q.from) / NOMINAL_LEVEL_MS[q.level])} ${q.level} intervals is too many: use a coarser level or a shorter range`);
-      }
+      requireSiteSize(series.length, q.level, q.from, to, MAX_SITE_TABLE_VALUES);
       const start = calendarOf(timeZone).start(q.level, q.from);
       const values = await deps.timeSeries.readRollupField(q.level, q.field, series, start, to);
       const axis = [...new Set([...values.values()].flatMap((pairs) => pairs.map(([ts]) => ts)))].sort((a, b) => a - b);

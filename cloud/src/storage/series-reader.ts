@@ -67,15 +67,18 @@ export class SeriesReader {
     // N hours or N days, counted from the local start of the first day asked for.
     const origin = calendar.start('1d', from);
     const width = NOMINAL_LEVEL_MS[level] * multiple;
-    const groupOf =
-      level === '1d'
-        ? (ts: number) => {
-            let groupStart = origin;
-            let days = 0;
-            for (let day = origin; day <= ts; day = calendar.next('1d', day), days++) if (days % multiple === 0) groupStart = day;
-            return groupStart;
-          }
-        : (ts: number) => origin + Math.floor((ts - origin) / width) * width;
+    let groupOf = (ts: number) => origin + Math.floor((ts - origin) / width) * width;
+    if (level === '1d') {
+      // Local days vary in length across DST: walk them once, each to the first day of its group.
+      const groupStart = new Map<number, number>();
+      let days = 0;
+      let current = origin;
+      for (let day = origin; day < to; day = calendar.next('1d', day), days++) {
+        if (days % multiple === 0) current = day;
+        groupStart.set(day, current);
+      }
+      groupOf = (ts: number) => groupStart.get(ts) ?? ts;
+    }
     return { resolution: level, stepMs: width, points: combineBuckets(buckets, groupOf).slice(0, limit) };
   }
 
