@@ -8,10 +8,6 @@ import type { Bucket, RawPoint, SeriesKind } from '../time-series-store.js';
  */
 const ANCHORS: ReadonlySet<Quality> = new Set<Quality>(['good', 'counter_reset', 'counter_rollover']);
 
-export function isCounterAnchor(quality: Quality): boolean {
-  return ANCHORS.has(quality);
-}
-
 export interface CounterAnchor {
   ts: number;
   value: number;

@@ -80,11 +80,6 @@ export class PendingRanges {
   async done(ids: readonly number[]): Promise<void> {
     if (ids.length > 0) await this.db.execute('DELETE FROM rollup_pending WHERE id = ANY($1::bigint[])', [ids]);
   }
-
-  async count(): Promise<number> {
-    const rows = await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM rollup_pending');
-    return rows[0]?.n ?? 0;
-  }
 }
 
 function mergeRanges(ranges: [number, number][]): [number, number][] {
