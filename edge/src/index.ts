@@ -22,3 +22,4 @@ export * from './journal/journal.js';
 export * from './journal/record-format.js';
 export * from './journal/readings-compaction.js';
 export * from './xml/safe-xml.js';
+export * from './http/digest-auth.js';

@@ -15,3 +15,4 @@ export * from './modbus/free-port.js';
 export * from './osdp/osdp-wire.js';
 export * from './osdp/osdp-peripheral.js';
 export * from './osdp/door-scenarios.js';
+export * from './http/digest-server.js';
