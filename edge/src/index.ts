@@ -23,3 +23,4 @@ export * from './journal/record-format.js';
 export * from './journal/readings-compaction.js';
 export * from './xml/safe-xml.js';
 export * from './http/digest-auth.js';
+export * from './drivers/osdp/osdp-secure-session.js';

@@ -16,3 +16,5 @@ export * from './osdp/osdp-wire.js';
 export * from './osdp/osdp-peripheral.js';
 export * from './osdp/door-scenarios.js';
 export * from './http/digest-server.js';
+export * from './onvif/index.js';
+export * from './osdp/peripheral-crypto.js';

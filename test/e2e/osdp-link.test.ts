@@ -96,7 +96,7 @@ describe('the simulated peripheral on its own', () => {
 
   it('reads the commands of a stream, and reports one whose check failed so it can be refused', () => {
     const wire = new CommandStream();
-    expect(wire.push(bytes('FF 53 65 08 00 04 60 60 90'))).toEqual([{ command: { address: 0x65, sequence: 0, useCrc: true, code: 0x60, data: Buffer.alloc(0) } }]);
+    expect(wire.push(bytes('FF 53 65 08 00 04 60 60 90'))).toEqual([{ command: { address: 0x65, sequence: 0, useCrc: true, code: 0x60, data: Buffer.alloc(0), frame: bytes('53 65 08 00 04 60 60 90') } }]);
     expect(wire.push(bytes('53 65 08 00 04 60 60 91'))).toEqual([{ badCheck: { address: 0x65, sequence: 0, useCrc: true } }]);
     const peripheral = new SimulatedPeripheral({ address: 0x65 });
     expect(peripheral.handleBadCheck({ address: 0x65, sequence: 0, useCrc: true })).toEqual(replyFrame(0x65, 0, true, 0x41, Uint8Array.of(1)));

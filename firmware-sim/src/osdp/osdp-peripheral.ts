@@ -1,9 +1,15 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import { CommandStream, replyFrame, type WireCommand } from './osdp-wire.js';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { DEFAULT_BASE_KEY, PeripheralSession } from './peripheral-crypto.js';
+import { CommandStream, replyFrame, type ReplySecurity, type WireCommand } from './osdp-wire.js';
 
 const CMD = { POLL: 0x60, ID: 0x61, CAP: 0x62, LSTAT: 0x64, ISTAT: 0x65, OSTAT: 0x66, OUT: 0x68, LED: 0x69, BUZ: 0x6a, COMSET: 0x6e, KEYSET: 0x75, CHLNG: 0x76, SCRYPT: 0x77 } as const;
-const RPL = { ACK: 0x40, NAK: 0x41, PDID: 0x45, PDCAP: 0x46, LSTATR: 0x48, ISTATR: 0x49, OSTATR: 0x4a, RAW: 0x50, KEYPAD: 0x53, COM: 0x54 } as const;
-const NAK = { CHECK: 1, LENGTH: 2, UNKNOWN: 3, SEQUENCE: 4, NO_SECURE_CHANNEL: 5 } as const;
+const RPL = { ACK: 0x40, NAK: 0x41, PDID: 0x45, PDCAP: 0x46, LSTATR: 0x48, ISTATR: 0x49, OSTATR: 0x4a, RAW: 0x50, KEYPAD: 0x53, COM: 0x54, CCRYPT: 0x76, RMAC_I: 0x78 } as const;
+/** Security control block types. */
+const SCS = { CHLNG: 0x11, CCRYPT: 0x12, SCRYPT: 0x13, RMAC_I: 0x14, CMD_MAC: 0x15, REPLY_MAC: 0x16, CMD_ENC: 0x17, REPLY_ENC: 0x18 } as const;
+/** A peripheral drops its secure channel after this long without a secured command. */
+const SECURE_CHANNEL_TIMEOUT_MS = 8000;
+const NAK = { CHECK: 1, LENGTH: 2, UNKNOWN: 3, SEQUENCE: 4, NO_SECURE_CHANNEL: 5, SECURE_CHANNEL_CONDITION: 6 } as const;
 const BROADCAST = 0x7f;
 
 /** Inputs of the simulated door: 0 the door contact (1 = open), 1 the exit button (1 = pressed). */
@@ -17,6 +23,12 @@ export interface SimulatedPeripheralOptions {
   /** IEEE OUI of the vendor, 3 bytes */
   vendor?: [number, number, number];
   serial?: number;
+  /**
+   * The secure channel. Absent: the peripheral has none (NAK 5 to a challenge). `baseKey` is its
+   * installed SCBK; without one it is in its factory state and takes only SCBK-D, until a control
+   * panel gives it a key with osdp_KEYSET. `required` refuses every command outside the channel.
+   */
+  secureChannel?: { baseKey?: Buffer; required?: boolean; random?: () => Buffer };
 }
 
 type QueuedReply = { code: number; data: Buffer };
@@ -42,6 +54,14 @@ export class SimulatedPeripheral {
   private silentUntil = 0;
   /** every command answered, for tests and the scenario log */
   readonly received: { code: number; data: Buffer }[] = [];
+  private readonly secureChannelSupported: boolean;
+  private readonly secureChannelRequired: boolean;
+  private readonly randomB: () => Buffer;
+  private baseKey: Buffer | undefined;
+  private session: PeripheralSession | undefined;
+  private lastSecuredAt = 0;
+  /** commands that arrived with a MAC that did not check, or outside a channel that is required */
+  securityRefusals = 0;
   /** called when the strike output changes (the door unlocks or locks) */
   onStrike: ((energised: boolean) => void) | undefined;
 
@@ -49,6 +69,29 @@ export class SimulatedPeripheral {
     this.address = options.address;
     this.vendor = options.vendor ?? [0x5c, 0x26, 0x23];
     this.serial = options.serial ?? 0x00c0ffee;
+    this.secureChannelSupported = options.secureChannel !== undefined;
+    this.secureChannelRequired = options.secureChannel?.required ?? false;
+    this.baseKey = options.secureChannel?.baseKey;
+    this.randomB = options.secureChannel?.random ?? (() => randomBytes(8));
+  }
+
+  /** The secure channel key the peripheral holds (given at installation); undefined in the factory state. */
+  get installedKey(): Buffer | undefined {
+    return this.baseKey;
+  }
+
+  /** Whether a control panel has an established secure channel with the peripheral. */
+  get secured(): boolean {
+    return this.session?.established === true && Date.now() - this.lastSecuredAt < SECURE_CHANNEL_TIMEOUT_MS;
+  }
+
+  /** The client UID sent in osdp_CCRYPT: vendor, model, serial number. */
+  get clientUid(): Buffer {
+    const uid = Buffer.alloc(8);
+    uid.set(this.vendor, 0);
+    uid[3] = 1;
+    uid.writeUInt32LE(this.serial, 4);
+    return uid;
   }
 
   // Scenarios -------------------------------------------------------------------------------------
@@ -88,6 +131,7 @@ export class SimulatedPeripheral {
   restart(): void {
     this.lastSequence = undefined;
     this.lastReply = undefined;
+    this.session = undefined;
   }
 
   /** Answers nothing for `ms` (power loss, cable cut). */
@@ -115,9 +159,82 @@ export class SimulatedPeripheral {
       return this.reply(command, RPL.NAK, Buffer.from([NAK.SEQUENCE]), false);
     }
     if (command.sequence !== 0 && this.lastSequence === undefined) return this.reply(command, RPL.NAK, Buffer.from([NAK.SEQUENCE]), false);
+    if (command.securityBlock) return this.handleSecured(command);
+    if (this.session && this.secured) this.session = undefined; // a plain command ends the secure channel
+    if (this.secureChannelRequired) {
+      this.securityRefusals++;
+      return this.reply(command, RPL.NAK, Buffer.from([NAK.SECURE_CHANNEL_CONDITION]), true);
+    }
     this.received.push({ code: command.code, data: command.data });
     const { code, data } = this.answer(command);
     return this.reply(command, code, data, true);
+  }
+
+  /** The handshake, and commands inside the secure channel: MAC checked, data decrypted, reply sealed. */
+  private handleSecured(command: WireCommand): Buffer {
+    const block = command.securityBlock!;
+    const nak = (reason: number) => this.reply(command, RPL.NAK, Buffer.from([reason]), true);
+    if (!this.secureChannelSupported) return nak(NAK.NO_SECURE_CHANNEL);
+    switch (block.type) {
+      case SCS.CHLNG: {
+        const useOwnKey = block.data[0] === 1;
+        const key = useOwnKey ? this.baseKey : this.baseKey ? undefined : DEFAULT_BASE_KEY;
+        if (!key || command.data.length !== 8) return nak(NAK.SECURE_CHANNEL_CONDITION);
+        this.session = new PeripheralSession(key, Buffer.from(command.data), this.randomB());
+        const data = Buffer.concat([this.clientUid, this.session.rndB, this.session.clientCryptogram]);
+        return this.reply(command, RPL.CCRYPT, data, true, { block: { type: SCS.CCRYPT, data: Uint8Array.of(useOwnKey ? 1 : 0) } });
+      }
+      case SCS.SCRYPT: {
+        const session = this.session;
+        if (!session || session.established || command.data.length !== 16 || !timingSafeEqual(session.expectedServerCryptogram(), command.data)) {
+          this.session = undefined;
+          return nak(NAK.SECURE_CHANNEL_CONDITION);
+        }
+        const rmac = session.initialRmac(command.data);
+        session.chain = rmac;
+        session.established = true;
+        this.lastSecuredAt = Date.now();
+        return this.reply(command, RPL.RMAC_I, rmac, true, { block: { type: SCS.RMAC_I, data: Uint8Array.of(1) } });
+      }
+      case SCS.CMD_MAC:
+      case SCS.CMD_ENC: {
+        const session = this.session;
+        if (!session || !this.secured || !command.mac || !command.frame) {
+          this.session = undefined;
+          this.securityRefusals++;
+          return nak(NAK.SECURE_CHANNEL_CONDITION);
+        }
+        const checkBytes = command.useCrc ? 2 : 1;
+        const commandMac = session.mac(session.chain, command.frame.subarray(0, command.frame.length - checkBytes - 4));
+        const plain = block.type === SCS.CMD_ENC ? session.decrypt(session.chain, command.data) : command.data;
+        if (!timingSafeEqual(commandMac.subarray(0, 4), command.mac) || !plain) {
+          this.session = undefined;
+          this.securityRefusals++;
+          return nak(NAK.SECURE_CHANNEL_CONDITION);
+        }
+        this.lastSecuredAt = Date.now();
+        this.received.push({ code: command.code, data: plain });
+        const { code, data } = command.code === CMD.KEYSET ? this.keyset(plain) : this.answer({ ...command, data: plain });
+        const encrypted = data.length > 0;
+        const payload = encrypted ? session.encrypt(commandMac, data) : data;
+        return this.reply(command, code, payload, true, {
+          block: { type: encrypted ? SCS.REPLY_ENC : SCS.REPLY_MAC, data: new Uint8Array() },
+          mac: (frameBeforeMac) => {
+            session.chain = session.mac(commandMac, frameBeforeMac);
+            return session.chain;
+          },
+        });
+      }
+      default:
+        return nak(NAK.SECURE_CHANNEL_CONDITION);
+    }
+  }
+
+  /** osdp_KEYSET: the peripheral's own secure channel key, from now on. */
+  private keyset(data: Buffer): QueuedReply {
+    if (data.length !== 18 || data[0] !== 1 || data[1] !== 16) return { code: RPL.NAK, data: Buffer.from([NAK.LENGTH]) };
+    this.baseKey = Buffer.from(data.subarray(2));
+    return { code: RPL.ACK, data: Buffer.alloc(0) };
   }
 
   /** A command that failed its CRC or checksum. */
@@ -126,8 +243,8 @@ export class SimulatedPeripheral {
     return replyFrame(this.address, bad.sequence, bad.useCrc, RPL.NAK, Buffer.from([NAK.CHECK]));
   }
 
-  private reply(command: WireCommand, code: number, data: Buffer, remember: boolean): Buffer {
-    const frame = replyFrame(this.address, command.sequence, command.useCrc, code, data);
+  private reply(command: WireCommand, code: number, data: Buffer, remember: boolean, security?: ReplySecurity): Buffer {
+    const frame = replyFrame(this.address, command.sequence, command.useCrc, code, data, security);
     if (remember) {
       this.lastSequence = command.sequence;
       this.lastReply = frame;
@@ -172,7 +289,8 @@ export class SimulatedPeripheral {
       case CMD.CHLNG:
       case CMD.SCRYPT:
       case CMD.KEYSET:
-        return { code: RPL.NAK, data: Buffer.from([NAK.NO_SECURE_CHANNEL]) };
+        // Without their security block, or outside a secure channel.
+        return { code: RPL.NAK, data: Buffer.from([this.secureChannelSupported ? NAK.SECURE_CHANNEL_CONDITION : NAK.NO_SECURE_CHANNEL]) };
       default:
         return { code: RPL.NAK, data: Buffer.from([NAK.UNKNOWN]) };
     }

@@ -26,7 +26,14 @@ export interface WireCommand {
   sequence: number;
   useCrc: boolean;
   code: number;
+  /** the data after the code, before any MAC (encrypted when the security block says so) */
   data: Buffer;
+  /** security control block type and data, when the command carries one */
+  securityBlock?: { type: number; data: Buffer };
+  /** the 4-byte MAC of a secured command */
+  mac?: Buffer;
+  /** the whole frame as received, for MAC checks */
+  frame?: Buffer;
 }
 
 export type WireEvent = { command: WireCommand } | { badCheck: { address: number; sequence: number; useCrc: boolean } } | { garbage: number };
@@ -66,23 +73,51 @@ export class CommandStream {
         events.push({ badCheck: { address, sequence, useCrc } });
         continue;
       }
-      // The simulated peripheral takes no security block: it answers that with NAK 5 (see the peripheral).
-      const dataStart = ctrl & 0x08 ? 5 + frame[5]! : 5;
-      events.push({ command: { address, sequence, useCrc, code: frame[dataStart]!, data: Buffer.from(frame.subarray(dataStart + 1, length - (useCrc ? 2 : 1))) } });
+      const secured = (ctrl & 0x08) !== 0;
+      const blockLength = secured ? frame[5]! : 0;
+      const dataStart = 5 + blockLength;
+      const blockType = secured ? frame[6]! : 0;
+      const macLength = secured && blockType >= 0x15 && blockType <= 0x18 ? 4 : 0;
+      const dataEnd = length - (useCrc ? 2 : 1) - macLength;
+      if ((secured && blockLength < 2) || dataEnd < dataStart + 1) {
+        events.push({ badCheck: { address, sequence, useCrc } });
+        continue;
+      }
+      const command: WireCommand = { address, sequence, useCrc, code: frame[dataStart]!, data: Buffer.from(frame.subarray(dataStart + 1, dataEnd)), frame: Buffer.from(frame) };
+      if (secured) command.securityBlock = { type: blockType, data: Buffer.from(frame.subarray(7, 5 + blockLength)) };
+      if (macLength) command.mac = Buffer.from(frame.subarray(dataEnd, dataEnd + 4));
+      events.push({ command });
     }
   }
 }
 
+export interface ReplySecurity {
+  block: { type: number; data: Uint8Array };
+  /** computes the MAC over the frame up to its last data byte; absent for handshake replies */
+  mac?: (frameBeforeMac: Buffer) => Buffer;
+}
+
 /** A reply frame from peripheral `address`, echoing the command's sequence number and check mode. */
-export function replyFrame(address: number, sequence: number, useCrc: boolean, code: number, data: Uint8Array = new Uint8Array()): Buffer {
-  const length = 5 + 1 + data.length + (useCrc ? 2 : 1);
+export function replyFrame(address: number, sequence: number, useCrc: boolean, code: number, data: Uint8Array = new Uint8Array(), security?: ReplySecurity): Buffer {
+  const blockLength = security ? 2 + security.block.data.length : 0;
+  const macLength = security?.mac ? 4 : 0;
+  const length = 5 + blockLength + 1 + data.length + macLength + (useCrc ? 2 : 1);
   const frame = Buffer.alloc(length);
   frame[0] = SOM;
   frame[1] = (address & 0x7f) | 0x80;
   frame.writeUInt16LE(length, 2);
-  frame[4] = (sequence & 0x03) | (useCrc ? 0x04 : 0);
-  frame[5] = code;
-  frame.set(data, 6);
+  frame[4] = (sequence & 0x03) | (useCrc ? 0x04 : 0) | (security ? 0x08 : 0);
+  let at = 5;
+  if (security) {
+    frame[at++] = blockLength;
+    frame[at++] = security.block.type;
+    frame.set(security.block.data, at);
+    at += security.block.data.length;
+  }
+  frame[at++] = code;
+  frame.set(data, at);
+  at += data.length;
+  if (security?.mac) security.mac(frame.subarray(0, at)).copy(frame, at, 0, 4);
   if (useCrc) frame.writeUInt16LE(crc16(frame, length - 2), length - 2);
   else frame[length - 1] = checksum(frame, length - 1);
   return frame;
