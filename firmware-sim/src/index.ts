@@ -18,3 +18,7 @@ export * from './osdp/door-scenarios.js';
 export * from './http/digest-server.js';
 export * from './onvif/index.js';
 export * from './osdp/peripheral-crypto.js';
+export * from './isapi/acs-event-codes.js';
+export * from './isapi/isapi-responses.js';
+export * from './isapi/isapi-panel.js';
+export * from './isapi/isapi-scenarios.js';
