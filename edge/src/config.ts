@@ -73,6 +73,22 @@ const doorPolicySchema = z
   })
   .strict();
 
+const aesKeySchema = z.string().regex(/^[0-9A-Fa-f]{32}$/, 'expected a 16-byte AES key as 32 hex digits');
+
+/**
+ * The OSDP secure channel to a peripheral: its own key (scbk), or the site's master key from which
+ * each peripheral's key is derived with its client UID. `install` gives a factory-fresh peripheral
+ * its key (it takes only SCBK-D until then): for commissioning, then turned off.
+ */
+const osdpSecureChannelSchema = z
+  .object({
+    scbk: aesKeySchema.optional(),
+    masterKey: aesKeySchema.optional(),
+    install: z.boolean().default(false),
+  })
+  .strict()
+  .refine((s) => (s.scbk === undefined) !== (s.masterKey === undefined), { message: 'expected exactly one of scbk (the peripheral key) or masterKey (the site key it is derived from)' });
+
 /** What every OSDP door has, whatever carries its frames. */
 const osdpDeviceFields = {
     id: idSchema,
@@ -86,6 +102,8 @@ const osdpDeviceFields = {
     /** a peripheral silent this long is reported offline */
     offlineAfterMs: z.number().int().min(500).default(8000),
     door: doorPolicySchema.default({ unlockMs: 5000, heldOpenMs: 30_000, cards: [] }),
+    /** absent: the line is not secured (card numbers travel in the clear) */
+    secureChannel: osdpSecureChannelSchema.optional(),
 };
 
 /** An OSDP reader and door I/O on an RS-485 line behind a serial-to-Ethernet converter (or a simulator). */

@@ -54,6 +54,16 @@ describe('gateway config', () => {
     expect(() => loadGatewayConfig(file)).toThrow(/devices\[0\]\.door\.cards\[0\] \(line 5\): expected the card data as hex, e.g. 12345640/);
   });
 
+  it("checks an OSDP door's secure channel keys", () => {
+    const both = write(
+      'edge.yaml',
+      'site: demo\ngateway: gw-01\nmqtt: { url: "mqtt://b:1883" }\ndevices:\n  - { id: d1, driver: osdp+tcp, host: a, port: 4001, address: 1, secureChannel: { scbk: 000102030405060708090a0b0c0d0e0f, masterKey: 000102030405060708090a0b0c0d0e0f } }\n',
+    );
+    expect(() => loadGatewayConfig(both)).toThrow(/devices\[0\]\.secureChannel \(line 5\): expected exactly one of scbk \(the peripheral key\) or masterKey/);
+    const short = write('edge.yaml', 'site: demo\ngateway: gw-01\nmqtt: { url: "mqtt://b:1883" }\ndevices:\n  - { id: d1, driver: osdp+tcp, host: a, port: 4001, address: 1, secureChannel: { scbk: "0011" } }\n');
+    expect(() => loadGatewayConfig(short)).toThrow(/devices\[0\]\.secureChannel\.scbk \(line 5\): expected a 16-byte AES key as 32 hex digits/);
+  });
+
   it('refuses a device id used twice', () => {
     const file = write(
       'edge.yaml',

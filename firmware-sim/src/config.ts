@@ -66,6 +66,14 @@ const osdpDoorSchema = z
     enrolledCard: z.string().regex(/^[0-9A-Fa-f]{2,32}$/).default('12345640'),
     unknownCard: z.string().regex(/^[0-9A-Fa-f]{2,32}$/).default('DEADBEEF'),
     heldOpenMs: z.number().int().min(1000).default(35_000),
+    /**
+     * The reader's OSDP secure channel: `baseKey` its installed key (32 hex digits; absent, it is
+     * factory-fresh and takes SCBK-D until given a key), `required` refuses commands outside it.
+     */
+    secureChannel: z
+      .object({ baseKey: z.string().regex(/^[0-9A-Fa-f]{32}$/, 'expected a 16-byte AES key as 32 hex digits').optional(), required: z.boolean().default(false) })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -130,7 +130,11 @@ export async function startSimulatedSite(input: SimulatorConfigInput, options: S
       logger.info({ serialPort: bus.serialPort, meters: bus.meters.length }, 'simulated Modbus RTU meters listening');
     }
     for (const d of config.osdpTcp) {
-      const peripheral = new SimulatedPeripheral({ address: d.address });
+      const sc = d.secureChannel;
+      const peripheral = new SimulatedPeripheral({
+        address: d.address,
+        ...(sc ? { secureChannel: { required: sc.required, ...(sc.baseKey ? { baseKey: Buffer.from(sc.baseKey, 'hex') } : {}) } } : {}),
+      });
       const listening = await peripheral.listen(d.port, d.host);
       stops.push(listening.close);
       doors.set(d.id, peripheral);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCloud, type RunningCloud } from '@gatehouse/cloud';
-import { startGateway, type RunningGateway } from '@gatehouse/edge';
+import { derivePeripheralKey, startGateway, type RunningGateway } from '@gatehouse/edge';
 import { SimulatedPeripheral } from '@gatehouse/firmware-sim';
 import { silentLogger } from '../support/site-under-test.js';
 import { waitFor } from '../support/wait-for.js';
@@ -23,7 +23,8 @@ describe('an OSDP door end to end', () => {
     ((await (await fetch(`http://127.0.0.1:${cloud.httpPort}/api/v1/events?site=${SITE}&limit=100`)).json()) as { events: { type: string; credential: string | null; reason: string | null; device: string }[] }).events.reverse();
 
   beforeAll(async () => {
-    peripheral = new SimulatedPeripheral({ address: 0x65 });
+    // Factory-fresh and refusing anything outside the secure channel: the gateway installs its key first.
+    peripheral = new SimulatedPeripheral({ address: 0x65, secureChannel: { required: true } });
     server = await peripheral.listen();
     cloud = await startCloud({ http: { host: '127.0.0.1', port: 0 }, storage: { kind: 'pglite' }, embeddedBroker: { host: '127.0.0.1', port: 0 } }, silentLogger);
     gateway = await startGateway(
@@ -44,12 +45,16 @@ describe('an OSDP door end to end', () => {
             replyTimeoutMs: 100,
             offlineAfterMs: 1000,
             door: { unlockMs: 3000, heldOpenMs: 60_000, cards: ['12345640'], duressPin: '9999' },
+            secureChannel: { masterKey: '000102030405060708090a0b0c0d0e0f', install: true },
           },
         ],
       },
       silentLogger,
     );
     await waitFor('the peripheral to be polled', () => peripheral.received.length > 3);
+    // Everything below went over the secure channel, with the key derived for this peripheral.
+    expect(peripheral.secured).toBe(true);
+    expect(peripheral.installedKey?.toString('hex')).toBe(derivePeripheralKey(Buffer.from('000102030405060708090a0b0c0d0e0f', 'hex'), peripheral.clientUid).toString('hex'));
   });
 
   afterAll(async () => {

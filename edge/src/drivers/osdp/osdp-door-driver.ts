@@ -6,7 +6,8 @@ import type { DeviceDescriptor, EventType } from '@gatehouse/contracts';
 import type { OsdpDeviceConfig } from '../../config.js';
 import { DoorLogic } from '../access/door-logic.js';
 import type { DeviceDriver, DriverContext } from '../driver.js';
-import { OsdpLink, OsdpTimeoutError } from './osdp-link.js';
+import { OsdpLink, OsdpTimeoutError, type SecureChannelSettings } from './osdp-link.js';
+import { OsdpSecureChannelError } from './osdp-secure-session.js';
 import { COMMAND, decodeReply, maskCredential, OsdpMessageError, OUTPUT_CONTROL, outputCommand, type OsdpReply } from './osdp-messages.js';
 
 const DOOR_CONTACT = 0;
@@ -14,6 +15,7 @@ const EXIT_BUTTON = 1;
 const DOOR_STRIKE = 0;
 const RECONNECT_MIN_MS = 1000;
 const RECONNECT_MAX_MS = 30_000;
+const SECURE_CHANNEL_RETRY_MS = 5000;
 
 /**
  * A door whose reader and I/O speak OSDP to the gateway, the control panel: connects (TCP to a
@@ -36,11 +38,16 @@ export class OsdpDoorDriver implements DeviceDriver {
   private inputs: boolean[] = [];
   private polling = false;
   private lastEventTs = 0;
+  private readonly secureChannel: SecureChannelSettings | undefined;
 
   constructor(
     private readonly config: OsdpDeviceConfig,
     private readonly ctx: DriverContext,
   ) {
+    const sc = config.secureChannel;
+    this.secureChannel = sc
+      ? { install: sc.install, ...(sc.scbk ? { scbk: Buffer.from(sc.scbk, 'hex') } : {}), ...(sc.masterKey ? { masterKey: Buffer.from(sc.masterKey, 'hex') } : {}) }
+      : undefined;
     this.descriptor = { id: config.id, kind: 'access_panel', driver: config.driver, ...(config.name ? { name: config.name } : {}) };
     this.door = new DoorLogic(
       {
@@ -90,6 +97,8 @@ export class OsdpDoorDriver implements DeviceDriver {
         retries: 2,
         useCrc: this.config.useCrc,
         onBadFrame: (reason, detail) => this.protocolError(reason, detail),
+        ...(this.secureChannel ? { secureChannels: new Map([[this.config.address, this.secureChannel]]) } : {}),
+        onSecureChannel: (_address, what, detail) => this.ctx.logger.info({ device: this.config.id, secureChannel: what }, `OSDP ${detail}`),
       });
       void this.identify().then(() => this.schedulePoll(0));
     });
@@ -135,15 +144,20 @@ export class OsdpDoorDriver implements DeviceDriver {
     const link = this.link;
     if (!link || this.polling) return;
     this.polling = true;
+    let nextPollIn = this.config.pollIntervalMs;
     try {
       const frame = await link.send(this.config.address, COMMAND.POLL);
       this.answered();
       this.handle(decodeReply(frame.code, frame.data));
     } catch (err) {
       this.failure(err);
+      if (err instanceof OsdpSecureChannelError && (err.reason === 'bad_cryptogram' || err.reason === 'handshake_refused')) {
+        // The keys disagree: trying again every poll would only fill the log.
+        nextPollIn = SECURE_CHANNEL_RETRY_MS;
+      }
     } finally {
       this.polling = false;
-      this.schedulePoll();
+      this.schedulePoll(nextPollIn);
     }
   }
 
@@ -215,6 +229,14 @@ export class OsdpDoorDriver implements DeviceDriver {
   private failure(err: unknown): void {
     if (err instanceof OsdpMessageError) {
       this.protocolError(err.reason, err.message);
+      return;
+    }
+    if (err instanceof OsdpSecureChannelError) {
+      // A peripheral that proves the wrong key, or a reply whose MAC fails, is not trusted: it counts
+      // as silent until the channel is secured again.
+      this.ctx.metrics.protocolErrors.inc({ protocol: 'osdp', reason: `secure_channel_${err.reason}` });
+      this.ctx.logger.error({ device: this.config.id, reason: err.reason }, `OSDP secure channel refused: ${err.message}`);
+      this.checkOffline();
       return;
     }
     if (!(err instanceof OsdpTimeoutError)) this.ctx.logger.warn({ device: this.config.id, err: (err as Error).message }, 'OSDP exchange failed');
