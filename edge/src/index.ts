@@ -24,3 +24,4 @@ export * from './journal/readings-compaction.js';
 export * from './xml/safe-xml.js';
 export * from './http/digest-auth.js';
 export * from './drivers/osdp/osdp-secure-session.js';
+export * from './drivers/onvif/index.js';

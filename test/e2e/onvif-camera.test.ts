@@ -1,0 +1,188 @@
+import jpeg from 'jpeg-js';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { DeviceEvent } from '@gatehouse/contracts';
+import { createGatewayMetrics, discoverCameras, OnvifCameraDriver, onvifCameraConfigSchema, OnvifSoapClient, OnvifFaultError, usernameTokenHeader, buildEnvelope } from '@gatehouse/edge';
+import { SimulatedCamera, type RunningCamera } from '@gatehouse/firmware-sim';
+import { waitFor } from '../support/wait-for.js';
+
+const USER = 'admin';
+const PASS = 'Gatehouse-2024';
+const TWO_HOURS = 2 * 3600_000;
+
+function driverFor(port: number, events: DeviceEvent[], overrides: Record<string, unknown> = {}) {
+  const metrics = createGatewayMetrics();
+  const config = onvifCameraConfigSchema.parse({
+    id: 'cam-lobby',
+    name: 'Lobby camera',
+    driver: 'onvif',
+    url: `http://127.0.0.1:${port}/onvif/device_service`,
+    username: USER,
+    password: PASS,
+    pullTimeoutS: 2,
+    subscriptionTtlS: 30,
+    offlineAfterMs: 1000,
+    ...overrides,
+  });
+  const driver = new OnvifCameraDriver(config, { logger: pino({ level: 'silent' }), metrics, sink: { readings() {}, event: (e) => events.push(e) } });
+  return { driver, metrics };
+}
+
+const ofType = (events: DeviceEvent[], type: string) => events.filter((e) => e.type === type);
+
+describe('the ONVIF camera driver against the simulated camera', () => {
+  let camera: SimulatedCamera;
+  let running: RunningCamera;
+  let driver: OnvifCameraDriver;
+  let metrics: ReturnType<typeof createGatewayMetrics>;
+  const events: DeviceEvent[] = [];
+
+  beforeAll(async () => {
+    camera = new SimulatedCamera({ name: 'Lobby Cam', serial: 'GH1001', username: USER, password: PASS, clockOffsetMs: TWO_HOURS, discovery: false });
+    running = await camera.listen();
+    ({ driver, metrics } = driverFor(running.port, events));
+    driver.start();
+    await waitFor('the pull-point subscription', () => camera.subscriptionCount === 1 && camera.snapshotCount >= 1);
+  });
+  afterAll(async () => {
+    await driver?.stop();
+    await running?.close();
+  });
+
+  it('reads the device information and the profiles, through a camera clock 2 h ahead', () => {
+    expect(driver.deviceInformation).toEqual({ manufacturer: 'Gatehouse', model: 'GH-IPC-2100', firmware: 'V5.7.3 build 240101', serial: 'GH1001' });
+    expect(driver.profiles.map((p) => [p.token, p.width, p.height])).toEqual([
+      ['MainStream', 1920, 1080],
+      ['SubStream', 640, 360],
+    ]);
+    expect(camera.authFailures).toBe(0);
+  });
+
+  it('a client that sends its own clock is refused by that camera (the check is real)', async () => {
+    const body = '<tds:GetDeviceInformation/>';
+    const response = await fetch(`http://127.0.0.1:${running.port}/onvif/device_service`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/soap+xml' },
+      body: buildEnvelope(body, usernameTokenHeader(USER, PASS, Date.now())),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain('ter:NotAuthorized');
+    const corrected = await fetch(`http://127.0.0.1:${running.port}/onvif/device_service`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/soap+xml' },
+      body: buildEnvelope(body, usernameTokenHeader(USER, PASS, Date.now() + TWO_HOURS)),
+    });
+    expect(corrected.status).toBe(200);
+  });
+
+  it('takes a snapshot: a real JPEG, in a few ms once warm', async () => {
+    const first = await driver.snapshot(2000);
+    const image = jpeg.decode(first.data);
+    expect([first.contentType, image.width, image.height]).toEqual(['image/jpeg', 320, 240]);
+    const times: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const t0 = performance.now();
+      const shot = await driver.snapshot(2000);
+      times.push(performance.now() - t0);
+      expect(shot.data.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+    }
+    times.sort((a, b) => a - b);
+    expect(times[10]!).toBeLessThan(20);
+  });
+
+  it('delivers motion and tamper exactly: N triggers, N events', async () => {
+    const before = { motion: ofType(events, 'motion').length, tamper: ofType(events, 'tamper').length };
+    for (let i = 0; i < 5; i++) {
+      camera.triggerMotion(true);
+      camera.triggerMotion(false);
+      camera.triggerTamper();
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    await waitFor('5 motion and 5 tamper events', () => ofType(events, 'motion').length - before.motion === 5 && ofType(events, 'tamper').length - before.tamper === 5);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(ofType(events, 'motion').length - before.motion).toBe(5);
+    expect(ofType(events, 'tamper').length - before.tamper).toBe(5);
+    const motion = ofType(events, 'motion').at(-1)!;
+    expect(motion).toMatchObject({ device: 'cam-lobby', point: 'camera' });
+    for (let i = 1; i < events.length; i++) expect(events[i]!.ts).toBeGreaterThan(events[i - 1]!.ts);
+  });
+
+  it('recovers when its subscription expires and when the camera restarts', async () => {
+    camera.expireSubscriptions();
+    await waitFor('a new subscription after expiry', () => camera.subscriptionCount === 1);
+    const before = ofType(events, 'motion').length;
+    camera.triggerMotion(true);
+    camera.triggerMotion(false);
+    await waitFor('motion after expiry', () => ofType(events, 'motion').length === before + 1);
+
+    camera.restart();
+    await waitFor('a new subscription after the restart', () => camera.subscriptionCount === 1);
+    camera.triggerMotion(true);
+    camera.triggerMotion(false);
+    await waitFor('motion after the restart', () => ofType(events, 'motion').length === before + 2);
+  });
+
+  it('re-learns the clock when the camera clock is reset', async () => {
+    camera.setClockOffset(-TWO_HOURS);
+    camera.expireSubscriptions();
+    await waitFor('a new subscription with the new clock', () => camera.subscriptionCount === 1);
+    const before = ofType(events, 'tamper').length;
+    camera.triggerTamper();
+    await waitFor('tamper after the clock reset', () => ofType(events, 'tamper').length === before + 1);
+  });
+
+  it('reports the camera offline and back online', async () => {
+    camera.setOffline(true);
+    await waitFor('device_offline', () => ofType(events, 'device_offline').length === 1, 10_000);
+    camera.setOffline(false);
+    await waitFor('device_online', () => ofType(events, 'device_online').length === 1, 10_000);
+    const before = ofType(events, 'motion').length;
+    camera.triggerMotion(true);
+    camera.triggerMotion(false);
+    await waitFor('motion after coming back', () => ofType(events, 'motion').length === before + 1);
+  });
+
+  it('unsubscribes on stop', async () => {
+    await driver.stop();
+    expect(camera.subscriptionCount).toBe(0);
+    expect(await metrics.registry.getSingleMetricAsString('gh_edge_device_events_total')).toContain('type="motion"');
+  });
+});
+
+describe('the ONVIF camera driver with a wrong password', () => {
+  let running: RunningCamera;
+  let driver: OnvifCameraDriver;
+  afterEach(async () => {
+    await driver?.stop();
+    await running?.close();
+  });
+
+  it('fails with a clear error naming the refusal, and counts it', async () => {
+    const camera = new SimulatedCamera({ name: 'Gate Cam', username: USER, password: 'another', discovery: false });
+    running = await camera.listen();
+    const events: DeviceEvent[] = [];
+    let metrics;
+    ({ driver, metrics } = driverFor(running.port, events));
+    driver.start();
+    await waitFor('the refusal', () => driver.lastError !== undefined);
+    expect(driver.lastError).toMatch(/GetDeviceInformation.*ter:NotAuthorized/);
+    expect(await metrics.registry.getSingleMetricAsString('gh_edge_protocol_errors_total')).toContain('reason="not_authorized"');
+    await expect(new OnvifSoapClient(`http://127.0.0.1:${running.port}/onvif/device_service`, { username: USER, password: PASS, timeoutMs: 1000 }).request({ url: `http://127.0.0.1:${running.port}/onvif/device_service`, operation: 'GetDeviceInformation', body: '<tds:GetDeviceInformation/>' })).rejects.toBeInstanceOf(OnvifFaultError);
+  });
+});
+
+describe('WS-Discovery', () => {
+  it('finds the simulated camera with a unicast probe', async () => {
+    const camera = new SimulatedCamera({ name: 'Garage Cam', model: 'GH-IPC-3200', location: 'B2', username: USER, password: PASS, discovery: { port: 0 } });
+    const running = await camera.listen();
+    try {
+      const found = await discoverCameras({ timeoutMs: 300, address: `127.0.0.1:${running.discoveryPort}` });
+      expect(found).toHaveLength(1);
+      expect(found[0]!.xaddrs).toEqual([`http://127.0.0.1:${running.port}/onvif/device_service`]);
+      expect(found[0]!.scopes).toEqual(expect.arrayContaining(['onvif://www.onvif.org/name/Garage%20Cam', 'onvif://www.onvif.org/hardware/GH-IPC-3200', 'onvif://www.onvif.org/location/B2']));
+      expect(found[0]!.types).toContain('dn:NetworkVideoTransmitter');
+    } finally {
+      await running.close();
+    }
+  });
+});
