@@ -25,3 +25,8 @@ export * from './xml/safe-xml.js';
 export * from './http/digest-auth.js';
 export * from './drivers/osdp/osdp-secure-session.js';
 export * from './drivers/onvif/index.js';
+export * from './http/multipart-reader.js';
+export * from './drivers/isapi/isapi-config.js';
+export * from './drivers/isapi/acs-event-decoding.js';
+export * from './drivers/isapi/acs-event-mapping.js';
+export * from './drivers/isapi/isapi-panel-driver.js';

@@ -144,17 +144,16 @@ export class DigestClient {
   }
 
   private async send(target: URL, method: string, init: DigestFetchInit, authorization: string | undefined): Promise<Response> {
-    const controller = new AbortController();
-    const onCallerAbort = () => controller.abort(init.signal?.reason);
-    if (init.signal?.aborted) controller.abort(init.signal.reason);
-    init.signal?.addEventListener('abort', onCallerAbort, { once: true });
-    const timer = setTimeout(() => controller.abort(new Error(`no response from ${target.origin} within ${this.timeoutMs} ms`)), this.timeoutMs);
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new Error(`no response from ${target.origin} within ${this.timeoutMs} ms`)), this.timeoutMs);
+    // AbortSignal.any holds no listener on the caller's signal, which may outlive thousands of requests.
+    const signal = init.signal ? AbortSignal.any([timeout.signal, init.signal]) : timeout.signal;
     try {
       return await fetch(target, {
         method,
         headers: { ...init.headers, ...(authorization ? { authorization } : {}) },
         ...(init.body !== undefined ? { body: init.body } : {}),
-        signal: controller.signal,
+        signal,
       });
     } finally {
       // Only the wait for the headers is timed: the body of a long-lived stream belongs to the caller.

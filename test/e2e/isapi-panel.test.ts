@@ -1,0 +1,258 @@
+import type { DeviceEvent } from '@gatehouse/contracts';
+import { deviceEventSchema } from '@gatehouse/contracts';
+import { createGatewayMetrics, IsapiPanelDriver, isapiDeviceConfigSchema, type IsapiDeviceConfig } from '@gatehouse/edge';
+import { SimulatedIsapiPanel } from '@gatehouse/firmware-sim';
+import { pino } from 'pino';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/wait-for.js';
+
+const PASSWORD = 'Gatehouse12';
+const RESIDENT = '3180545640';
+
+interface Harness {
+  panel: SimulatedIsapiPanel;
+  server: { port: number; close(): Promise<void> };
+  driver: IsapiPanelDriver;
+  events: DeviceEvent[];
+  logs: Record<string, unknown>[];
+  metrics: ReturnType<typeof createGatewayMetrics>;
+  config: IsapiDeviceConfig;
+}
+
+const running: Harness[] = [];
+const extraDrivers: IsapiPanelDriver[] = [];
+
+afterEach(async () => {
+  for (const d of extraDrivers.splice(0)) await d.stop();
+  for (const h of running.splice(0)) {
+    await h.driver.stop();
+    await h.server.close();
+  }
+});
+
+/** A logger that keeps every line, so tests can check what an operator would read. */
+function recordingLogger(logs: Record<string, unknown>[]) {
+  return pino(
+    { level: 'debug' },
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    }),
+  );
+}
+
+function makeDriver(config: IsapiDeviceConfig, events: DeviceEvent[], logs: Record<string, unknown>[], metrics = createGatewayMetrics()) {
+  return new IsapiPanelDriver(config, {
+    logger: recordingLogger(logs),
+    metrics,
+    sink: {
+      readings() {},
+      event(e) {
+        events.push(deviceEventSchema.parse(e));
+      },
+    },
+  });
+}
+
+async function start(options: { password?: string; panel?: ConstructorParameters<typeof SimulatedIsapiPanel>[0]; config?: Partial<IsapiDeviceConfig> } = {}): Promise<Harness> {
+  const panel = new SimulatedIsapiPanel({ cards: [RESIDENT], doors: 2, heartbeatMs: 200, unlockMs: 60_000, ...options.panel });
+  const server = await panel.listen();
+  const config = isapiDeviceConfigSchema.parse({
+    id: 'panel-gate',
+    driver: 'isapi',
+    url: `http://127.0.0.1:${server.port}`,
+    username: 'admin',
+    password: options.password ?? PASSWORD,
+    doors: 2,
+    stallTimeoutMs: 1500,
+    offlineAfterMs: 1000,
+    requestTimeoutMs: 1000,
+    reconnectMinMs: 50,
+    reconnectMaxMs: 300,
+    ...options.config,
+  });
+  const events: DeviceEvent[] = [];
+  const logs: Record<string, unknown>[] = [];
+  const metrics = createGatewayMetrics();
+  const driver = makeDriver(config, events, logs, metrics);
+  const h = { panel, server, driver, events, logs, metrics, config };
+  running.push(h);
+  return h;
+}
+
+async function startAndConnect(options: Parameters<typeof start>[0] = {}): Promise<Harness> {
+  const h = await start(options);
+  h.driver.start();
+  await waitFor('the alert stream to open', () => h.panel.openStreams === 1);
+  // The first catch-up runs right after the stream opens; let it finish so events below come live.
+  await waitFor('the first log search', () => h.logs.some((l) => l.msg === 'ISAPI alert stream open'));
+  return h;
+}
+
+const protocolErrors = async (h: Harness) =>
+  Object.fromEntries((await h.metrics.protocolErrors.get()).values.filter((v) => v.labels.protocol === 'isapi').map((v) => [v.labels.reason, v.value]));
+
+const summary = (events: DeviceEvent[]) => events.filter((e) => !e.type.startsWith('device_')).map((e) => [e.type, e.point, e.credential, e.reason]);
+
+describe('the ISAPI driver against the simulated panel, over HTTP', () => {
+  it('normalises granted, denied, forced, held open, tamper, duress and exit, with ids from the serial number', async () => {
+    const h = await startAndConnect();
+    h.panel.swipeCard(RESIDENT, 1);
+    h.panel.swipeCard('9990001234', 2);
+    h.panel.swipeCard(RESIDENT, 2, false);
+    h.panel.forceDoor(2);
+    h.panel.holdDoorOpen(1);
+    h.panel.tamper();
+    h.panel.duress(1);
+    h.panel.exitButton(2);
+    await waitFor('9 events', () => h.events.length >= 9 || `${h.events.length}`);
+    await new Promise((r) => setTimeout(r, 300)); // nothing further may follow: give a tenth event the chance to show up
+    expect(summary(h.events)).toEqual([
+      ['access_granted', '1', '****5640', undefined],
+      ['access_denied', '2', '****1234', 'card not enrolled'],
+      ['access_denied', '2', '****5640', 'no permission at this door'],
+      ['door_forced_open', '2', undefined, undefined],
+      ['door_opened', '1', undefined, undefined],
+      ['door_held_open', '1', undefined, undefined],
+      ['tamper', undefined, undefined, 'card reader tamper (reader 1)'],
+      ['duress', '1', undefined, undefined],
+      ['exit_button', '2', undefined, undefined],
+    ]);
+    // Ids follow the panel's serial numbers (the unlock records in between are not security events).
+    const serials = h.panel.events.filter((e) => ![0x15, 0x16].includes(e.minor)).map((e) => `panel-gate-${e.serialNo}`);
+    expect(h.events.map((e) => e.id)).toEqual(serials);
+    for (let i = 1; i < h.events.length; i++) expect(h.events[i]!.ts).toBeGreaterThan(h.events[i - 1]!.ts);
+    expect(JSON.stringify(h.events)).not.toContain(RESIDENT);
+    expect(JSON.stringify(h.logs)).not.toContain(RESIDENT);
+    expect(await protocolErrors(h)).toEqual({});
+  });
+
+  it('delivers exactly the events that happened while the stream was down, once and in order', async () => {
+    const h = await startAndConnect();
+    h.panel.swipeCard(RESIDENT, 1);
+    await waitFor('the live event', () => h.events.length === 1);
+    h.panel.dropStreams();
+    // These happen before the driver can have reconnected: only the log search can deliver them.
+    for (let i = 0; i < 45; i++) h.panel.swipeCard(`88800${String(i).padStart(5, '0')}`, 1 + (i % 2));
+    await waitFor('the stream to be reopened', () => h.panel.openStreams === 1);
+    h.panel.forceDoor(1);
+    await waitFor('47 events', () => h.events.length >= 47 || `${h.events.length}`);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(h.events).toHaveLength(47);
+    expect(h.events.slice(1, 46).map((e) => e.credential)).toEqual(Array.from({ length: 45 }, (_, i) => `****${String(i).padStart(5, '0').slice(-4)}`));
+    expect(h.events.at(-1)!.type).toBe('door_forced_open');
+    const ids = h.events.map((e) => Number(e.id.split('-').at(-1)));
+    expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(h.logs.some((l) => l.msg === 'ISAPI events caught up from the panel log' && l.delivered === 45)).toBe(true);
+  });
+
+  it('detects a stalled stream, reconnects and catches up on what happened meanwhile', async () => {
+    const h = await startAndConnect();
+    h.panel.stallStream();
+    h.panel.swipeCard(RESIDENT, 1);
+    h.panel.tamper();
+    await waitFor('the stall to be noticed', () => h.logs.some((l) => String(l.msg).includes('stalled')));
+    await waitFor('2 events', () => h.events.length >= 2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(summary(h.events).map((e) => e[0])).toEqual(['access_granted', 'tamper']);
+    expect(h.panel.openStreams).toBe(1);
+  });
+
+  it('counts and logs garbage on the stream, and delivers the events after it', async () => {
+    const h = await startAndConnect();
+    h.panel.sendGarbageOnStream();
+    h.panel.swipeCard(RESIDENT, 1);
+    h.panel.exitButton(1);
+    await waitFor('2 events', () => h.events.length >= 2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(summary(h.events).map((e) => e[0])).toEqual(['access_granted', 'exit_button']);
+    const errors = await protocolErrors(h);
+    expect(errors.bad_json).toBe(1);
+    expect(errors.multipart_garbage).toBeGreaterThanOrEqual(1);
+    expect(h.logs.filter((l) => l.msg === 'ISAPI input refused').map((l) => l.reason)).toEqual(expect.arrayContaining(['bad_json', 'multipart_garbage']));
+  });
+
+  it('opens a door remotely and reports its state; a bad door number fails naming the panel error', async () => {
+    const h = await startAndConnect();
+    const open = await h.driver.executeDoorCommand({ door: '2', action: 'open', durationMs: 5000 });
+    expect(open).toMatchObject({ ok: true, doorState: 'unlocked' });
+    expect(open.detail).toMatch(/^door 2 unlocked/);
+    expect(h.panel.doorState(2).locked).toBe(false);
+    const close = await h.driver.executeDoorCommand({ door: '2', action: 'close' });
+    expect(close).toEqual({ ok: true, doorState: 'locked', detail: 'door 2 locked' });
+    const bad = await h.driver.executeDoorCommand({ door: '7', action: 'open' });
+    expect(bad).toEqual({ ok: false, detail: 'panel panel-gate refused open door 7: HTTP 400, statusCode 6 (Invalid Content, badParameters, doorNo 7)' });
+    const nonsense = await h.driver.executeDoorCommand({ door: 'lobby', action: 'open' });
+    expect(nonsense.ok).toBe(false);
+    expect(nonsense.detail).toContain('no door "lobby"');
+    // Remote operations and lock changes are no security events.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(summary(h.events)).toEqual([]);
+  });
+
+  it('names the panel and "credentials refused" for a wrong password, reports it offline, and the door command says so', async () => {
+    const h = await start({ password: 'not-the-password' });
+    h.driver.start();
+    await waitFor('the refusal to be logged', () => h.logs.some((l) => String(l.msg).includes('credentials refused')));
+    const line = h.logs.find((l) => String(l.msg).includes('credentials refused'))!;
+    expect(line.msg).toContain('panel-gate');
+    expect(line.level).toBe(50);
+    await waitFor('device_offline', () => h.events.some((e) => e.type === 'device_offline'));
+    expect(h.events.map((e) => [e.type, e.reason])).toEqual([['device_offline', 'credentials refused']]);
+    const outcome = await h.driver.executeDoorCommand({ door: '1', action: 'open' });
+    expect(outcome).toEqual({ ok: false, detail: 'panel panel-gate refused the credentials (HTTP 401)' });
+    expect(h.panel.events).toHaveLength(0);
+  });
+
+  it('reports the panel offline and back online, and catches up on what happened while it was away', async () => {
+    const h = await startAndConnect();
+    h.panel.setOffline(true);
+    h.panel.swipeCard(RESIDENT, 1);
+    h.panel.forceDoor(2);
+    await waitFor('device_offline', () => h.events.some((e) => e.type === 'device_offline'));
+    h.panel.setOffline(false);
+    await waitFor('4 events', () => h.events.length >= 4 || h.events.map((e) => e.type).join());
+    await new Promise((r) => setTimeout(r, 300));
+    expect(h.events.map((e) => e.type)).toEqual(['device_offline', 'device_online', 'access_granted', 'door_forced_open']);
+    expect(h.events[0]!.reason).toBe('no answer for 1.0 s');
+  });
+
+  it('a restarted gateway (new driver, restored state) delivers what it missed, without doubles', async () => {
+    const h = await startAndConnect();
+    h.panel.swipeCard(RESIDENT, 1);
+    await waitFor('the live event', () => h.events.length === 1);
+    await h.driver.stop();
+    const saved = JSON.parse(JSON.stringify(h.driver.persistentState())) as unknown;
+    h.panel.swipeCard('7770009999', 1);
+    h.panel.duress(2);
+    const events: DeviceEvent[] = [];
+    const restarted = makeDriver(h.config, events, []);
+    extraDrivers.push(restarted);
+    restarted.restoreState(saved);
+    restarted.start();
+    await waitFor('2 events', () => events.length >= 2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(events.map((e) => [e.type, e.credential])).toEqual([
+      ['access_denied', '****9999'],
+      ['duress', undefined],
+    ]);
+    expect(new Set([...h.events, ...events].map((e) => e.id)).size).toBe(3);
+    expect(events[0]!.ts).toBeGreaterThan(h.events[0]!.ts);
+  });
+
+  it('a gateway meeting a panel for the first time does not replay the panel history', async () => {
+    const h = await start();
+    for (let i = 0; i < 40; i++) h.panel.swipeCard(RESIDENT, 1);
+    h.driver.start();
+    await waitFor('the alert stream to open', () => h.panel.openStreams === 1);
+    h.panel.tamper();
+    await waitFor('the tamper event', () => h.events.length >= 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(h.events.map((e) => e.type)).toEqual(['tamper']);
+    expect(h.driver.persistentState()).toMatchObject({ lastSerialNo: h.panel.events.at(-1)!.serialNo });
+  });
+});
