@@ -23,6 +23,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { pino } from 'pino';
 import { MAX_READINGS_PER_BATCH, type Reading } from '@gatehouse/contracts';
 import {
+  CommandService,
   buildApi,
   createCloudMetrics,
   createPgliteClient,
@@ -193,6 +194,7 @@ async function queryBenchmark(): Promise<Record<string, number>> {
       registry,
       events: new EventStore(db),
       deadLetters: new DeadLetterStore(db),
+      commands: new CommandService({ db, publish: async () => { throw new Error('no broker here'); }, logger: pino({ level: 'silent' }) }),
       metrics: createCloudMetrics(),
       logger: pino({ level: 'silent' }),
       version: 'bench',

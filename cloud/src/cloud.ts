@@ -9,6 +9,7 @@ import { cloudConfigSchema, type CloudConfigInput } from './config.js';
 import { IngestService } from './ingest/ingest-service.js';
 import { GapDetector } from './ingest/gap-detector.js';
 import { MqttSubscriber } from './ingest/mqtt-subscriber.js';
+import { CommandService } from './commands/command-service.js';
 import { createCloudMetrics, type CloudMetrics } from './status/metrics.js';
 import { DeadLetterStore } from './storage/dead-letters.js';
 import { EventStore } from './storage/event-store.js';
@@ -79,7 +80,12 @@ export async function startCloud(input: CloudConfigInput, logger: Logger): Promi
     cleanups.push(() => storageJobs.stop());
     const events = new EventStore(db);
     const deadLetters = new DeadLetterStore(db);
-    const ingest = new IngestService({ timeSeries, events, registry, deadLetters, metrics, logger: log });
+    // Commands go out on the ingest's live connection, which exists further down.
+    let publishCommand: (topic: string, payload: Buffer) => Promise<void> = async () => {
+      throw new Error('the cloud is not connected to its broker yet');
+    };
+    const commands = new CommandService({ db, publish: (topic, payload) => publishCommand(topic, payload), logger: log });
+    const ingest = new IngestService({ timeSeries, events, registry, deadLetters, metrics, logger: log, commands });
 
     const mqttUrl = config.mqtt?.url ?? broker?.url;
     if (!mqttUrl) throw new Error('no MQTT broker configured');
@@ -104,6 +110,7 @@ export async function startCloud(input: CloudConfigInput, logger: Logger): Promi
     const replaySubscribers = Array.from({ length: connections }, (_, i) => new MqttSubscriber({ ...mqttOptions, clientId: `${clientId}-replay${suffix(i)}`, filters: [cloudReplayFilter] }, ingest));
     const liveSubscribers = Array.from({ length: connections }, (_, i) => new MqttSubscriber({ ...mqttOptions, clientId: `${clientId}${suffix(i)}` }, ingest));
     const subscriber = liveSubscribers[0]!;
+    publishCommand = (topic, payload) => subscriber.publish(topic, payload);
 
     const api = await buildApi({
       db,
@@ -111,6 +118,7 @@ export async function startCloud(input: CloudConfigInput, logger: Logger): Promi
       registry,
       events,
       deadLetters,
+      commands,
       metrics,
       logger: log,
       version: CLOUD_VERSION,

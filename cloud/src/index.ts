@@ -24,3 +24,4 @@ export { CLOUD_VERSION } from './version.js';
 export * from './broker/broker-accounts.js';
 export * from './broker/mosquitto-config.js';
 export * from './ingest/gap-detector.js';
+export * from './commands/command-service.js';

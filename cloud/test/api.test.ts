@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reading } from '@gatehouse/contracts';
 import {
+  CommandService,
   buildApi,
   createCloudMetrics,
   createPgliteClient,
@@ -51,6 +52,7 @@ describe('HTTP API', () => {
       registry,
       events: new EventStore(db),
       deadLetters: new DeadLetterStore(db),
+      commands: new CommandService({ db, publish: async () => { throw new Error('no broker here'); }, logger: pino({ level: 'silent' }) }),
       metrics: createCloudMetrics(),
       logger: pino({ level: 'silent' }),
       version: '0.1.0',

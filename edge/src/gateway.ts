@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { eventBatchPayload, resendArgsSchema, serializeReadings, telemetryPayload, topics, type Command, type CommandResult, type DeviceEvent, type Reading } from '@gatehouse/contracts';
+import { doorCommandArgsSchema, eventBatchPayload, resendArgsSchema, serializeReadings, telemetryPayload, topics, type Command, type CommandResult, type DeviceEvent, type Reading } from '@gatehouse/contracts';
 import type { Logger } from 'pino';
 import { gatewayConfigSchema, type GatewayConfig, type GatewayConfigInput } from './config.js';
 import type { DriverContext } from './drivers/driver.js';
 import { createDrivers } from './drivers/driver-registry.js';
+import { isAccessControlDriver } from './drivers/access/access-driver.js';
+import { CommandLedger } from './commands/command-ledger.js';
 import { Journal } from './journal/journal.js';
 import { compactReadings } from './journal/readings-compaction.js';
 import { DriverStateFile } from './drivers/driver-state-file.js';
@@ -164,15 +166,17 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
     metrics,
     telemetry,
     events,
+    commands: new CommandLedger(join(resolve(config.dataDir), 'commands-taken.json'), join(resolve(config.dataDir), 'command-audit.jsonl'), log),
     onCommand: (name, command) => executeCommand(name, command),
   });
 
-  /** Commands from the cloud: resend journal entries it found missing, or republish the birth. */
+  /** Commands from the cloud: open or close a door, resend journal entries it found missing, or republish the birth. */
   const executeCommand = async (name: string, command: Command): Promise<Pick<CommandResult, 'status' | 'detail' | 'data'>> => {
     if (name === 'rebirth') {
       uplink.publishState();
       return { status: 'ok' };
     }
+    if (name === 'door') return executeDoorCommand(command);
     if (name !== 'resend') return { status: 'rejected', detail: `unknown command ${name}` };
     const args = resendArgsSchema.safeParse(command.args);
     if (!args.success) return { status: 'rejected', detail: `bad arguments: ${args.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };
@@ -207,6 +211,19 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
     await send();
     log.info({ stream, from, to, resent: entries.length, unavailable }, 'resent journal entries on request');
     return { status: 'ok', detail: `resent ${entries.length} entries${unavailable.length > 0 ? `; ${unavailable.length} ranges no longer in the journal` : ''}`, data: { stream, unavailable } };
+  };
+
+  const executeDoorCommand = async (command: Command): Promise<Pick<CommandResult, 'status' | 'detail' | 'data'>> => {
+    const args = doorCommandArgsSchema.safeParse(command.args);
+    if (!args.success) return { status: 'rejected', detail: `bad arguments: ${args.error.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; ')}` };
+    const { device, door, action, durationMs } = args.data;
+    const driver = drivers.find((d) => d.descriptor.id === device);
+    if (!driver) return { status: 'rejected', detail: `no device ${device} on this gateway` };
+    if (!isAccessControlDriver(driver)) return { status: 'rejected', detail: `device ${device} controls no doors` };
+    if (!driver.doors().includes(door)) return { status: 'rejected', detail: `device ${device} has no door "${door}" (it has ${driver.doors().join(', ')})` };
+    const outcome = await driver.executeDoorCommand({ door, action, ...(durationMs !== undefined ? { durationMs } : {}) });
+    log.info({ device, door, action, id: command.id, issuedBy: command.issuedBy, ok: outcome.ok, detail: outcome.detail }, 'door command executed');
+    return { status: outcome.ok ? 'ok' : 'failed', detail: outcome.detail, data: { device, door, action, ...(outcome.doorState ? { doorState: outcome.doorState } : {}) } };
   };
 
   const updateBacklogMetrics = () => {

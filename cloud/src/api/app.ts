@@ -9,6 +9,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import type { CommandService } from '../commands/command-service.js';
 import type { CloudMetrics } from '../status/metrics.js';
 import type { DeadLetterStore } from '../storage/dead-letters.js';
 import type { EventStore } from '../storage/event-store.js';
@@ -17,6 +18,7 @@ import type { SqlClient } from '../storage/sql-client.js';
 import type { TimeSeriesStore } from '../storage/time-series-store.js';
 import { ApiError } from './errors.js';
 import { registerReadRoutes } from './read-routes.js';
+import { registerCommandRoutes } from './command-routes.js';
 
 export interface ApiDependencies {
   db: SqlClient;
@@ -24,6 +26,7 @@ export interface ApiDependencies {
   registry: SiteRegistry;
   events: EventStore;
   deadLetters: DeadLetterStore;
+  commands: CommandService;
   metrics: CloudMetrics;
   logger: Logger;
   version: string;
@@ -105,6 +108,7 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
   );
 
   registerReadRoutes(api, deps);
+  registerCommandRoutes(api, deps);
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {

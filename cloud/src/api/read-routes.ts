@@ -382,13 +382,42 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
                 credential: z.string().nullable(),
                 reason: z.string().nullable(),
                 attachments: z.number(),
+                attachmentUrls: z.array(z.string()).meta({ description: 'where each attached picture is served' }),
               }),
             ),
           }),
         },
       },
     },
-    async (request) => ({ events: await deps.events.list(request.query.site, request.query.limit) }),
+    async (request) => ({
+      events: (await deps.events.list(request.query.site, request.query.limit)).map((e) => ({
+        ...e,
+        attachmentUrls: Array.from({ length: e.attachments }, (_, i) => `/api/v1/sites/${encodeURIComponent(e.site)}/events/${encodeURIComponent(e.gateway)}/${encodeURIComponent(e.id)}/attachments/${i}`),
+      })),
+    }),
+  );
+
+  api.get(
+    '/api/v1/sites/:site/events/:gateway/:event/attachments/:index',
+    {
+      schema: {
+        summary: 'A picture attached to an event (a camera snapshot taken when a door was forced, held open, or a duress code used)',
+        tags: ['events'],
+        params: z.object({ site: idParam, gateway: idParam, event: z.string().min(1).max(64), index: z.coerce.number().int().min(0).max(7) }),
+        response: { 200: z.any().meta({ description: 'the image (image/jpeg or image/png)' }), 404: errorBodySchema },
+      },
+    },
+    async (request, reply) => {
+      const { site, gateway, event, index } = request.params;
+      const picture = await deps.events.attachment(site, gateway, event, index);
+      if (!picture) throw new ApiError('GH_NOT_FOUND', `event ${event} of gateway ${gateway} at site ${site} has no attachment ${index}`);
+      return reply
+        .header('content-type', picture.contentType)
+        .header('x-camera', picture.camera)
+        .header('x-taken-at', new Date(picture.ts).toISOString())
+        .header('cache-control', 'private, max-age=86400')
+        .send(picture.data);
+    },
   );
 
   api.get(

@@ -11,6 +11,7 @@ import {
 } from '@gatehouse/contracts';
 import type { Reading } from '@gatehouse/contracts';
 import type { Logger } from 'pino';
+import type { CommandService } from '../commands/command-service.js';
 import { screenReadings, type RejectedReading } from './reading-screen.js';
 import type { CloudMetrics } from '../status/metrics.js';
 import type { DeadLetterStore } from '../storage/dead-letters.js';
@@ -30,6 +31,8 @@ export interface IngestDependencies {
   deadLetters: DeadLetterStore;
   metrics: CloudMetrics;
   logger: Logger;
+  /** the audit log of commands, told each result */
+  commands?: Pick<CommandService, 'recordResult'>;
   /** readings stamped further ahead of the cloud's clock than this are refused; default 10 minutes */
   maxFutureMs?: number;
 }
@@ -159,6 +162,7 @@ export class IngestService {
       this.deps.metrics.rangesLost.inc({ stream: lost.data.stream }, entries);
       this.deps.logger.error({ ...address, stream: lost.data.stream, ranges: lost.data.unavailable }, 'journal entries lost on the way and no longer at the gateway: recorded as lost');
     }
+    await this.deps.commands?.recordResult(address, result);
     const level = result.status === 'ok' || result.status === 'duplicate' ? 'info' : 'warn';
     this.deps.logger[level]({ ...address, command: result.command, id: result.id, status: result.status, detail: result.detail }, 'command result');
     return { result: 'stored', kind: 'cmd-result', inserted: 0, duplicates: 0 };

@@ -42,6 +42,17 @@ export class EventStore {
     return { inserted, duplicates: events.length - inserted };
   }
 
+  /** One picture attached to an event, as stored. */
+  async attachment(site: string, gateway: string, eventId: string, index: number): Promise<{ camera: string; contentType: string; ts: number; data: Buffer } | undefined> {
+    const rows = await this.db.query<{ camera: string; contentType: string; ts: number; data: Buffer | Uint8Array }>(
+      `SELECT camera, content_type AS "contentType", (extract(epoch from ts) * 1000)::float8 AS ts, data
+         FROM event_attachments WHERE site = $1 AND gateway = $2 AND event_id = $3 AND idx = $4`,
+      [site, gateway, eventId, index],
+    );
+    const row = rows[0];
+    return row ? { ...row, data: Buffer.from(row.data) } : undefined;
+  }
+
   async list(site: string, limit: number): Promise<StoredEvent[]> {
     return this.db.query<StoredEvent>(
       `SELECT e.site, e.gateway, e.id, e.device, e.type, (extract(epoch from e.ts) * 1000)::float8 AS ts,

@@ -199,6 +199,30 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX asset_devices_device ON asset_devices (site, device);
     `,
   },
+  {
+    version: 6,
+    name: 'audit log of commands sent to gateways (door commands), with their results',
+    sql: `
+      CREATE TABLE commands (
+        id text PRIMARY KEY,
+        site text NOT NULL REFERENCES sites (id),
+        gateway text NOT NULL,
+        name text NOT NULL,
+        -- the device the command is about, when it is about one (a door command)
+        device text,
+        args jsonb NOT NULL,
+        issued_by text NOT NULL,
+        issued_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL,
+        -- sent, then what the gateway reported: ok, failed, rejected, expired, duplicate
+        status text NOT NULL DEFAULT 'sent',
+        detail text,
+        result jsonb,
+        result_at timestamptz
+      );
+      CREATE INDEX commands_site_issued ON commands (site, issued_at DESC);
+    `,
+  },
 ];
 
 // Arbitrary constant: serialises migrations when several cloud instances start against one database.

@@ -31,7 +31,27 @@ export const commandResultSchema = z.object({
 export type CommandResult = z.infer<typeof commandResultSchema>;
 
 /** Command names the gateway understands. */
-export const COMMAND_NAMES = { resend: 'resend', rebirth: 'rebirth' } as const;
+export const COMMAND_NAMES = { resend: 'resend', rebirth: 'rebirth', door: 'door' } as const;
+
+/**
+ * The longest a command may live (expiresAt − issuedAt): a gateway remembers each command id it ran
+ * until the command expires, so a replay is refused; a command that never expires could not be.
+ */
+export const MAX_COMMAND_LIFETIME_MS = 10 * 60_000;
+
+/** `door`: open (release the strike for durationMs) or close (lock now) one door of an access device. */
+export const doorCommandArgsSchema = z
+  .object({
+    /** the access-control device (OSDP reader, ISAPI panel) */
+    device: z.string().min(1).max(64),
+    /** the door on the device: 'door' on a single-door reader, '1', '2', … on a panel */
+    door: z.string().min(1).max(16).default('door'),
+    action: z.enum(['open', 'close']),
+    durationMs: z.number().int().min(1000).max(600_000).optional(),
+  })
+  .strict();
+
+export type DoorCommandArgs = z.infer<typeof doorCommandArgsSchema>;
 
 /** `resend`: publish journal entries from..to of a stream again (historical), as far as the journal still has them. */
 export const resendArgsSchema = z

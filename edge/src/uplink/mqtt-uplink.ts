@@ -1,6 +1,7 @@
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
-import { commandCodec, commandResultCodec, gatewayStateCodec, parseTopic, topics, type Command, type CommandResult, type DeviceDescriptor, type GatewayAddress, type GatewayState } from '@gatehouse/contracts';
+import { commandCodec, commandResultCodec, gatewayStateCodec, MAX_COMMAND_LIFETIME_MS, parseTopic, topics, type Command, type CommandResult, type DeviceDescriptor, type GatewayAddress, type GatewayState } from '@gatehouse/contracts';
 import type { Logger } from 'pino';
+import type { CommandLedger } from '../commands/command-ledger.js';
 import type { GatewayMetrics } from '../status/metrics.js';
 import type { JournalPublisher } from './journal-publisher.js';
 
@@ -21,12 +22,11 @@ export interface MqttUplinkOptions {
   metrics: GatewayMetrics;
   telemetry: JournalPublisher;
   events: JournalPublisher;
+  /** the commands taken so far (refuses replays), and the audit file */
+  commands: CommandLedger;
   /** executes a command from the cloud; resolves with its outcome */
   onCommand: (name: string, command: Command) => Promise<Pick<CommandResult, 'status' | 'detail' | 'data'>>;
 }
-
-/** Command ids already executed, so that a redelivered command is not executed twice. */
-const REMEMBERED_COMMANDS = 1000;
 
 /**
  * The gateway's MQTT connection: announces the gateway with a retained birth message and a retained
@@ -36,7 +36,6 @@ const REMEMBERED_COMMANDS = 1000;
 export class MqttUplink {
   private client: MqttClient | undefined;
   private stateTimer: NodeJS.Timeout | undefined;
-  private readonly executed: string[] = [];
 
   constructor(private readonly options: MqttUplinkOptions) {}
 
@@ -123,13 +122,22 @@ export class MqttUplink {
     }
     const command = decoded.value;
     const reply = async (status: CommandResult['status'], detail?: string, data?: Record<string, unknown>) => {
+      this.options.commands.audit({ name, command, result: { status, ...(detail ? { detail } : {}) } });
       const result = commandResultCodec.encode({ v: 1, id: command.id, command: name, status, ...(detail ? { detail } : {}), ...(data ? { data } : {}), ts: Date.now() });
       await this.publish(topics.commandResult(address), result).catch((err: Error) => logger.warn({ err: err.message, command: command.id }, 'cannot publish command result'));
     };
-    if (this.executed.includes(command.id)) return reply('duplicate', 'this command id was executed already');
-    if (command.expiresAt < Date.now()) return reply('expired', `expired at ${new Date(command.expiresAt).toISOString()}`);
-    this.executed.push(command.id);
-    if (this.executed.length > REMEMBERED_COMMANDS) this.executed.shift();
+    if (command.expiresAt - command.issuedAt > MAX_COMMAND_LIFETIME_MS) {
+      return reply('rejected', `a command may live ${MAX_COMMAND_LIFETIME_MS / 60_000} min at most (issued ${new Date(command.issuedAt).toISOString()}, expires ${new Date(command.expiresAt).toISOString()})`);
+    }
+    const refusal = this.options.commands.take(command);
+    if (refusal === 'duplicate') {
+      logger.warn({ command: name, id: command.id, issuedBy: command.issuedBy }, 'command refused: this id was taken already (redelivered or replayed)');
+      return reply('duplicate', 'this command id was taken already');
+    }
+    if (refusal === 'expired') {
+      logger.warn({ command: name, id: command.id, issuedBy: command.issuedBy }, 'command refused: expired');
+      return reply('expired', `expired at ${new Date(command.expiresAt).toISOString()}`);
+    }
     logger.info({ command: name, id: command.id, issuedBy: command.issuedBy, args: command.args }, 'command received');
     try {
       const outcome = await this.options.onCommand(name, command);

@@ -81,6 +81,16 @@ export class DoorLogic {
     this.heldTimer.unref?.();
   }
 
+  /** The strike was released from outside (a guard's command) for `ms`: opening the door within it is legitimate. */
+  releasedRemotely(ms: number): void {
+    this.unlockedUntil = this.now() + ms;
+  }
+
+  /** The strike was locked from outside: from now on, an opening door is forced. */
+  lockedRemotely(): void {
+    this.unlockedUntil = 0;
+  }
+
   tamper(active: boolean): void {
     if (active) this.actions.event('tamper', { reason: 'the reader reports its tamper switch open' });
   }

@@ -5,7 +5,8 @@ import { SerialPort } from 'serialport';
 import type { DeviceDescriptor, EventType } from '@gatehouse/contracts';
 import type { OsdpDeviceConfig } from '../../config.js';
 import { DoorLogic } from '../access/door-logic.js';
-import type { DeviceDriver, DriverContext } from '../driver.js';
+import type { AccessControlDriver, DoorCommand, DoorCommandOutcome } from '../access/access-driver.js';
+import type { DriverContext } from '../driver.js';
 import { OsdpLink, OsdpTimeoutError, type SecureChannelSettings } from './osdp-link.js';
 import { OsdpSecureChannelError } from './osdp-secure-session.js';
 import { COMMAND, decodeReply, maskCredential, OsdpMessageError, OUTPUT_CONTROL, outputCommand, type OsdpReply } from './osdp-messages.js';
@@ -24,7 +25,8 @@ const SECURE_CHANNEL_RETRY_MS = 5000;
  * the strike. Reports the peripheral offline after `offlineAfterMs` of silence and online when it is
  * back; reconnects with backoff.
  */
-export class OsdpDoorDriver implements DeviceDriver {
+export class OsdpDoorDriver implements AccessControlDriver {
+  readonly role = 'access' as const;
   readonly descriptor: DeviceDescriptor;
   private readonly door: DoorLogic;
   private stream: Duplex | undefined;
@@ -73,6 +75,42 @@ export class OsdpDoorDriver implements DeviceDriver {
     clearTimeout(this.reconnectTimer);
     this.door.stop();
     this.stream?.destroy();
+  }
+
+  /** A single-door reader: its one door is called 'door'. */
+  doors(): string[] {
+    return ['door'];
+  }
+
+  async executeDoorCommand(command: DoorCommand): Promise<DoorCommandOutcome> {
+    const link = this.link;
+    if (!link) return { ok: false, detail: `${this.config.id}: the reader is not connected` };
+    const ms = command.durationMs ?? this.config.door.unlockMs;
+    const control =
+      command.action === 'open'
+        ? { output: DOOR_STRIKE, control: OUTPUT_CONTROL.temporaryOnThenOff, timer100ms: Math.min(0xffff, Math.round(ms / 100)) }
+        : { output: DOOR_STRIKE, control: OUTPUT_CONTROL.permanentOff, timer100ms: 0 };
+    // Told first, so that the door opening as soon as the strike releases is not judged forced.
+    if (command.action === 'open') this.door.releasedRemotely(ms);
+    else this.door.lockedRemotely();
+    try {
+      const answer = decodeReply(...codeAndData(await link.send(this.config.address, COMMAND.OUT, outputCommand([control]))));
+      this.answered();
+      if (answer.kind !== 'ack') {
+        if (command.action === 'open') this.door.lockedRemotely();
+        return { ok: false, detail: `${this.config.id}: the reader refused the strike command (${answer.kind === 'nak' ? answer.reason : answer.kind})` };
+      }
+      const status = decodeReply(...codeAndData(await link.send(this.config.address, COMMAND.OSTAT)));
+      const strike = status.kind === 'ostat' ? status.outputs[DOOR_STRIKE] : undefined;
+      const doorOpen = this.inputs[DOOR_CONTACT] ?? false;
+      const doorState = doorOpen ? 'open' : strike === undefined ? 'unknown' : strike ? 'unlocked' : 'locked';
+      const detail = command.action === 'open' ? `strike released for ${Math.round(ms / 1000)} s` : 'strike locked';
+      return { ok: true, detail, doorState };
+    } catch (err) {
+      if (command.action === 'open') this.door.lockedRemotely();
+      this.failure(err);
+      return { ok: false, detail: `${this.config.id}: ${(err as Error).message}` };
+    }
   }
 
   /** The line to the peripheral: TCP to a serial-to-Ethernet converter, or the gateway's own serial port. */
@@ -255,4 +293,8 @@ export class OsdpDoorDriver implements DeviceDriver {
     this.ctx.metrics.protocolErrors.inc({ protocol: 'osdp', reason });
     this.ctx.logger.warn({ device: this.config.id, reason, detail }, 'OSDP frame refused');
   }
+}
+
+function codeAndData(frame: { code: number; data: Uint8Array }): [number, Uint8Array] {
+  return [frame.code, frame.data];
 }

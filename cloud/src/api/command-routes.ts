@@ -1,0 +1,103 @@
+import { COMMAND_NAMES, MAX_COMMAND_LIFETIME_MS } from '@gatehouse/contracts';
+import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { ApiDependencies } from './app.js';
+import { errorBodySchema } from './app.js';
+import { ApiError } from './errors.js';
+
+type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
+
+const idParam = z.string().min(1).max(64);
+const epochMs = z.number().meta({ description: 'epoch milliseconds' });
+
+const storedCommandSchema = z.object({
+  id: z.string(),
+  site: z.string(),
+  gateway: z.string(),
+  name: z.string(),
+  device: z.string().nullable(),
+  args: z.record(z.string(), z.unknown()),
+  issuedBy: z.string(),
+  issuedAt: epochMs,
+  expiresAt: epochMs,
+  status: z.enum(['sent', 'ok', 'failed', 'rejected', 'expired', 'duplicate']).meta({ description: 'sent: no result from the gateway yet' }),
+  detail: z.string().nullable(),
+  result: z.record(z.string(), z.unknown()).nullable(),
+  resultAt: epochMs.nullable(),
+});
+
+/** Door commands (a guard opening a door remotely) and the audit log of every command sent. */
+export function registerCommandRoutes(api: Api, deps: ApiDependencies): void {
+  api.post(
+    '/api/v1/sites/:site/doors/:device/commands',
+    {
+      schema: {
+        summary: 'Open or lock a door remotely; answers with the gateway\'s result, or 202 while it is still on its way',
+        tags: ['commands'],
+        params: z.object({ site: idParam, device: idParam }),
+        body: z
+          .object({
+            action: z.enum(['open', 'close']),
+            door: z.string().min(1).max(16).default('door').meta({ description: "'door' on a single-door reader, '1', '2', … on a panel" }),
+            durationMs: z.number().int().min(1000).max(600_000).optional().meta({ description: 'open: how long the strike stays released (default: the door\'s own unlock time)' }),
+            issuedBy: z.string().min(1).max(128).meta({ description: 'the user asking, for the audit log' }),
+            ttlSeconds: z.number().int().min(1).max(MAX_COMMAND_LIFETIME_MS / 1000).default(30).meta({ description: 'the gateway refuses the command after this long' }),
+            waitMs: z.number().int().min(0).max(10_000).default(5000).meta({ description: 'how long to wait for the result before answering 202' }),
+          })
+          .strict(),
+        response: { 200: storedCommandSchema, 202: storedCommandSchema, 404: errorBodySchema },
+      },
+    },
+    async (request, reply) => {
+      const { site, device } = request.params;
+      const body = request.body;
+      const rows = await deps.db.query<{ gateway: string; kind: string }>('SELECT gateway, kind FROM devices WHERE site = $1 AND id = $2', [site, device]);
+      const found = rows[0];
+      if (!found) throw new ApiError('GH_NOT_FOUND', `no device ${device} at site ${site}`);
+      if (found.kind !== 'access_panel') throw new ApiError('GH_BAD_REQUEST', `device ${device} is a ${found.kind}, not a door`);
+      const issued = await deps.commands.issue({
+        site,
+        gateway: found.gateway,
+        name: COMMAND_NAMES.door,
+        device,
+        args: { device, door: body.door, action: body.action, ...(body.durationMs !== undefined ? { durationMs: body.durationMs } : {}) },
+        issuedBy: body.issuedBy,
+        lifetimeMs: body.ttlSeconds * 1000,
+      });
+      const outcome = (await deps.commands.waitForResult(issued.id, body.waitMs)) ?? issued;
+      return reply.status(outcome.status === 'sent' ? 202 : 200).send(outcome);
+    },
+  );
+
+  api.get(
+    '/api/v1/sites/:site/commands',
+    {
+      schema: {
+        summary: 'The audit log of commands sent to the site\'s gateways, newest first: who asked what, when, and what came of it',
+        tags: ['commands'],
+        params: z.object({ site: idParam }),
+        querystring: z.object({ device: idParam.optional(), limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+        response: { 200: z.object({ commands: z.array(storedCommandSchema) }) },
+      },
+    },
+    async (request) => ({ commands: await deps.commands.list(request.params.site, request.query.limit, request.query.device) }),
+  );
+
+  api.get(
+    '/api/v1/commands/:id',
+    {
+      schema: {
+        summary: 'One command and its result',
+        tags: ['commands'],
+        params: z.object({ id: z.string().min(1).max(64) }),
+        response: { 200: storedCommandSchema, 404: errorBodySchema },
+      },
+    },
+    async (request) => {
+      const command = await deps.commands.get(request.params.id);
+      if (!command) throw new ApiError('GH_NOT_FOUND', `no command ${request.params.id}`);
+      return command;
+    },
+  );
+}
