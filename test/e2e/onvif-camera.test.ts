@@ -75,6 +75,19 @@ describe('the ONVIF camera driver against the simulated camera', () => {
     expect(corrected.status).toBe(200);
   });
 
+  it('refuses a replayed nonce and answers malformed XML with a SOAP fault', async () => {
+    const url = `http://127.0.0.1:${running.port}/onvif/device_service`;
+    const post = (body: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/soap+xml' }, body });
+    const signed = buildEnvelope('<tds:GetDeviceInformation/>', usernameTokenHeader(USER, PASS, Date.now() + TWO_HOURS, Buffer.alloc(16, 7)));
+    expect((await post(signed)).status).toBe(200);
+    const replay = await post(signed);
+    expect([replay.status, await replay.text()]).toEqual([400, expect.stringContaining('nonce already used')]);
+    const malformed = await post('<s:Envelope><s:Body><tds:GetProfiles></s:Body>');
+    expect([malformed.status, await malformed.text()]).toEqual([400, expect.stringContaining('ter:WellFormed')]);
+    const hostile = await post('<!DOCTYPE x [<!ENTITY a "b">]><s:Envelope><s:Body>&a;</s:Body></s:Envelope>');
+    expect(await hostile.text()).toContain('ter:WellFormed');
+  });
+
   it('takes a snapshot: a real JPEG, in a few ms once warm', async () => {
     const first = await driver.snapshot(2000);
     const image = jpeg.decode(first.data);
