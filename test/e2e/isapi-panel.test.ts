@@ -176,6 +176,17 @@ describe('the ISAPI driver against the simulated panel, over HTTP', () => {
     expect(h.logs.filter((l) => l.msg === 'ISAPI input refused').map((l) => l.reason)).toEqual(expect.arrayContaining(['bad_json', 'multipart_garbage']));
   });
 
+  it('recovers an event whose stream part arrived broken, from the panel log, before the events after it', async () => {
+    const h = await startAndConnect();
+    h.panel.corruptNextEventOnStream();
+    h.panel.forceDoor(1);
+    h.panel.duress(1);
+    await waitFor('2 events', () => h.events.length >= 2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(summary(h.events).map((e) => e[0])).toEqual(['door_forced_open', 'duress']);
+    expect(await protocolErrors(h)).toEqual({ bad_json: 1 });
+  });
+
   it('opens a door remotely and reports its state; a bad door number fails naming the panel error', async () => {
     const h = await startAndConnect();
     const open = await h.driver.executeDoorCommand({ door: '2', action: 'open', durationMs: 5000 });

@@ -209,7 +209,7 @@ export class MultipartReader {
       this.fail(out, 'headers_too_large', `part headers longer than ${this.maxHeaderBytes} bytes`);
       return true;
     }
-    const lines = this.buf.subarray(0, headerEnd).toString('latin1').split(/\r?\n/);
+    const lines = headerEnd === 0 ? [] : this.buf.subarray(0, headerEnd).toString('latin1').split(/\r?\n/);
     this.consume(bodyStart);
     for (const line of lines) {
       const m = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+)[ \t]*:[ \t]*(.*?)[ \t]*$/.exec(line);

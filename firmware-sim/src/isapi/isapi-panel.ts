@@ -78,6 +78,7 @@ export class SimulatedIsapiPanel {
   private readonly sockets = new Set<Socket>();
   private nextSerialNo = 1;
   private offline = false;
+  private corruptNext = false;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   /** requests refused by Digest auth, by reason, for tests */
   readonly authRefusals: string[] = [];
@@ -231,6 +232,11 @@ export class SimulatedIsapiPanel {
     }
   }
 
+  /** The next event is recorded as usual but reaches open streams cut short (its JSON broken). */
+  corruptNextEventOnStream(): void {
+    this.corruptNext = true;
+  }
+
   /** Closes every open alert stream connection; the panel keeps recording. */
   dropStreams(): void {
     for (const s of this.streams) s.res.destroy();
@@ -267,7 +273,11 @@ export class SimulatedIsapiPanel {
   private record(major: number, minor: number, detail: Omit<PanelEvent, 'serialNo' | 'major' | 'minor' | 'at'>): PanelEvent {
     const event: PanelEvent = { serialNo: this.nextSerialNo++, major, minor, at: Date.now(), ...detail };
     this.log.push(event);
-    const body = JSON.stringify(this.alertJson(event));
+    let body = JSON.stringify(this.alertJson(event));
+    if (this.corruptNext) {
+      this.corruptNext = false;
+      body = body.slice(0, Math.floor(body.length / 2));
+    }
     for (const s of this.audibleStreams()) this.writePart(s, 'application/json; charset="UTF-8"', body);
     return event;
   }
