@@ -78,6 +78,7 @@ describe('HTTP API', () => {
     const doc = (await app.inject({ url: '/api/v1/openapi.json' })).json() as { openapi: string; paths: Record<string, { get?: { parameters?: { name: string }[] } }> };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual([
+      '/api/v1/commands/{id}',
       '/api/v1/dead-letters',
       '/api/v1/devices',
       '/api/v1/events',
@@ -86,7 +87,10 @@ describe('HTTP API', () => {
       '/api/v1/series',
       '/api/v1/sites',
       '/api/v1/sites/{site}/assets',
+      '/api/v1/sites/{site}/commands',
       '/api/v1/sites/{site}/devices/{device}/latest',
+      '/api/v1/sites/{site}/doors/{device}/commands',
+      '/api/v1/sites/{site}/events/{gateway}/{event}/attachments/{index}',
       '/api/v1/sites/{site}/rollup-table',
       '/api/v1/sites/{site}/rollups',
     ]);

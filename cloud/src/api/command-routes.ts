@@ -21,7 +21,7 @@ const storedCommandSchema = z.object({
   issuedBy: z.string(),
   issuedAt: epochMs,
   expiresAt: epochMs,
-  status: z.enum(['sent', 'ok', 'failed', 'rejected', 'expired', 'duplicate']).meta({ description: 'sent: no result from the gateway yet' }),
+  status: z.enum(['sent', 'unanswered', 'ok', 'failed', 'rejected', 'expired', 'duplicate']).meta({ description: 'sent: no result from the gateway yet; unanswered: expired without a result' }),
   detail: z.string().nullable(),
   result: z.record(z.string(), z.unknown()).nullable(),
   resultAt: epochMs.nullable(),

@@ -13,7 +13,8 @@ export interface StoredCommand {
   issuedBy: string;
   issuedAt: number;
   expiresAt: number;
-  status: 'sent' | CommandResult['status'];
+  /** sent: on its way; unanswered: expired without a result (the gateway was offline, or its answer was lost) */
+  status: 'sent' | 'unanswered' | CommandResult['status'];
   detail: string | null;
   result: Record<string, unknown> | null;
   resultAt: number | null;
@@ -31,7 +32,8 @@ export interface IssueRequest {
 
 const SELECT = `SELECT id, site, gateway, name, device, args, issued_by AS "issuedBy",
     (extract(epoch from issued_at) * 1000)::float8 AS "issuedAt", (extract(epoch from expires_at) * 1000)::float8 AS "expiresAt",
-    status, detail, result, (extract(epoch from result_at) * 1000)::float8 AS "resultAt" FROM commands`;
+    -- a command the gateway never answered before it expired will not run any more
+    CASE WHEN status = 'sent' AND expires_at < now() THEN 'unanswered' ELSE status END AS status, detail, result, (extract(epoch from result_at) * 1000)::float8 AS "resultAt" FROM commands`;
 
 /** How often a waiting request looks in the database, for results taken by another cloud instance. */
 const WAIT_POLL_MS = 200;

@@ -1,0 +1,147 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCloud, type RunningCloud } from '@gatehouse/cloud';
+import { commandCodec, commandResultCodec, type CommandResult } from '@gatehouse/contracts';
+import { startGateway, type GatewayConfigInput, type RunningGateway } from '@gatehouse/edge';
+import { SimulatedPeripheral } from '@gatehouse/firmware-sim';
+import { silentLogger } from '../support/site-under-test.js';
+import { waitFor } from '../support/wait-for.js';
+
+const SITE = 'cmd-site';
+const COMMAND_TOPIC = `gh/v1/${SITE}/gw-01/cmd/door`;
+
+interface CommandRecord {
+  id: string;
+  status: string;
+  detail: string | null;
+  issuedBy: string;
+  result: Record<string, unknown> | null;
+  args: Record<string, unknown>;
+}
+
+// A guard opens a door from the API: cloud → broker → gateway → OSDP reader (secure channel) → strike,
+// and the result back into the audit log. Replays and expired commands are refused at the gateway.
+describe('door commands from the cloud', () => {
+  let cloud: RunningCloud;
+  let gateway: RunningGateway;
+  let peripheral: SimulatedPeripheral;
+  let server: Awaited<ReturnType<SimulatedPeripheral['listen']>>;
+  let observer: MqttClient;
+  const dataDir = mkdtempSync(join(tmpdir(), 'gh-cmd-'));
+  const seenCommands: Buffer[] = [];
+  const results: CommandResult[] = [];
+  let gatewayConfig: GatewayConfigInput;
+
+  const api = (path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${cloud.httpPort}${path}`, init);
+  const command = async (device: string, body: Record<string, unknown>) => {
+    const response = await api(`/api/v1/sites/${SITE}/doors/${device}/commands`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: response.status, body: (await response.json()) as CommandRecord & { message?: string } };
+  };
+  const events = async () => ((await (await api(`/api/v1/events?site=${SITE}&limit=100`)).json()) as { events: { type: string }[] }).events.reverse();
+
+  beforeAll(async () => {
+    peripheral = new SimulatedPeripheral({ address: 1, secureChannel: { required: true } });
+    server = await peripheral.listen();
+    cloud = await startCloud({ http: { host: '127.0.0.1', port: 0 }, storage: { kind: 'pglite' }, embeddedBroker: { host: '127.0.0.1', port: 0 } }, silentLogger);
+    gatewayConfig = {
+      site: SITE,
+      gateway: 'gw-01',
+      mqtt: { url: cloud.brokerUrl!, clientId: 'gh-cmd-gw-01' },
+      dataDir,
+      http: { host: '127.0.0.1', port: 0 },
+      devices: [
+        { id: 'door-east', driver: 'osdp+tcp', host: '127.0.0.1', port: server.port, address: 1, replyTimeoutMs: 100, door: { unlockMs: 3000, heldOpenMs: 60_000, cards: [] }, secureChannel: { masterKey: '00112233445566778899aabbccddeeff', install: true } },
+      ],
+    };
+    gateway = await startGateway(gatewayConfig, silentLogger);
+    observer = await connectAsync(cloud.brokerUrl!, { clientId: 'gh-cmd-observer' });
+    await observer.subscribeAsync([COMMAND_TOPIC, `gh/v1/${SITE}/gw-01/cmd-result`], { qos: 1 });
+    observer.on('message', (topic, payload) => {
+      if (topic === COMMAND_TOPIC) seenCommands.push(Buffer.from(payload));
+      else {
+        const decoded = commandResultCodec.decode(payload);
+        if (decoded.ok) results.push(decoded.value);
+      }
+    });
+    await waitFor('the reader to be secured and the gateway to be known to the cloud', async () => {
+      const devices = (await (await api(`/api/v1/devices?site=${SITE}`)).json()) as { devices: { id: string }[] };
+      return peripheral.secured && devices.devices.some((d) => d.id === 'door-east');
+    });
+  });
+
+  afterAll(async () => {
+    await observer?.endAsync();
+    await gateway?.stop();
+    await cloud?.stop();
+    await server?.close();
+  });
+
+  it('opens the door for the time asked, reports the result and the door state, and keeps it in the audit log', async () => {
+    const { status, body } = await command('door-east', { action: 'open', durationMs: 4000, issuedBy: 'guard.li' });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ status: 'ok', detail: 'strike released for 4 s', issuedBy: 'guard.li', result: { device: 'door-east', door: 'door', action: 'open', doorState: 'unlocked' } });
+    expect(peripheral.strikeEnergised).toBe(true);
+    // The strike's timer sits in the reader: 4 s in 100 ms units, over the secure channel.
+    expect(peripheral.received.filter((r) => r.code === 0x68).at(-1)?.data).toEqual(Buffer.from([0, 5, 40, 0]));
+    // Opening the released door is not a forced door.
+    peripheral.setDoorOpen(true);
+    peripheral.setDoorOpen(false);
+    await waitFor('door opened and closed', async () => (await events()).filter((e) => e.type === 'door_closed').length === 1);
+    expect((await events()).map((e) => e.type)).toEqual(['door_opened', 'door_closed']);
+
+    const locked = await command('door-east', { action: 'close', issuedBy: 'guard.li' });
+    expect(locked.body).toMatchObject({ status: 'ok', detail: 'strike locked', result: { doorState: 'locked' } });
+    expect(peripheral.strikeEnergised).toBe(false);
+
+    const audit = (await (await api(`/api/v1/sites/${SITE}/commands?device=door-east`)).json()) as { commands: CommandRecord[] };
+    expect(audit.commands.map((c) => [c.args.action, c.status, c.issuedBy])).toEqual([
+      ['close', 'ok', 'guard.li'],
+      ['open', 'ok', 'guard.li'],
+    ]);
+    const gatewayAudit = readFileSync(join(dataDir, 'command-audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; status: string; issuedBy: string });
+    expect(gatewayAudit.map((l) => [l.id, l.status, l.issuedBy])).toEqual(audit.commands.reverse().map((c) => [c.id, 'ok', 'guard.li']));
+  });
+
+  it('refuses a replayed command, also after a gateway restart, and an expired one', async () => {
+    const original = seenCommands[0]!;
+    const id = commandCodec.decode(original);
+    if (!id.ok) throw new Error('the observed command does not decode');
+    const strikeCommands = () => peripheral.received.filter((r) => r.code === 0x68).length;
+    const before = strikeCommands();
+    await observer.publishAsync(COMMAND_TOPIC, original, { qos: 1 });
+    await waitFor('the duplicate result', () => results.some((r) => r.id === id.value.id && r.status === 'duplicate'));
+
+    await gateway.stop();
+    gateway = await startGateway(gatewayConfig, silentLogger);
+    // The restarted gateway subscribes to its commands a moment after it connects: send until it hears.
+    await waitFor('the duplicate result after the restart', async () => {
+      if (results.filter((r) => r.id === id.value.id && r.status === 'duplicate').length >= 2) return true;
+      await observer.publishAsync(COMMAND_TOPIC, original, { qos: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return false;
+    });
+    expect(strikeCommands()).toBe(before);
+
+    const now = Date.now();
+    const stale = commandCodec.encode({ v: 1, id: 'stale-1', issuedBy: 'guard.li', issuedAt: now - 60_000, expiresAt: now - 30_000, args: { device: 'door-east', action: 'open' } });
+    await observer.publishAsync(COMMAND_TOPIC, stale, { qos: 1 });
+    await waitFor('the expired result', () => results.some((r) => r.id === 'stale-1'));
+    expect(results.find((r) => r.id === 'stale-1')).toMatchObject({ status: 'expired' });
+    const forever = commandCodec.encode({ v: 1, id: 'forever-1', issuedBy: 'guard.li', issuedAt: now, expiresAt: now + 86_400_000, args: { device: 'door-east', action: 'open' } });
+    await observer.publishAsync(COMMAND_TOPIC, forever, { qos: 1 });
+    await waitFor('the over-long result', () => results.some((r) => r.id === 'forever-1'));
+    expect(results.find((r) => r.id === 'forever-1')).toMatchObject({ status: 'rejected', detail: expect.stringMatching(/^a command may live 10 min at most/) });
+    expect(strikeCommands()).toBe(before);
+  });
+
+  it('says plainly what is wrong with a bad command', async () => {
+    expect(await command('no-such-door', { action: 'open', issuedBy: 'guard.li' })).toMatchObject({ status: 404, body: { message: 'no device no-such-door at site cmd-site' } });
+    expect(await command('door-east', { action: 'explode', issuedBy: 'guard.li' })).toMatchObject({ status: 400, body: { message: expect.stringContaining('body.action') } });
+    expect(await command('door-east', { action: 'open' })).toMatchObject({ status: 400, body: { message: expect.stringContaining('body.issuedBy') } });
+    const wrongDoor = await command('door-east', { action: 'open', door: '7', issuedBy: 'guard.li' });
+    expect(wrongDoor).toMatchObject({ status: 200, body: { status: 'rejected', detail: 'device door-east has no door "7" (it has door)' } });
+  });
+});
