@@ -255,6 +255,21 @@ describe('the ISAPI driver against the simulated panel, over HTTP', () => {
     expect(events[0]!.ts).toBeGreaterThan(h.events[0]!.ts);
   });
 
+  it('a panel whose log restarts (reset, replaced) keeps its events flowing, under new ids', async () => {
+    const h = await startAndConnect();
+    h.panel.swipeCard(RESIDENT, 1);
+    h.panel.forceDoor(1);
+    await waitFor('2 events', () => h.events.length >= 2);
+    h.panel.resetEventLog();
+    h.panel.tamper();
+    h.panel.duress(2);
+    await waitFor('4 events', () => h.events.length >= 4 || h.events.map((e) => e.type).join());
+    await new Promise((r) => setTimeout(r, 300));
+    expect(summary(h.events).map((e) => e[0])).toEqual(['access_granted', 'door_forced_open', 'tamper', 'duress']);
+    expect(h.events.map((e) => e.id)).toEqual(['panel-gate-1', 'panel-gate-3', 'panel-gate-g1-1', 'panel-gate-g1-2']);
+    expect(h.logs.some((l) => String(l.msg).includes('event log restarted'))).toBe(true);
+  });
+
   it('a gateway meeting a panel for the first time does not replay the panel history', async () => {
     const h = await start();
     for (let i = 0; i < 40; i++) h.panel.swipeCard(RESIDENT, 1);

@@ -237,6 +237,12 @@ export class SimulatedIsapiPanel {
     this.corruptNext = true;
   }
 
+  /** The panel is reset: its event log is cleared and serial numbers start from 1 again. */
+  resetEventLog(): void {
+    this.log.length = 0;
+    this.nextSerialNo = 1;
+  }
+
   /** Closes every open alert stream connection; the panel keeps recording. */
   dropStreams(): void {
     for (const s of this.streams) s.res.destroy();

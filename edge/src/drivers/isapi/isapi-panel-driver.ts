@@ -24,11 +24,18 @@ const MAX_HELD = 10_000;
 const SEARCH_FROM = '2000-01-01T00:00:00+00:00';
 const SEARCH_TO = '2099-12-31T23:59:59+00:00';
 
+/** Records remembered to recognise repeats (the stream and a log search overlap by a few at most). */
+const RECENT_RECORDS = 1024;
+
 class CredentialsRefused extends Error {}
+
+const recordFingerprint = (r: AcsRecord) => `${r.major}:${r.minor}:${r.time ?? ''}:${r.doorNo ?? ''}`;
 
 interface PersistedState {
   lastSerialNo: number;
   lastEventTs: number;
+  /** how many times the panel's log was found restarted (serial numbers from 1 again) */
+  logGeneration: number;
 }
 
 /**
@@ -55,10 +62,13 @@ export class IsapiPanelDriver implements AccessControlDriver {
   private online: boolean | undefined;
   private lastAnswerAt = Date.now();
   private lastSerialNo: number | undefined;
+  private logGeneration = 0;
   private lastEventTs = 0;
   private identified = false;
   /** stream records waiting for a catch-up to finish, by serial number */
   private readonly held = new Map<number, AcsRecord>();
+  /** what the last records delivered were, to tell a repeat from a restarted log */
+  private readonly recent = new Map<number, string>();
   private catchUpRun: Promise<void> | undefined;
   private catchUpAgain = false;
   /** a catch-up failed: hold stream records until the next one succeeds */
@@ -94,13 +104,14 @@ export class IsapiPanelDriver implements AccessControlDriver {
   }
 
   persistentState(): PersistedState | undefined {
-    return this.lastSerialNo === undefined ? undefined : { lastSerialNo: this.lastSerialNo, lastEventTs: this.lastEventTs };
+    return this.lastSerialNo === undefined ? undefined : { lastSerialNo: this.lastSerialNo, lastEventTs: this.lastEventTs, logGeneration: this.logGeneration };
   }
 
   restoreState(state: unknown): void {
     const s = state as Partial<PersistedState> | null | undefined;
     if (s && Number.isSafeInteger(s.lastSerialNo) && s.lastSerialNo! >= 0) this.lastSerialNo = s.lastSerialNo!;
     if (s && Number.isSafeInteger(s.lastEventTs) && s.lastEventTs! >= 0) this.lastEventTs = s.lastEventTs!;
+    if (s && Number.isSafeInteger(s.logGeneration) && s.logGeneration! >= 0) this.logGeneration = s.logGeneration!;
   }
 
   // ---- the connection ----
@@ -132,7 +143,7 @@ export class IsapiPanelDriver implements AccessControlDriver {
   /** One connection's life: identify, baseline, open the stream, catch up, read until the stream ends. */
   private async session(): Promise<void> {
     if (!this.identified) await this.identify();
-    if (this.lastSerialNo === undefined) await this.baseline();
+    await this.checkLogPosition();
     const abort = new AbortController();
     this.streamAbort = abort;
     const res = await this.http.fetch(this.base + PATHS.alertStream, { signal: AbortSignal.any([abort.signal, this.lifetime.signal]) });
@@ -217,16 +228,29 @@ export class IsapiPanelDriver implements AccessControlDriver {
     this.identified = true;
   }
 
-  /** First connection ever: take the panel's newest record as the starting point, not its whole log. */
-  private async baseline(): Promise<void> {
+  /**
+   * Where the panel's log stands. First connection ever: its newest record is the starting point, not
+   * its whole history. Later: a newest serial number below the last one delivered means the log was
+   * restarted (panel reset or replaced); serial numbers count from 1 again, so event ids get a new
+   * generation and the new log is delivered from its start.
+   */
+  private async checkLogPosition(): Promise<void> {
     const first = await this.search(0, 1, 0);
     let newest = 0;
     if (first.totalMatches > 0) {
       const last = await this.search(first.totalMatches - 1, 1, 0);
       newest = last.records[0]?.serialNo ?? 0;
     }
-    this.lastSerialNo = newest;
-    this.ctx.logger.info({ device: this.config.id, serialNo: newest }, 'ISAPI panel first seen: events after its newest record will be delivered');
+    if (this.lastSerialNo === undefined) {
+      this.lastSerialNo = newest;
+      this.ctx.logger.info({ device: this.config.id, serialNo: newest }, 'ISAPI panel first seen: events after its newest record will be delivered');
+    } else if (newest < this.lastSerialNo) {
+      this.ctx.logger.warn({ device: this.config.id, newest, lastDelivered: this.lastSerialNo }, 'ISAPI panel event log restarted (reset or replaced panel): delivering its new log from the start');
+      this.logGeneration += 1;
+      this.lastSerialNo = 0;
+      this.held.clear();
+      this.recent.clear();
+    }
   }
 
   // ---- catching up and ordering ----
@@ -311,7 +335,15 @@ export class IsapiPanelDriver implements AccessControlDriver {
 
   private onStreamRecord(record: AcsRecord): void {
     const last = this.lastSerialNo;
-    if (last !== undefined && record.serialNo <= last) return;
+    if (last !== undefined && record.serialNo <= last) {
+      // A repeat of a record just delivered from the log is expected; a different record under an old
+      // serial number means the panel's log restarted: reconnect, and the log check sorts it out.
+      if (this.recent.get(record.serialNo) !== recordFingerprint(record)) {
+        this.ctx.logger.warn({ device: this.config.id, serialNo: record.serialNo, lastDelivered: last }, 'ISAPI panel sent an old serial number with a new event: checking its log');
+        this.streamAbort?.abort();
+      }
+      return;
+    }
     if (this.catchingUp || (last !== undefined && record.serialNo > last + 1)) {
       // Held until the log search has delivered what came before it (a jump in serial numbers means
       // the stream lost events, e.g. a part that arrived broken).
@@ -334,6 +366,8 @@ export class IsapiPanelDriver implements AccessControlDriver {
     if (this.lastSerialNo !== undefined && record.serialNo <= this.lastSerialNo) return false;
     this.lastSerialNo = record.serialNo;
     this.held.delete(record.serialNo);
+    this.recent.set(record.serialNo, recordFingerprint(record));
+    if (this.recent.size > RECENT_RECORDS) this.recent.delete(this.recent.keys().next().value!);
     const result = normaliseAcsRecord(record);
     if ('skipped' in result) {
       if (result.skipped === 'unknown') this.protocolError('unknown_event_code', `event code ${result.what} (serial ${record.serialNo}) not known: not forwarded`);
@@ -346,8 +380,9 @@ export class IsapiPanelDriver implements AccessControlDriver {
 
   /** The same panel record always gets the same id, so a replay is recognised downstream. */
   private eventId(serialNo: number): string {
-    const id = `${this.config.id}-${serialNo}`;
-    return id.length <= 64 ? id : `${createHash('sha256').update(this.config.id).digest('hex').slice(0, 40)}-${serialNo}`;
+    const suffix = this.logGeneration === 0 ? `${serialNo}` : `g${this.logGeneration}-${serialNo}`;
+    const id = `${this.config.id}-${suffix}`;
+    return id.length <= 64 ? id : `${createHash('sha256').update(this.config.id).digest('hex').slice(0, 32)}-${suffix}`;
   }
 
   private emit(event: NormalisedAcsEvent, id: string, at: number): void {
