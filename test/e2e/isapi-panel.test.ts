@@ -1,10 +1,10 @@
 import type { DeviceEvent } from '@gatehouse/contracts';
 import { deviceEventSchema } from '@gatehouse/contracts';
-import { createGatewayMetrics, IsapiPanelDriver, isapiDeviceConfigSchema, type IsapiDeviceConfig } from '@gatehouse/edge';
+import { createGatewayMetrics, DigestClient, IsapiPanelDriver, isapiDeviceConfigSchema, type IsapiDeviceConfig } from '@gatehouse/edge';
 import { SimulatedIsapiPanel } from '@gatehouse/firmware-sim';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/wait-for.js';
 
 const PASSWORD = 'Gatehouse12';
@@ -280,5 +280,96 @@ describe('the ISAPI driver against the simulated panel, over HTTP', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(h.events.map((e) => e.type)).toEqual(['tamper']);
     expect(h.driver.persistentState()).toMatchObject({ lastSerialNo: h.panel.events.at(-1)!.serialNo });
+  });
+});
+
+describe('the simulated panel speaks ISAPI as panels do', () => {
+  let panel: SimulatedIsapiPanel;
+  let server: { port: number; close(): Promise<void> };
+  let base: string;
+  const client = new DigestClient({ username: 'admin', password: PASSWORD });
+
+  beforeEach(async () => {
+    panel = new SimulatedIsapiPanel({ cards: [RESIDENT], heartbeatMs: 200, lockoutAfter: 3, lockoutMs: 60_000 });
+    server = await panel.listen();
+    base = `http://127.0.0.1:${server.port}`;
+  });
+  afterEach(async () => {
+    await server.close();
+  });
+
+  const search = async (cond: Record<string, unknown>) =>
+    (await (await client.fetch(`${base}/ISAPI/AccessControl/AcsEvent?format=json`, { method: 'POST', body: JSON.stringify({ AcsEventCond: { searchID: 'q', major: 0, minor: 0, ...cond } }) })).json()) as {
+      AcsEvent: { responseStatusStrg: string; numOfMatches: number; totalMatches: number; InfoList?: { serialNo: number; major: number; minor: number; cardNo?: string; time: string }[] };
+    };
+
+  it('answers deviceInfo in XML behind Digest auth with a DS-K2600 realm', async () => {
+    const challenge = await fetch(`${base}/ISAPI/System/deviceInfo`);
+    expect(challenge.status).toBe(401);
+    expect(challenge.headers.get('www-authenticate')).toMatch(/^Digest realm="DS-K2600", qop="auth", nonce="[^"]+", opaque="[0-9a-f]+", algorithm=MD5$/);
+    const res = await client.fetch(`${base}/ISAPI/System/deviceInfo`);
+    const xml = await res.text();
+    expect(res.headers.get('content-type')).toBe('application/xml');
+    for (const field of ['deviceName', 'model', 'serialNumber', 'firmwareVersion', 'macAddress']) expect(xml).toMatch(new RegExp(`<${field}>[^<]+</${field}>`));
+  });
+
+  it('pages AcsEvent searches at 30 records, filters by serial number and code, and says NO MATCH past the end', async () => {
+    for (let i = 0; i < 40; i++) panel.swipeCard(`5550${String(i).padStart(4, '0')}`, 1);
+    expect(panel.events).toHaveLength(40);
+    const first = await search({ searchResultPosition: 0, maxResults: 100 });
+    expect(first.AcsEvent).toMatchObject({ responseStatusStrg: 'MORE', numOfMatches: 30, totalMatches: 40 });
+    expect(first.AcsEvent.InfoList![0]).toMatchObject({ serialNo: 1, major: 5, minor: 9, cardNo: '55500000' });
+    expect(first.AcsEvent.InfoList![0]!.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$/);
+    const second = await search({ searchResultPosition: 30, maxResults: 30 });
+    expect(second.AcsEvent).toMatchObject({ responseStatusStrg: 'OK', numOfMatches: 10, totalMatches: 40 });
+    expect((await search({ searchResultPosition: 40, maxResults: 30 })).AcsEvent).toEqual({ searchID: 'q', responseStatusStrg: 'NO MATCH', numOfMatches: 0, totalMatches: 40 });
+    const bySerial = await search({ searchResultPosition: 0, maxResults: 30, beginSerialNo: 38, endSerialNo: 39 });
+    expect(bySerial.AcsEvent.InfoList!.map((e) => e.serialNo)).toEqual([38, 39]);
+    panel.tamper();
+    const byCode = await search({ searchResultPosition: 0, maxResults: 30, major: 1, minor: 0x406 });
+    expect(byCode.AcsEvent.InfoList!.map((e) => e.serialNo)).toEqual([41]);
+    const bad = await client.fetch(`${base}/ISAPI/AccessControl/AcsEvent?format=json`, { method: 'POST', body: '{"AcsEventCond":{"searchID":"q","searchResultPosition":-1}}' });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ statusCode: 6, subStatusCode: 'badParameters', errorMsg: 'searchResultPosition, maxResults' });
+  });
+
+  it('streams events as JSON parts and heartbeats as videoloss XML parts on multipart/mixed', async () => {
+    const controller = new AbortController();
+    const res = await client.fetch(`${base}/ISAPI/Event/notification/alertStream`, { signal: controller.signal });
+    expect(res.headers.get('content-type')).toBe('multipart/mixed; boundary=MIME_boundary');
+    const reader = res.body!.getReader();
+    let text = '';
+    panel.swipeCard(RESIDENT, 1);
+    while (!text.includes('"serialNo":2') || !text.includes('videoloss')) text += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+    expect(text).toMatch(/--MIME_boundary\r\nContent-Type: application\/xml; charset="UTF-8"\r\nContent-Length: \d+\r\n\r\n<\?xml[^]*<eventType>videoloss<\/eventType>\r?\n<eventState>inactive<\/eventState>/);
+    const part = /--MIME_boundary\r\nContent-Type: application\/json; charset="UTF-8"\r\nContent-Length: (\d+)\r\n\r\n/.exec(text)!;
+    const body = text.slice(part.index + part[0].length, part.index + part[0].length + Number(part[1]));
+    expect(JSON.parse(body)).toMatchObject({ eventType: 'AccessControllerEvent', eventState: 'active', AccessControllerEvent: { majorEventType: 5, subEventType: 1, cardNo: RESIDENT, doorNo: 1, serialNo: 1, currentVerifyMode: 'card' } });
+  });
+
+  it('answers remote door control with ResponseStatus, refusing bad XML and unknown commands', async () => {
+    const put = (door: string, body: string) => client.fetch(`${base}/ISAPI/AccessControl/RemoteControl/door/${door}`, { method: 'PUT', body });
+    const ok = await put('1', '<RemoteControlDoor><cmd>open</cmd></RemoteControlDoor>');
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toMatch(/<statusCode>1<\/statusCode>\n<statusString>OK<\/statusString>/);
+    expect(panel.doorState(1)).toEqual({ locked: false, open: false });
+    const status = (await (await client.fetch(`${base}/ISAPI/AccessControl/AcsWorkStatus?format=json`)).json()) as { AcsWorkStatus: { doorLockStatus: number[]; magneticStatus: number[] } };
+    expect(status.AcsWorkStatus).toMatchObject({ doorLockStatus: [1], magneticStatus: [0] });
+    expect(panel.events.map((e) => [e.major, e.minor])).toEqual([[3, 0x400], [5, 0x15]]);
+    const badXml = await put('1', '<RemoteControlDoor><cmd>open</RemoteControlDoor>');
+    expect(badXml.status).toBe(400);
+    expect(await badXml.text()).toMatch(/<statusCode>5<\/statusCode>[^]*<subStatusCode>badXmlFormat<\/subStatusCode>/);
+    const badCmd = await put('1', '<RemoteControlDoor><cmd>explode</cmd></RemoteControlDoor>');
+    expect(await badCmd.text()).toMatch(/<statusCode>6<\/statusCode>[^]*<subStatusCode>badXmlContent<\/subStatusCode>/);
+  });
+
+  it('locks the account after repeated wrong passwords, even against the right one', async () => {
+    const wrong = new DigestClient({ username: 'admin', password: 'wrong' });
+    for (let i = 0; i < 3; i++) expect((await wrong.fetch(`${base}/ISAPI/System/deviceInfo`)).status).toBe(401);
+    expect(panel.accountLocked).toBe(true);
+    const refused = await client.fetch(`${base}/ISAPI/System/deviceInfo`);
+    expect(refused.status).toBe(401);
+    expect(await refused.text()).toContain('user locked');
   });
 });

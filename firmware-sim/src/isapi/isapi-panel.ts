@@ -25,6 +25,10 @@ export interface SimulatedIsapiPanelOptions {
   /** the panel's time zone, minutes east of UTC (default +08:00) */
   utcOffsetMinutes?: number;
   ipAddress?: string;
+  /** failed logins in a row that lock the account (default 5, as the firmware does) */
+  lockoutAfter?: number;
+  /** how long a locked account stays locked (default 30 min) */
+  lockoutMs?: number;
 }
 
 /** One record of the panel's event log, as it keeps it. */
@@ -79,6 +83,10 @@ export class SimulatedIsapiPanel {
   private nextSerialNo = 1;
   private offline = false;
   private corruptNext = false;
+  private readonly lockoutAfter: number;
+  private readonly lockoutMs: number;
+  private failedLogins = 0;
+  private lockedUntil = 0;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   /** requests refused by Digest auth, by reason, for tests */
   readonly authRefusals: string[] = [];
@@ -90,6 +98,8 @@ export class SimulatedIsapiPanel {
     this.unlockMs = options.unlockMs ?? 5000;
     this.utcOffsetMinutes = options.utcOffsetMinutes ?? 8 * 60;
     this.ipAddress = options.ipAddress ?? '192.168.1.64';
+    this.lockoutAfter = options.lockoutAfter ?? 5;
+    this.lockoutMs = options.lockoutMs ?? 30 * 60_000;
     const model = options.model ?? 'DS-K2604T';
     this.identity = {
       deviceName: options.deviceName ?? 'Access Controller',
@@ -108,6 +118,11 @@ export class SimulatedIsapiPanel {
   /** every event the panel recorded, oldest first */
   get events(): readonly PanelEvent[] {
     return this.log;
+  }
+
+  /** true while failed logins keep the admin account locked */
+  get accountLocked(): boolean {
+    return Date.now() < this.lockedUntil;
   }
 
   /** open alert stream connections */
@@ -356,11 +371,23 @@ export class SimulatedIsapiPanel {
       const auth = this.guard.check(req);
       const url = new URL(req.url ?? '/', 'http://panel');
       const wantsJson = url.searchParams.get('format') === 'json';
+      if (Date.now() < this.lockedUntil) {
+        // A locked account is refused whatever the password, until the lock expires.
+        this.authRefusals.push('locked');
+        this.status(res, 401, url.pathname, { ...ISAPI_STATUS.unauthorized, errorMsg: `user locked, unlock in ${Math.ceil((this.lockedUntil - Date.now()) / 1000)} s` }, wantsJson, { 'WWW-Authenticate': this.guard.challenge() });
+        return;
+      }
       if (!auth.ok) {
         this.authRefusals.push(auth.reason);
+        // Only a wrong password or user counts as a failed login, not a missing or stale authorization.
+        if ((auth.reason === 'bad_response' || auth.reason === 'unknown_user') && ++this.failedLogins >= this.lockoutAfter) {
+          this.lockedUntil = Date.now() + this.lockoutMs;
+          this.failedLogins = 0;
+        }
         this.status(res, 401, url.pathname, ISAPI_STATUS.unauthorized, wantsJson, { 'WWW-Authenticate': auth.header });
         return;
       }
+      this.failedLogins = 0;
       try {
         this.route(req.method ?? 'GET', url, Buffer.concat(chunks).toString('utf8'), res);
       } catch (err) {
