@@ -1,5 +1,9 @@
 import { z } from 'zod';
-import { idSchema, loadConfigFile } from '@gatehouse/contracts';
+import { eventTypeSchema, idSchema, loadConfigFile, type EventType } from '@gatehouse/contracts';
+import { onvifCameraConfigSchema } from './drivers/onvif/onvif-config.js';
+
+/** Drivers of devices that control doors. */
+const ACCESS_DRIVERS = new Set<string>(['osdp+tcp', 'osdp+serial', 'isapi']);
 
 const counterLimitsSchema = z
   .object({
@@ -122,7 +126,42 @@ const osdpSerialDeviceSchema = z
   })
   .strict();
 
-export const deviceConfigSchema = z.discriminatedUnion('driver', [modbusTcpDeviceSchema, modbusRtuOverTcpDeviceSchema, modbusRtuDeviceSchema, osdpTcpDeviceSchema, osdpSerialDeviceSchema]);
+export const deviceConfigSchema = z.discriminatedUnion('driver', [
+  modbusTcpDeviceSchema,
+  modbusRtuOverTcpDeviceSchema,
+  modbusRtuDeviceSchema,
+  osdpTcpDeviceSchema,
+  osdpSerialDeviceSchema,
+  onvifCameraConfigSchema,
+]);
+
+/** The events that bring a picture from the cameras watching the door, unless a site says otherwise. */
+export const DEFAULT_LINKED_EVENTS: EventType[] = ['door_forced_open', 'door_held_open', 'duress'];
+
+/**
+ * Video linkage: which cameras watch which door. On a linked event the gateway asks each camera for a
+ * snapshot and sends the pictures with the event.
+ */
+const videoLinkageSchema = z
+  .object({
+    /** how long a snapshot may take before the event goes without that camera's picture */
+    snapshotTimeoutMs: z.number().int().min(100).max(5000).default(1000),
+    events: z.array(eventTypeSchema).min(1).default(DEFAULT_LINKED_EVENTS),
+    links: z
+      .array(
+        z
+          .object({
+            /** the access device (OSDP reader, ISAPI panel) */
+            device: idSchema,
+            /** the door on a panel ('1', '2', …); absent: every door of the device */
+            door: z.string().min(1).max(16).optional(),
+            cameras: z.array(idSchema).min(1).max(8),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict();
 export type ModbusDeviceConfig = z.output<typeof modbusTcpDeviceSchema> | z.output<typeof modbusRtuOverTcpDeviceSchema> | z.output<typeof modbusRtuDeviceSchema>;
 export type OsdpDeviceConfig = z.output<typeof osdpTcpDeviceSchema> | z.output<typeof osdpSerialDeviceSchema>;
 export type DeviceConfig = z.output<typeof deviceConfigSchema>;
@@ -214,9 +253,21 @@ export const gatewayConfigSchema = z
     /** extra directories of device profiles (YAML), searched after the built-in ones */
     profileDirs: z.array(z.string()).default([]),
     devices: z.array(deviceConfigSchema).min(1),
+    videoLinkage: videoLinkageSchema.default({ snapshotTimeoutMs: 1000, events: DEFAULT_LINKED_EVENTS, links: [] }),
   })
   .strict()
   .superRefine((config, ctx) => {
+    const driverOf = new Map(config.devices.map((d) => [d.id, d.driver] as const));
+    config.videoLinkage.links.forEach((link, i) => {
+      const door = driverOf.get(link.device);
+      if (door === undefined) ctx.addIssue({ code: 'custom', path: ['videoLinkage', 'links', i, 'device'], message: `no device "${link.device}" among the devices` });
+      else if (!ACCESS_DRIVERS.has(door)) ctx.addIssue({ code: 'custom', path: ['videoLinkage', 'links', i, 'device'], message: `"${link.device}" is a ${door} device, not a door` });
+      link.cameras.forEach((camera, j) => {
+        const driver = driverOf.get(camera);
+        if (driver === undefined) ctx.addIssue({ code: 'custom', path: ['videoLinkage', 'links', i, 'cameras', j], message: `no camera "${camera}" among the devices` });
+        else if (driver !== 'onvif') ctx.addIssue({ code: 'custom', path: ['videoLinkage', 'links', i, 'cameras', j], message: `"${camera}" is a ${driver} device, not a camera` });
+      });
+    });
     const seen = new Set<string>();
     const serialSettings = new Map<string, string>();
     config.devices.forEach((d, i) => {
@@ -235,6 +286,7 @@ export const gatewayConfigSchema = z
   });
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
+export type VideoLinkageConfig = GatewayConfig['videoLinkage'];
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
 
 export function loadGatewayConfig(file: string): GatewayConfig {

@@ -6,6 +6,8 @@ import { gatewayConfigSchema, type GatewayConfig, type GatewayConfigInput } from
 import type { DriverContext } from './drivers/driver.js';
 import { createDrivers } from './drivers/driver-registry.js';
 import { isAccessControlDriver } from './drivers/access/access-driver.js';
+import { isCameraDriver } from './drivers/camera/camera-driver.js';
+import { VideoLinkage } from './linkage/video-linkage.js';
 import { CommandLedger } from './commands/command-ledger.js';
 import { Journal } from './journal/journal.js';
 import { compactReadings } from './journal/readings-compaction.js';
@@ -103,11 +105,12 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
         telemetryJournal.append(Buffer.from(serializeReadings(chunk)), chunk.length);
       }
     },
-    event: (event: DeviceEvent) => {
-      eventJournal.append(Buffer.from(JSON.stringify(event)), 1);
-    },
+    // Every event passes the video linkage first, which journals it at once and again with pictures.
+    event: (event: DeviceEvent) => linkage.event(event),
   };
   const { drivers, counterMetrics, close: closeConnections } = createDrivers(config, { logger: log, metrics, sink });
+  const cameras = new Map(drivers.filter(isCameraDriver).map((d) => [d.descriptor.id, d] as const));
+  const linkage = new VideoLinkage(config.videoLinkage, cameras, (event) => eventJournal.append(Buffer.from(JSON.stringify(event)), 1), log, metrics);
   const driverState = new DriverStateFile(join(resolve(config.dataDir), 'device-state.json'), log);
   driverState.restore(drivers);
 

@@ -14,7 +14,7 @@ export interface StoredEvent {
   attachments: number;
 }
 
-/** Security and device events with their evidence (camera snapshots); stored once per (gateway, id). */
+/** Security and device events with their evidence (camera snapshots); stored once per (gateway, id), pictures added when they follow. */
 export class EventStore {
   constructor(private readonly db: SqlClient) {}
 
@@ -28,12 +28,14 @@ export class EventStore {
            ON CONFLICT (site, gateway, id) DO NOTHING RETURNING 1`,
           [origin.site, origin.gateway, e.id, e.device, e.type, e.ts, e.point ?? null, e.credential ?? null, e.reason ?? null],
         );
-        if (rows.length === 0) continue;
-        inserted++;
+        if (rows.length > 0) inserted++;
+        // The gateway sends a door alarm at once, and again with its pictures when the cameras have
+        // answered: the second time the event is known, its pictures are added.
         for (const [idx, a] of (e.attachments ?? []).entries()) {
           await tx.query(
             `INSERT INTO event_attachments (site, gateway, event_id, idx, camera, content_type, ts, data)
-               VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7 / 1000.0), $8)`,
+               VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7 / 1000.0), $8)
+             ON CONFLICT (site, gateway, event_id, idx) DO NOTHING`,
             [origin.site, origin.gateway, e.id, idx, a.camera, a.contentType, a.ts, Buffer.from(a.dataBase64, 'base64')],
           );
         }

@@ -31,6 +31,8 @@ export const attachmentSchema = z.object({
   dataBase64: z.string().max(2_000_000),
 });
 
+export type Attachment = z.infer<typeof attachmentSchema>;
+
 export const deviceEventSchema = z.object({
   /** unique per gateway; the cloud stores an event once per (gateway, id) */
   id: z.string().min(1).max(64),

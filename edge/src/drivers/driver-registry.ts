@@ -4,6 +4,7 @@ import { ModbusConnection, type ModbusTransport } from './modbus/modbus-connecti
 import { ModbusDeviceDriver } from './modbus/modbus-device-driver.js';
 import { BUILT_IN_PROFILE_DIR, loadProfiles } from './modbus/profile.js';
 import { OsdpDoorDriver } from './osdp/osdp-door-driver.js';
+import { OnvifCameraDriver } from './onvif/onvif-camera-driver.js';
 
 function modbusTransport(device: ModbusDeviceConfig): ModbusTransport {
   switch (device.driver) {
@@ -33,6 +34,10 @@ export function createDrivers(config: GatewayConfig, ctx: DriverContext): { driv
   config.devices.forEach((device, index) => {
     if (device.driver === 'osdp+tcp' || device.driver === 'osdp+serial') {
       drivers.push(new OsdpDoorDriver(device, ctx));
+      return;
+    }
+    if (device.driver === 'onvif') {
+      drivers.push(new OnvifCameraDriver(device, ctx));
       return;
     }
     const profile = profiles.get(device.profile);

@@ -43,6 +43,19 @@ export function createGatewayMetrics() {
       labelNames: ['type'] as const,
       registers: [registry],
     }),
+    snapshotSeconds: new Histogram({
+      name: 'gh_edge_snapshot_seconds',
+      help: 'Time to fetch a camera snapshot for a door alarm, by camera',
+      labelNames: ['camera'] as const,
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
+    snapshotFailures: new Counter({
+      name: 'gh_edge_snapshot_failures_total',
+      help: 'Door alarms that went without the picture of a linked camera (timeout, camera offline, refused)',
+      labelNames: ['camera'] as const,
+      registers: [registry],
+    }),
     readings: new Counter({
       name: 'gh_edge_readings_total',
       help: 'Readings produced by drivers, by quality',
