@@ -1,7 +1,7 @@
 import type { DeviceEvent } from '@gatehouse/contracts';
 import { deviceEventSchema } from '@gatehouse/contracts';
 import { createGatewayMetrics, DigestClient, IsapiPanelDriver, isapiDeviceConfigSchema, type IsapiDeviceConfig } from '@gatehouse/edge';
-import { SimulatedIsapiPanel } from '@gatehouse/firmware-sim';
+import { ISAPI_PANEL_SCENARIOS, playIsapiPanelScenario, SimulatedIsapiPanel } from '@gatehouse/firmware-sim';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -362,6 +362,17 @@ describe('the simulated panel speaks ISAPI as panels do', () => {
     expect(await badXml.text()).toMatch(/<statusCode>5<\/statusCode>[^]*<subStatusCode>badXmlFormat<\/subStatusCode>/);
     const badCmd = await put('1', '<RemoteControlDoor><cmd>explode</cmd></RemoteControlDoor>');
     expect(await badCmd.text()).toMatch(/<statusCode>6<\/statusCode>[^]*<subStatusCode>badXmlContent<\/subStatusCode>/);
+  });
+
+  it('plays the instant door scenarios into its log', async () => {
+    const options = { enrolledCard: RESIDENT, unknownCard: '4440001111' };
+    for (const scenario of ['card_denied', 'tamper', 'duress'] as const) await playIsapiPanelScenario(panel, scenario, options);
+    expect(panel.events.map((e) => [e.major, e.minor, e.cardNo])).toEqual([
+      [5, 0x09, '4440001111'],
+      [1, 0x406, undefined],
+      [1, 0x40a, undefined],
+    ]);
+    expect(ISAPI_PANEL_SCENARIOS).toEqual(['card_granted', 'card_denied', 'door_forced', 'door_held_open', 'exit', 'tamper', 'duress', 'panel_offline']);
   });
 
   it('locks the account after repeated wrong passwords, even against the right one', async () => {

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { DeviceDescriptor, EventType } from '@gatehouse/contracts';
-import { DigestClient } from '../../http/digest-auth.js';
+import { DigestAuthError, DigestClient } from '../../http/digest-auth.js';
 import { boundaryFromContentType, MultipartReader, type MultipartItem } from '../../http/multipart-reader.js';
 import { parseDeviceXml, XmlError } from '../../xml/safe-xml.js';
 import type { AccessControlDriver, DoorCommand, DoorCommandOutcome } from '../access/access-driver.js';
@@ -65,6 +65,7 @@ export class IsapiPanelDriver implements AccessControlDriver {
   private logGeneration = 0;
   private lastEventTs = 0;
   private identified = false;
+  private failureReported = false;
   /** stream records waiting for a catch-up to finish, by serial number */
   private readonly held = new Map<number, AcsRecord>();
   /** what the last records delivered were, to tell a repeat from a restarted log */
@@ -122,7 +123,12 @@ export class IsapiPanelDriver implements AccessControlDriver {
         await this.session();
       } catch (err) {
         if (err instanceof CredentialsRefused) this.credentialsRefused();
-        else if (!this.stopped) this.ctx.logger.debug({ device: this.config.id, err: (err as Error).message }, 'ISAPI connection failed');
+        else if (err instanceof DigestAuthError) this.ctx.logger.error({ device: this.config.id, url: this.base, err: err.message }, `ISAPI panel ${this.config.id} at ${this.base}: cannot log in`);
+        else if (!this.stopped) {
+          // Once per outage at warn level; the retries after it at debug, so a long outage does not flood the log.
+          this.ctx.logger[this.failureReported ? 'debug' : 'warn']({ device: this.config.id, url: this.base, err: (err as Error).message }, 'ISAPI panel unreachable: retrying');
+          this.failureReported = true;
+        }
       }
       if (this.stopped) break;
       await this.sleep(this.reconnectDelay);
@@ -400,6 +406,7 @@ export class IsapiPanelDriver implements AccessControlDriver {
 
   private answered(): void {
     this.lastAnswerAt = Date.now();
+    this.failureReported = false;
     this.ctx.metrics.deviceUp.set({ device: this.config.id }, 1);
     if (this.online === false) {
       this.emitLinkEvent('device_online', 'the panel answers again');
