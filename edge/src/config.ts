@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { eventTypeSchema, idSchema, loadConfigFile, type EventType } from '@gatehouse/contracts';
+import { isapiDeviceConfigSchema } from './drivers/isapi/isapi-config.js';
 import { onvifCameraConfigSchema } from './drivers/onvif/onvif-config.js';
 
 /** Drivers of devices that control doors. */
@@ -132,6 +133,7 @@ export const deviceConfigSchema = z.discriminatedUnion('driver', [
   modbusRtuDeviceSchema,
   osdpTcpDeviceSchema,
   osdpSerialDeviceSchema,
+  isapiDeviceConfigSchema,
   onvifCameraConfigSchema,
 ]);
 

@@ -36,7 +36,7 @@ describe('gateway config', () => {
     expect(error?.problems).toEqual([
       { path: 'mqtt.url', line: 3, message: 'expected mqtt://host:port or mqtts://host:port' },
       { path: 'devices[0].port', line: 5, message: 'Too big: expected number to be <=65535' },
-      { path: 'devices[1].driver', line: 6, message: "Invalid discriminator value. Expected 'modbus+tcp' | 'modbus+rtu-over-tcp' | 'modbus+rtu' | 'osdp+tcp' | 'osdp+serial'" },
+      { path: 'devices[1].driver', line: 6, message: "Invalid discriminator value. Expected 'modbus+tcp' | 'modbus+rtu-over-tcp' | 'modbus+rtu' | 'osdp+tcp' | 'osdp+serial' | 'isapi' | 'onvif'" },
     ]);
   });
 

@@ -201,7 +201,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 6,
-    name: 'audit log of commands sent to gateways (door commands), with their results',
+    name: 'audit log of commands sent to gateways (door commands), with their results; arrival time of event pictures',
     sql: `
       CREATE TABLE commands (
         id text PRIMARY KEY,
@@ -221,6 +221,8 @@ export const MIGRATIONS: readonly Migration[] = [
         result_at timestamptz
       );
       CREATE INDEX commands_site_issued ON commands (site, issued_at DESC);
+      -- Pictures may follow their event: when each arrived.
+      ALTER TABLE event_attachments ADD COLUMN received_at timestamptz NOT NULL DEFAULT clock_timestamp();
     `,
   },
 ];

@@ -5,6 +5,7 @@ import { ModbusDeviceDriver } from './modbus/modbus-device-driver.js';
 import { BUILT_IN_PROFILE_DIR, loadProfiles } from './modbus/profile.js';
 import { OsdpDoorDriver } from './osdp/osdp-door-driver.js';
 import { OnvifCameraDriver } from './onvif/onvif-camera-driver.js';
+import { IsapiPanelDriver } from './isapi/isapi-panel-driver.js';
 
 function modbusTransport(device: ModbusDeviceConfig): ModbusTransport {
   switch (device.driver) {
@@ -34,6 +35,10 @@ export function createDrivers(config: GatewayConfig, ctx: DriverContext): { driv
   config.devices.forEach((device, index) => {
     if (device.driver === 'osdp+tcp' || device.driver === 'osdp+serial') {
       drivers.push(new OsdpDoorDriver(device, ctx));
+      return;
+    }
+    if (device.driver === 'isapi') {
+      drivers.push(new IsapiPanelDriver(device, ctx));
       return;
     }
     if (device.driver === 'onvif') {
