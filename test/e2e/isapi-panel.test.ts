@@ -225,6 +225,10 @@ describe('the ISAPI driver against the simulated panel, over HTTP', () => {
     h.panel.swipeCard(RESIDENT, 1);
     h.panel.forceDoor(2);
     await waitFor('device_offline', () => h.events.some((e) => e.type === 'device_offline'));
+    const refused = await h.driver.executeDoorCommand({ door: '1', action: 'open' });
+    expect(refused.ok).toBe(false);
+    expect(refused.detail).toMatch(/^panel panel-gate did not answer: fetch failed \(\w+\)$/);
+    expect(h.logs.filter((l) => l.msg === 'ISAPI panel unreachable: retrying' && l.level === 40)).toHaveLength(1);
     h.panel.setOffline(false);
     await waitFor('4 events', () => h.events.length >= 4 || h.events.map((e) => e.type).join());
     await new Promise((r) => setTimeout(r, 300));

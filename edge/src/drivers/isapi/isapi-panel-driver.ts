@@ -29,6 +29,13 @@ const RECENT_RECORDS = 1024;
 
 class CredentialsRefused extends Error {}
 
+/** fetch() says only "fetch failed"; the reason (ECONNREFUSED, a timeout) is in its cause. */
+function describeError(err: unknown): string {
+  const e = err as Error & { cause?: { code?: string; message?: string } };
+  const cause = e.cause?.code ?? e.cause?.message;
+  return cause && !e.message.includes(cause) ? `${e.message} (${cause})` : e.message;
+}
+
 const recordFingerprint = (r: AcsRecord) => `${r.major}:${r.minor}:${r.time ?? ''}:${r.doorNo ?? ''}`;
 
 interface PersistedState {
@@ -126,7 +133,7 @@ export class IsapiPanelDriver implements AccessControlDriver {
         else if (err instanceof DigestAuthError) this.ctx.logger.error({ device: this.config.id, url: this.base, err: err.message }, `ISAPI panel ${this.config.id} at ${this.base}: cannot log in`);
         else if (!this.stopped) {
           // Once per outage at warn level; the retries after it at debug, so a long outage does not flood the log.
-          this.ctx.logger[this.failureReported ? 'debug' : 'warn']({ device: this.config.id, url: this.base, err: (err as Error).message }, 'ISAPI panel unreachable: retrying');
+          this.ctx.logger[this.failureReported ? 'debug' : 'warn']({ device: this.config.id, url: this.base, err: describeError(err) }, 'ISAPI panel unreachable: retrying');
           this.failureReported = true;
         }
       }
@@ -279,7 +286,7 @@ export class IsapiPanelDriver implements AccessControlDriver {
         this.catchUpOwed = true;
         if (err instanceof CredentialsRefused) this.credentialsRefused();
         else if (err instanceof IsapiDecodeError) this.protocolError(err.reason, err.message);
-        else if (!this.stopped) this.ctx.logger.warn({ device: this.config.id, err: (err as Error).message }, 'ISAPI event log search failed: reconnecting to try again');
+        else if (!this.stopped) this.ctx.logger.warn({ device: this.config.id, err: describeError(err) }, 'ISAPI event log search failed: reconnecting to try again');
         this.streamAbort?.abort();
       } finally {
         this.catchUpRun = undefined;
@@ -452,7 +459,7 @@ export class IsapiPanelDriver implements AccessControlDriver {
       res = await this.http.fetch(this.base + PATHS.door(door), { method: 'PUT', headers: { 'content-type': 'application/xml' }, body: xml });
       text = await res.text();
     } catch (err) {
-      return { ok: false, detail: `panel ${this.config.id} did not answer: ${(err as Error).message}` };
+      return { ok: false, detail: `panel ${this.config.id} did not answer: ${describeError(err)}` };
     }
     if (res.status === 401) {
       this.credentialsRefused();
