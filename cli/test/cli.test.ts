@@ -86,6 +86,15 @@ describe('gatehouse demo (site in a box)', () => {
     const first = await startDemo(dataDir);
     expect(((await (await fetch(`${first.api}/health`)).json()) as { status: string }).status).toBe('ok');
     const before = await waitForPoints(first.api, 2);
+    // The doors and cameras are there too: a guard can open the lobby door (OSDP, secure channel).
+    const devices = ((await (await fetch(`${first.api}/devices?site=demo-site`)).json()) as { devices: { id: string; kind: string }[] }).devices;
+    expect(devices.filter((d) => d.kind !== 'meter').map((d) => [d.id, d.kind]).sort()).toEqual([
+      ['cam-carpark', 'camera'],
+      ['cam-lobby', 'camera'],
+      ['door-lobby', 'access_panel'],
+    ]);
+    const opened = await fetch(`${first.api}/sites/demo-site/doors/door-lobby/commands`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action: 'open', issuedBy: 'demo.guard' }) });
+    expect(await opened.json()).toMatchObject({ status: 'ok', detail: 'strike released for 5 s' });
     first.child.kill('SIGINT');
     expect(await first.exited).toBe(0);
 

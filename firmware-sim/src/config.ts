@@ -77,6 +77,24 @@ const osdpDoorSchema = z
   })
   .strict();
 
+/** A simulated ONVIF camera: device, media and event services, Digest-protected JPEG snapshots. */
+const onvifCameraSchema = z
+  .object({
+    id: z.string().min(1),
+    /** burnt into its snapshots */
+    name: z.string().min(1).max(64),
+    host: z.string().default('127.0.0.1'),
+    /** 0 picks a free port */
+    port: z.number().int().min(0).max(65535),
+    username: z.string().min(1).default('admin'),
+    password: z.string().min(1),
+    /** report motion for a few seconds every this many ms */
+    motionEveryMs: z.number().int().min(1000).optional(),
+    /** answer WS-Discovery probes on UDP 3702 (one camera per machine can) */
+    discovery: z.boolean().default(false),
+  })
+  .strict();
+
 const scheduledFaultSchema = z
   .object({
     meter: z.string().min(1),
@@ -108,6 +126,7 @@ export const simulatorConfigSchema = z
     modbusTcp: z.array(modbusTcpEndpointSchema).default([]),
     modbusRtu: z.array(modbusRtuBusSchema).default([]),
     osdpTcp: z.array(osdpDoorSchema).default([]),
+    onvifCameras: z.array(onvifCameraSchema).default([]),
     faults: z.array(scheduledFaultSchema).default([]),
   })
   .strict()

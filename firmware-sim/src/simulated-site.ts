@@ -10,6 +10,7 @@ import { SimulatedWaterMeter } from './meters/water-meter.js';
 import { ModbusRtuServer } from './modbus/modbus-rtu-server.js';
 import { DOOR_SCENARIOS, playDoorScenario } from './osdp/door-scenarios.js';
 import { SimulatedPeripheral } from './osdp/osdp-peripheral.js';
+import { SimulatedCamera } from './onvif/simulated-camera.js';
 import { ModbusTcpServer } from './modbus/modbus-tcp-server.js';
 
 export interface SimulatedSiteOptions {
@@ -29,6 +30,10 @@ export interface SimulatedSite {
   modbusTcp: RunningModbusEndpoint[];
   /** the simulated OSDP doors and the ports they listen on */
   osdpTcp: { id: string; host: string; port: number; address: number }[];
+  /** the simulated ONVIF cameras and where their device service is */
+  onvifCameras: { id: string; host: string; port: number; deviceServiceUrl: string }[];
+  /** a simulated camera by id */
+  camera(id: string): SimulatedCamera;
   /** a simulated door by id, to play scenarios on it */
   door(id: string): SimulatedPeripheral;
   /** a simulated meter by id, to inject faults or look at its state */
@@ -100,6 +105,8 @@ export async function startSimulatedSite(input: SimulatorConfigInput, options: S
   const endpoints: RunningModbusEndpoint[] = [];
   const doors = new Map<string, SimulatedPeripheral>();
   const doorEndpoints: SimulatedSite['osdpTcp'] = [];
+  const cameras = new Map<string, SimulatedCamera>();
+  const cameraEndpoints: SimulatedSite['onvifCameras'] = [];
   let seed = config.seed;
 
   const makeUnit = (m: SimulatedMeterConfig): SimulatedMeterUnit => {
@@ -141,6 +148,14 @@ export async function startSimulatedSite(input: SimulatorConfigInput, options: S
       doorEndpoints.push({ id: d.id, host: d.host, port: listening.port, address: d.address });
       logger.info({ door: d.id, host: d.host, port: listening.port, address: d.address }, 'simulated OSDP door listening');
     }
+    for (const c of config.onvifCameras) {
+      const camera = new SimulatedCamera({ name: c.name, username: c.username, password: c.password, discovery: c.discovery ? {} : false, logger });
+      const listening = await camera.listen(c.port, c.host);
+      stops.push(listening.close);
+      cameras.set(c.id, camera);
+      cameraEndpoints.push({ id: c.id, host: c.host, port: listening.port, deviceServiceUrl: `http://${c.host}:${listening.port}/onvif/device_service` });
+      logger.info({ camera: c.id, host: c.host, port: listening.port }, 'simulated ONVIF camera listening');
+    }
   } catch (err) {
     await Promise.all(stops.map((stop) => stop()));
     throw err;
@@ -156,6 +171,17 @@ export async function startSimulatedSite(input: SimulatorConfigInput, options: S
       void playDoorScenario(peripheral, scenario, { enrolledCard: Buffer.from(d.enrolledCard, 'hex'), unknownCard: Buffer.from(d.unknownCard, 'hex'), heldOpenMs: d.heldOpenMs }, logger);
     };
     const timer = setInterval(play, d.scenarioEveryMs);
+    timer.unref();
+    timers.push(timer);
+  }
+  for (const c of config.onvifCameras) {
+    if (!c.motionEveryMs) continue;
+    const camera = cameras.get(c.id)!;
+    const timer = setInterval(() => {
+      logger.info({ camera: c.id }, 'simulated motion');
+      camera.triggerMotion(true);
+      setTimeout(() => camera.triggerMotion(false), 5000).unref();
+    }, c.motionEveryMs);
     timer.unref();
     timers.push(timer);
   }
@@ -186,6 +212,12 @@ export async function startSimulatedSite(input: SimulatorConfigInput, options: S
   return {
     modbusTcp: endpoints,
     osdpTcp: doorEndpoints,
+    onvifCameras: cameraEndpoints,
+    camera(id: string) {
+      const camera = cameras.get(id);
+      if (!camera) throw new Error(`no simulated camera "${id}"`);
+      return camera;
+    },
     door(id: string) {
       const peripheral = doors.get(id);
       if (!peripheral) throw new Error(`no simulated door "${id}"`);

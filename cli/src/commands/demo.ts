@@ -66,6 +66,7 @@ export function registerDemoCommand(program: Command): void {
             modbusTcp: simConfig.modbusTcp.map((e) => ({ ...e, port: modbusPort })),
             // The doors are the gateway's business only: any free port.
             osdpTcp: simConfig.osdpTcp.map((d) => ({ ...d, port: 0 })),
+            onvifCameras: simConfig.onvifCameras.map((c) => ({ ...c, port: 0 })),
           },
           { logger: logger.child({ component: 'sim' }) },
         );
@@ -87,9 +88,18 @@ export function registerDemoCommand(program: Command): void {
             dataDir: resolve(dataDir, 'edge'),
             mqtt: { ...edgeConfig.mqtt, url: brokerUrl },
             http: { ...edgeConfig.http, port: parsePort(options.gatewayPort, '--gateway-port') },
-            devices: edgeConfig.devices.map((d) =>
-              d.driver === 'osdp+tcp' ? { ...d, port: sim!.osdpTcp.find((door) => door.id === d.id)?.port ?? d.port } : { ...d, port: meterPort },
-            ),
+            devices: edgeConfig.devices.map((d) => {
+              switch (d.driver) {
+                case 'modbus+tcp':
+                  return { ...d, port: meterPort };
+                case 'osdp+tcp':
+                  return { ...d, port: sim!.osdpTcp.find((door) => door.id === d.id)?.port ?? d.port };
+                case 'onvif':
+                  return { ...d, url: sim!.onvifCameras.find((c) => c.id === d.id)?.deviceServiceUrl ?? d.url };
+                default:
+                  return d;
+              }
+            }),
           },
           logger.child({ component: 'edge' }),
         );
@@ -105,7 +115,8 @@ export function registerDemoCommand(program: Command): void {
           '',
           'Gatehouse demo site is running:',
           `  simulated meters   modbus+tcp://127.0.0.1:${sim.modbusTcp[0]?.port ?? modbusPort}  ${meters.join(', ')}`,
-          ...sim.osdpTcp.map((d) => `  simulated door     osdp+tcp://127.0.0.1:${d.port}  ${d.id} (address ${d.address}), a scenario every 45 s`),
+          ...sim.osdpTcp.map((d) => `  simulated door     osdp+tcp://127.0.0.1:${d.port}  ${d.id} (address ${d.address}, secure channel), a scenario every 45 s`),
+          ...sim.onvifCameras.map((c) => `  simulated camera   ${c.deviceServiceUrl}  ${c.id}`),
           `  MQTT broker        ${brokerUrl}  (embedded)`,
           `  gateway            ${edgeConfig.site}/${edgeConfig.gateway}  metrics http://127.0.0.1:${gateway.httpPort}/metrics`,
           `  cloud storage      PGlite in ${resolve(dataDir, 'pglite')}`,
