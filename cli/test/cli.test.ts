@@ -92,6 +92,7 @@ describe('gatehouse demo (site in a box)', () => {
       ['cam-carpark', 'camera'],
       ['cam-lobby', 'camera'],
       ['door-lobby', 'access_panel'],
+      ['gate-carpark', 'access_panel'],
     ]);
     const opened = await fetch(`${first.api}/sites/demo-site/doors/door-lobby/commands`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action: 'open', issuedBy: 'demo.guard' }) });
     expect(await opened.json()).toMatchObject({ status: 'ok', detail: 'strike released for 5 s' });

@@ -14,7 +14,7 @@ describe('cloud config', () => {
     expect(influx.timeSeries).toEqual({ kind: 'influxdb', url: 'http://127.0.0.1:8086', database: 'gatehouse' });
     expect(influx.sites).toEqual([{ id: 'demo-site', name: 'Demo site', timeZone: 'Asia/Shanghai', buildings: [], assets: [] }]);
     const demo = loadCloudConfig(repo('examples/site-in-a-box/cloud.yaml'));
-    expect(demo.sites[0]?.assets.flatMap((a) => a.devices).sort()).toEqual(['b1-main', 'b2-main', 'cam-carpark', 'cam-lobby', 'door-lobby', 'podium-hvac', 'podium-retail', 'pump-room', 'water-main']);
+    expect(demo.sites[0]?.assets.flatMap((a) => a.devices).sort()).toEqual(['b1-main', 'b2-main', 'cam-carpark', 'cam-lobby', 'door-lobby', 'gate-carpark', 'podium-hvac', 'podium-retail', 'pump-room', 'water-main']);
     expect(loadCloudConfig(repo('deploy/compose/cloud.yaml')).mqtt?.url).toBe('mqtt://mosquitto:1883');
   });
 

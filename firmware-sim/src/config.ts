@@ -77,6 +77,23 @@ const osdpDoorSchema = z
   })
   .strict();
 
+/** A simulated Hikvision-style access panel over ISAPI: Digest auth, alert stream, event log, remote door. */
+const isapiPanelSchema = z
+  .object({
+    id: z.string().min(1),
+    host: z.string().default('127.0.0.1'),
+    /** 0 picks a free port */
+    port: z.number().int().min(0).max(65535),
+    /** password of the panel's admin user */
+    password: z.string().min(1),
+    doors: z.number().int().min(1).max(8).default(1),
+    /** card numbers the panel grants */
+    cards: z.array(z.string().regex(/^[0-9]{1,20}$/, 'expected a card number in digits')).default(['3000012345']),
+    /** play a panel scenario every this many ms (card granted, denied, forced, held open, exit, tamper, duress, panel offline) */
+    scenarioEveryMs: z.number().int().min(1000).optional(),
+  })
+  .strict();
+
 /** A simulated ONVIF camera: device, media and event services, Digest-protected JPEG snapshots. */
 const onvifCameraSchema = z
   .object({
@@ -127,6 +144,7 @@ export const simulatorConfigSchema = z
     modbusRtu: z.array(modbusRtuBusSchema).default([]),
     osdpTcp: z.array(osdpDoorSchema).default([]),
     onvifCameras: z.array(onvifCameraSchema).default([]),
+    isapiPanels: z.array(isapiPanelSchema).default([]),
     faults: z.array(scheduledFaultSchema).default([]),
   })
   .strict()

@@ -11,6 +11,8 @@ import { ModbusRtuServer } from './modbus/modbus-rtu-server.js';
 import { DOOR_SCENARIOS, playDoorScenario } from './osdp/door-scenarios.js';
 import { SimulatedPeripheral } from './osdp/osdp-peripheral.js';
 import { SimulatedCamera } from './onvif/simulated-camera.js';
+import { SimulatedIsapiPanel } from './isapi/isapi-panel.js';
+import { ISAPI_PANEL_SCENARIOS, playIsapiPanelScenario } from './isapi/isapi-scenarios.js';
 import { ModbusTcpServer } from './modbus/modbus-tcp-server.js';
 
 export interface SimulatedSiteOptions {
@@ -32,6 +34,10 @@ export interface SimulatedSite {
   osdpTcp: { id: string; host: string; port: number; address: number }[];
   /** the simulated ONVIF cameras and where their device service is */
   onvifCameras: { id: string; host: string; port: number; deviceServiceUrl: string }[];
+  /** the simulated ISAPI panels and their base URL */
+  isapiPanels: { id: string; host: string; port: number; url: string }[];
+  /** a simulated panel by id */
+  panel(id: string): SimulatedIsapiPanel;
   /** a simulated camera by id */
   camera(id: string): SimulatedCamera;
   /** a simulated door by id, to play scenarios on it */
@@ -106,6 +112,8 @@ export async function startSimulatedSite(input: SimulatorConfigInput, options: S
   const doors = new Map<string, SimulatedPeripheral>();
   const doorEndpoints: SimulatedSite['osdpTcp'] = [];
   const cameras = new Map<string, SimulatedCamera>();
+  const panels = new Map<string, SimulatedIsapiPanel>();
+  const panelEndpoints: SimulatedSite['isapiPanels'] = [];
   const cameraEndpoints: SimulatedSite['onvifCameras'] = [];
   let seed = config.seed;
 
@@ -148,6 +156,14 @@ export async function startSimulatedSite(input: SimulatorConfigInput, options: S
       doorEndpoints.push({ id: d.id, host: d.host, port: listening.port, address: d.address });
       logger.info({ door: d.id, host: d.host, port: listening.port, address: d.address }, 'simulated OSDP door listening');
     }
+    for (const p of config.isapiPanels) {
+      const panel = new SimulatedIsapiPanel({ password: p.password, doors: p.doors, cards: p.cards });
+      const listening = await panel.listen(p.port, p.host);
+      stops.push(listening.close);
+      panels.set(p.id, panel);
+      panelEndpoints.push({ id: p.id, host: p.host, port: listening.port, url: `http://${p.host}:${listening.port}` });
+      logger.info({ panel: p.id, host: p.host, port: listening.port }, 'simulated ISAPI panel listening');
+    }
     for (const c of config.onvifCameras) {
       const camera = new SimulatedCamera({ name: c.name, username: c.username, password: c.password, discovery: c.discovery ? {} : false, logger });
       const listening = await camera.listen(c.port, c.host);
@@ -171,6 +187,17 @@ export async function startSimulatedSite(input: SimulatorConfigInput, options: S
       void playDoorScenario(peripheral, scenario, { enrolledCard: Buffer.from(d.enrolledCard, 'hex'), unknownCard: Buffer.from(d.unknownCard, 'hex'), heldOpenMs: d.heldOpenMs }, logger);
     };
     const timer = setInterval(play, d.scenarioEveryMs);
+    timer.unref();
+    timers.push(timer);
+  }
+  for (const p of config.isapiPanels) {
+    if (!p.scenarioEveryMs) continue;
+    const panel = panels.get(p.id)!;
+    let next = 0;
+    const timer = setInterval(() => {
+      const scenario = ISAPI_PANEL_SCENARIOS[next++ % ISAPI_PANEL_SCENARIOS.length]!;
+      void playIsapiPanelScenario(panel, scenario, { enrolledCard: p.cards[0] ?? '3000012345', unknownCard: '9999900001' }, logger);
+    }, p.scenarioEveryMs);
     timer.unref();
     timers.push(timer);
   }
@@ -213,6 +240,12 @@ export async function startSimulatedSite(input: SimulatorConfigInput, options: S
     modbusTcp: endpoints,
     osdpTcp: doorEndpoints,
     onvifCameras: cameraEndpoints,
+    isapiPanels: panelEndpoints,
+    panel(id: string) {
+      const panel = panels.get(id);
+      if (!panel) throw new Error(`no simulated panel "${id}"`);
+      return panel;
+    },
     camera(id: string) {
       const camera = cameras.get(id);
       if (!camera) throw new Error(`no simulated camera "${id}"`);

@@ -67,6 +67,7 @@ export function registerDemoCommand(program: Command): void {
             // The doors are the gateway's business only: any free port.
             osdpTcp: simConfig.osdpTcp.map((d) => ({ ...d, port: 0 })),
             onvifCameras: simConfig.onvifCameras.map((c) => ({ ...c, port: 0 })),
+            isapiPanels: simConfig.isapiPanels.map((p) => ({ ...p, port: 0 })),
           },
           { logger: logger.child({ component: 'sim' }) },
         );
@@ -94,6 +95,8 @@ export function registerDemoCommand(program: Command): void {
                   return { ...d, port: meterPort };
                 case 'osdp+tcp':
                   return { ...d, port: sim!.osdpTcp.find((door) => door.id === d.id)?.port ?? d.port };
+                case 'isapi':
+                  return { ...d, url: sim!.isapiPanels.find((p) => p.id === d.id)?.url ?? d.url };
                 case 'onvif':
                   return { ...d, url: sim!.onvifCameras.find((c) => c.id === d.id)?.deviceServiceUrl ?? d.url };
                 default:
@@ -116,6 +119,7 @@ export function registerDemoCommand(program: Command): void {
           'Gatehouse demo site is running:',
           `  simulated meters   modbus+tcp://127.0.0.1:${sim.modbusTcp[0]?.port ?? modbusPort}  ${meters.join(', ')}`,
           ...sim.osdpTcp.map((d) => `  simulated door     osdp+tcp://127.0.0.1:${d.port}  ${d.id} (address ${d.address}, secure channel), a scenario every 45 s`),
+          ...sim.isapiPanels.map((p) => `  simulated panel    ${p.url}/ISAPI  ${p.id} (Hikvision ISAPI), a scenario every 50 s`),
           ...sim.onvifCameras.map((c) => `  simulated camera   ${c.deviceServiceUrl}  ${c.id}`),
           `  MQTT broker        ${brokerUrl}  (embedded)`,
           `  gateway            ${edgeConfig.site}/${edgeConfig.gateway}  metrics http://127.0.0.1:${gateway.httpPort}/metrics`,
