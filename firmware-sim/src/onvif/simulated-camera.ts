@@ -25,6 +25,12 @@ export interface SimulatedCameraOptions {
   clockOffsetMs?: number;
   /** how far a WS-Security Created may be from the camera's clock (default 5 min) */
   authWindowMs?: number;
+  /**
+   * refuse a WS-Security nonce used before (default true). Off, as on cameras that keep no nonce
+   * cache, which some clients need: libonvif seeds its nonces from the clock's second, so its requests
+   * within one millisecond carry the very same token.
+   */
+  rejectReplayedNonces?: boolean;
   /** WS-Discovery responder: false to disable it; port 0 picks a free one (default 3702) */
   discovery?: false | { port?: number };
   snapshotSize?: FrameSize;
@@ -89,7 +95,7 @@ export class SimulatedCamera {
     this.clockOffsetMs = options.clockOffsetMs ?? 0;
     this.logger = options.logger ?? pino({ level: 'warn' });
     const now = () => this.cameraNow();
-    this.tokens = new UsernameTokenVerifier(new Map([[options.username, options.password]]), now, options.authWindowMs ?? 5 * 60_000);
+    this.tokens = new UsernameTokenVerifier(new Map([[options.username, options.password]]), now, options.authWindowMs ?? 5 * 60_000, options.rejectReplayedNonces ?? true);
     this.digest = createDigestGuard({ realm: 'IP Camera', users: { [options.username]: options.password } });
     this.pullPoints = new PullPoints(now);
     this.renderer = new SnapshotRenderer(options.snapshotSize);
@@ -341,7 +347,8 @@ export class SimulatedCamera {
     if (res.destroyed) return;
     const fault = typeof answer === 'string' ? undefined : answer;
     const text = fault ? faultEnvelope(fault) : envelope(answer as string);
-    res.writeHead(fault ? fault.status : 200, { 'content-type': 'application/soap+xml; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+    // Spelt as real cameras spell them: some clients (libonvif's) look for "Content-Length: " verbatim.
+    res.writeHead(fault ? fault.status : 200, { 'Content-Type': 'application/soap+xml; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
     res.end(text);
   }
 

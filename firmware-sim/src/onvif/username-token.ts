@@ -6,7 +6,8 @@ export type TokenCheck = { ok: true; user: string } | { ok: false; why: string }
 /**
  * Verifies WS-Security UsernameToken PasswordDigest headers the way cameras do:
  * digest = Base64(SHA1(nonce + Created + password)), Created within `windowMs` of the camera's own
- * clock (which may be wrong: that is what clients must correct for), and each nonce accepted once.
+ * clock (which may be wrong: that is what clients must correct for), and each nonce accepted once
+ * unless `rejectReplays` is off, as on cameras that keep no nonce cache.
  */
 export class UsernameTokenVerifier {
   private readonly seenNonces = new Map<string, number>();
@@ -15,6 +16,7 @@ export class UsernameTokenVerifier {
     private readonly users: ReadonlyMap<string, string>,
     private readonly now: () => number,
     private readonly windowMs: number,
+    private readonly rejectReplays = true,
   ) {}
 
   check(envelope: XmlElement): TokenCheck {
@@ -35,6 +37,7 @@ export class UsernameTokenVerifier {
     const expected = createHash('sha1').update(Buffer.concat([nonceBytes, Buffer.from(created), Buffer.from(password)])).digest();
     const given = Buffer.from(passwordElement.text, 'base64');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, why: 'wrong password digest' };
+    if (!this.rejectReplays) return { ok: true, user };
     this.forgetOldNonces();
     if (this.seenNonces.has(nonce)) return { ok: false, why: 'nonce already used' };
     this.seenNonces.set(nonce, this.now());
