@@ -263,11 +263,11 @@ export const gatewayConfigSchema = z
     config.videoLinkage.links.forEach((link, i) => {
       const door = driverOf.get(link.device);
       if (door === undefined) ctx.addIssue({ code: 'custom', path: ['videoLinkage', 'links', i, 'device'], message: `no device "${link.device}" among the devices` });
-      else if (!ACCESS_DRIVERS.has(door)) ctx.addIssue({ code: 'custom', path: ['videoLinkage', 'links', i, 'device'], message: `"${link.device}" is a ${door} device, not a door` });
+      else if (!ACCESS_DRIVERS.has(door)) ctx.addIssue({ code: 'custom', path: ['videoLinkage', 'links', i, 'device'], message: `"${link.device}" (driver ${door}) is not a door` });
       link.cameras.forEach((camera, j) => {
         const driver = driverOf.get(camera);
         if (driver === undefined) ctx.addIssue({ code: 'custom', path: ['videoLinkage', 'links', i, 'cameras', j], message: `no camera "${camera}" among the devices` });
-        else if (driver !== 'onvif') ctx.addIssue({ code: 'custom', path: ['videoLinkage', 'links', i, 'cameras', j], message: `"${camera}" is a ${driver} device, not a camera` });
+        else if (driver !== 'onvif') ctx.addIssue({ code: 'custom', path: ['videoLinkage', 'links', i, 'cameras', j], message: `"${camera}" (driver ${driver}) is not a camera` });
       });
     });
     const seen = new Set<string>();

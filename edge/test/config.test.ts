@@ -16,7 +16,12 @@ function write(name: string, text: string): string {
 
 describe('gateway config', () => {
   it('accepts the shipped examples', () => {
-    expect(loadGatewayConfig(join(examples, 'site-in-a-box/edge.yaml')).devices).toHaveLength(7);
+    const demo = loadGatewayConfig(join(examples, 'site-in-a-box/edge.yaml'));
+    expect(demo.devices.map((d) => d.driver).sort()).toEqual(['isapi', ...Array(6).fill('modbus+tcp'), 'onvif', 'onvif', 'osdp+tcp']);
+    expect(demo.videoLinkage.links).toEqual([
+      { device: 'door-lobby', cameras: ['cam-lobby'] },
+      { device: 'gate-carpark', door: '1', cameras: ['cam-carpark'] },
+    ]);
     expect(loadGatewayConfig(join(examples, 'production/edge-mosquitto.yaml')).mqtt.url).toBe('mqtt://127.0.0.1:1883');
   });
 
@@ -62,6 +67,16 @@ describe('gateway config', () => {
     expect(() => loadGatewayConfig(both)).toThrow(/devices\[0\]\.secureChannel \(line 5\): expected exactly one of scbk \(the peripheral key\) or masterKey/);
     const short = write('edge.yaml', 'site: demo\ngateway: gw-01\nmqtt: { url: "mqtt://b:1883" }\ndevices:\n  - { id: d1, driver: osdp+tcp, host: a, port: 4001, address: 1, secureChannel: { scbk: "0011" } }\n');
     expect(() => loadGatewayConfig(short)).toThrow(/devices\[0\]\.secureChannel\.scbk \(line 5\): expected a 16-byte AES key as 32 hex digits/);
+  });
+
+  it('checks that video links join doors and cameras that exist', () => {
+    const file = write(
+      'edge.yaml',
+      'site: demo\ngateway: gw-01\nmqtt: { url: "mqtt://b:1883" }\ndevices:\n  - { id: d1, driver: osdp+tcp, host: a, port: 4001, address: 1 }\n  - { id: m1, driver: modbus+tcp, host: b, profile: p }\nvideoLinkage:\n  links:\n    - { device: m1, cameras: [cam-9, d1] }\n',
+    );
+    expect(() => loadGatewayConfig(file)).toThrow(/videoLinkage\.links\[0\]\.device \(line 9\): "m1" \(driver modbus\+tcp\) is not a door/);
+    expect(() => loadGatewayConfig(file)).toThrow(/videoLinkage\.links\[0\]\.cameras\[0\] \(line 9\): no camera "cam-9" among the devices/);
+    expect(() => loadGatewayConfig(file)).toThrow(/videoLinkage\.links\[0\]\.cameras\[1\] \(line 9\): "d1" \(driver osdp\+tcp\) is not a camera/);
   });
 
   it('refuses a device id used twice', () => {
