@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { doorCommandArgsSchema, eventBatchPayload, resendArgsSchema, serializeReadings, telemetryPayload, topics, type Command, type CommandResult, type DeviceEvent, type Reading } from '@gatehouse/contracts';
+import { deviceEventSchema, doorCommandArgsSchema, eventBatchPayload, resendArgsSchema, serializeReadings, telemetryPayload, topics, type Command, type CommandResult, type DeviceEvent, type Reading } from '@gatehouse/contracts';
 import type { Logger } from 'pino';
 import { gatewayConfigSchema, type GatewayConfig, type GatewayConfigInput } from './config.js';
 import type { DriverContext } from './drivers/driver.js';
@@ -34,6 +34,7 @@ export interface RunningGateway {
 }
 
 const STOP_DRAIN_TIMEOUT_MS = 3000;
+const EVENT_BATCH_MAX_BYTES = 6 * 1024 * 1024;
 
 function openJournal(config: GatewayConfig, stream: 'telemetry' | 'events', logger: Logger, metrics: GatewayMetrics): Journal {
   return Journal.open({
@@ -88,6 +89,8 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
   const events = new JournalPublisher(eventJournal, {
     topic: topics.events(address),
     maxBatchItems: 100,
+    // Door alarms carry pictures: a batch stays well under the cloud's 8 MiB per message.
+    maxBatchBytes: EVENT_BATCH_MAX_BYTES,
     maxInFlight: 4,
     buildPayload: eventBatchPayload,
     onAcknowledged: (items) => metrics.eventsPublished.inc(items),
@@ -110,7 +113,17 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
   };
   const { drivers, counterMetrics, close: closeConnections } = createDrivers(config, { logger: log, metrics, sink });
   const cameras = new Map(drivers.filter(isCameraDriver).map((d) => [d.descriptor.id, d] as const));
-  const linkage = new VideoLinkage(config.videoLinkage, cameras, (event) => eventJournal.append(Buffer.from(JSON.stringify(event)), 1), log, metrics);
+  const journalEvent = (event: DeviceEvent) => {
+    // A malformed event would be refused by the cloud together with its whole batch: refused here, loudly.
+    const checked = deviceEventSchema.safeParse(event);
+    if (!checked.success) {
+      metrics.eventsRefused.inc({ device: event.device });
+      log.error({ device: event.device, type: event.type, eventId: event.id, problems: checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) }, 'event refused: it does not match the event contract');
+      return;
+    }
+    eventJournal.append(Buffer.from(JSON.stringify(event)), 1);
+  };
+  const linkage = new VideoLinkage(config.videoLinkage, cameras, journalEvent, log, metrics);
   const driverState = new DriverStateFile(join(resolve(config.dataDir), 'device-state.json'), log);
   driverState.restore(drivers);
 
@@ -199,17 +212,20 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
     if (entries.length === 0) return { status: 'failed', detail: `${stream} entries ${from}-${to} are no longer in the journal`, data: { stream, unavailable } };
     let batch: typeof entries = [];
     let items = 0;
+    let bytes = 0;
     const send = async () => {
       if (batch.length === 0) return;
       await uplink.publish(topic, build({ seq: batch[0]!.firstSeq, lastSeq: batch[batch.length - 1]!.seq, sentAt: Date.now(), historical: true }, batch.map((e) => e.payload)));
       batch = [];
       items = 0;
+      bytes = 0;
     };
     for (const e of entries) {
       const contiguous = batch.length === 0 || e.firstSeq === batch[batch.length - 1]!.seq + 1;
-      if (!contiguous || items + e.count > config.uplink.maxBatchReadings) await send();
+      if (!contiguous || items + e.count > config.uplink.maxBatchReadings || bytes + e.payload.length > EVENT_BATCH_MAX_BYTES) await send();
       batch.push(e);
       items += e.count;
+      bytes += e.payload.length;
     }
     await send();
     log.info({ stream, from, to, resent: entries.length, unavailable }, 'resent journal entries on request');
@@ -270,6 +286,8 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
     journalBytes: () => telemetryJournal.diskBytes(),
     async stop() {
       clearInterval(budgetTimer);
+      // Pictures in flight (a second at most) are still journaled with their alarm; then the devices stop.
+      await linkage.stop();
       await Promise.all(drivers.map((d) => d.stop()));
       driverState.save(drivers);
       await telemetryJournal.flush();

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
@@ -135,6 +135,17 @@ describe('door commands from the cloud', () => {
     await waitFor('the over-long result', () => results.some((r) => r.id === 'forever-1'));
     expect(results.find((r) => r.id === 'forever-1')).toMatchObject({ status: 'rejected', detail: expect.stringMatching(/^a command may live 10 min at most/) });
     expect(strikeCommands()).toBe(before);
+  });
+
+  it('answers "failed" and keeps running when it cannot record the command on disk', async () => {
+    // The ledger's atomic write goes through a temporary file: a directory in its way makes it fail.
+    const blocker = join(dataDir, 'commands-taken.json.tmp');
+    mkdirSync(blocker);
+    const failed = await command('door-east', { action: 'open', issuedBy: 'guard.li' });
+    expect(failed.body).toMatchObject({ status: 'failed', detail: expect.stringMatching(/^the gateway could not run the command: .*commands-taken\.json\.tmp/) });
+    expect(peripheral.strikeEnergised).toBe(false);
+    rmSync(blocker, { recursive: true });
+    expect((await command('door-east', { action: 'close', issuedBy: 'guard.li' })).body).toMatchObject({ status: 'ok' });
   });
 
   it('says plainly what is wrong with a bad command', async () => {

@@ -14,12 +14,12 @@ const MASTER_KEY = hex('000102030405060708090a0b0c0d0e0f');
  * A control panel's link to a simulated peripheral through an in-process line, with a hook on every
  * frame the peripheral sends back (to record, damage or lose it).
  */
-function line(peripheral: SimulatedPeripheral, secure: SecureChannelSettings | undefined, onReply: (frame: Buffer) => Buffer | undefined = (f) => f) {
+function line(peripheral: SimulatedPeripheral, secure: SecureChannelSettings | undefined, onReply: (frame: Buffer) => Buffer | undefined = (f) => f, onCommand: (frame: Buffer) => Buffer = (f) => f) {
   const toPeripheral = new PassThrough();
   const panelSide = new Duplex({
     read() {},
     write(chunk: Buffer, _encoding, done) {
-      toPeripheral.write(chunk);
+      toPeripheral.write(onCommand(Buffer.from(chunk)));
       done();
     },
   });
@@ -167,6 +167,29 @@ describe('OSDP secure channel between the control panel and the simulated periph
     expect(decodeReply(card.code, card.data)).toMatchObject({ kind: 'card', data: Uint8Array.from(CARD) });
     expect(decodeReply(...codeAndData(await link.send(ADDRESS, COMMAND.POLL)))).toEqual({ kind: 'ack' });
     expect(peripheral.received.filter((r) => r.code === COMMAND.POLL)).toHaveLength(3);
+    expect(secureEvents).toEqual(['established']);
+  });
+
+  it('sends a secured command damaged on the line again unchanged (NAK 1), without dropping the session', async () => {
+    const peripheral = new SimulatedPeripheral({ address: ADDRESS, secureChannel: { baseKey: SCBK_D } });
+    let damageNext = false;
+    const sent: Buffer[] = [];
+    const { link, secureEvents } = line(peripheral, { scbk: SCBK_D }, (f) => f, (frame) => {
+      sent.push(frame);
+      if (!damageNext) return frame;
+      damageNext = false;
+      const damaged = Buffer.from(frame);
+      damaged[damaged.length - 3]! ^= 0x40; // a MAC byte: the CRC no longer matches
+      return damaged;
+    });
+    await link.send(ADDRESS, COMMAND.POLL);
+    damageNext = true;
+    const before = sent.length;
+    expect((await link.send(ADDRESS, COMMAND.OUT, outputCommand([{ output: 0, control: OUTPUT_CONTROL.temporaryOnThenOff, timer100ms: 10 }]))).code).toBe(REPLY.ACK);
+    // The same bytes twice: the damaged try and the resend.
+    expect(sent.slice(before)).toHaveLength(2);
+    expect(sent[before]).toEqual(sent[before + 1]);
+    expect(peripheral.strikeEnergised).toBe(true);
     expect(secureEvents).toEqual(['established']);
   });
 

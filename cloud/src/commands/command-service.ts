@@ -92,6 +92,7 @@ export class CommandService {
     const deadline = Date.now() + timeoutMs;
     let current = await this.get(id);
     while (current?.status === 'sent' && Date.now() < deadline) {
+      const last: StoredCommand = current;
       current = await new Promise<StoredCommand | undefined>((resolve) => {
         const done = (command: StoredCommand | undefined) => {
           clearTimeout(timer);
@@ -102,7 +103,8 @@ export class CommandService {
         const set = this.waiters.get(id) ?? new Set();
         set.add(done);
         this.waiters.set(id, set);
-        const timer = setTimeout(() => void this.get(id).then(done), Math.min(WAIT_POLL_MS, Math.max(0, deadline - Date.now())));
+        // A database hiccup ends the wait with what was last known, never an unhandled rejection.
+        const timer = setTimeout(() => void this.get(id).then(done, () => done(last)), Math.min(WAIT_POLL_MS, Math.max(0, deadline - Date.now())));
       });
     }
     return current;

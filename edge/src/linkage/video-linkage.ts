@@ -12,8 +12,14 @@ import type { GatewayMetrics } from '../status/metrics.js';
  * once and adds the pictures to it; a camera that failed is named in the log and the metrics, and the
  * event goes with the pictures that did arrive.
  */
+/** As the event contract allows: pictures per event, and base64 characters per picture. */
+const MAX_PICTURES = 8;
+const MAX_PICTURE_BASE64 = 2_000_000;
+
 export class VideoLinkage {
   private readonly events: ReadonlySet<EventType>;
+  private readonly pending = new Set<Promise<void>>();
+  private stopped = false;
 
   constructor(
     private readonly config: VideoLinkageConfig,
@@ -28,9 +34,17 @@ export class VideoLinkage {
   /** The sink's event entry: every event of every driver passes here. */
   event(event: DeviceEvent): void {
     this.forward(event);
-    if (!this.events.has(event.type) || event.attachments) return;
+    if (this.stopped || !this.events.has(event.type) || event.attachments) return;
     const cameras = this.camerasWatching(event);
-    if (cameras.length > 0) void this.attachSnapshots(event, cameras);
+    if (cameras.length === 0) return;
+    const work = this.attachSnapshots(event, cameras).finally(() => this.pending.delete(work));
+    this.pending.add(work);
+  }
+
+  /** Waits for the snapshots in flight (at most the snapshot timeout) and takes no new ones: before the journal closes. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([...this.pending]);
   }
 
   /** The cameras linked to the event's door. */
@@ -41,7 +55,10 @@ export class VideoLinkage {
       if (link.door !== undefined && link.door !== event.point) continue;
       for (const camera of link.cameras) ids.add(camera);
     }
-    return [...ids].map((id) => this.cameras.get(id)).filter((c): c is CameraDriver => c !== undefined);
+    return [...ids]
+      .map((id) => this.cameras.get(id))
+      .filter((c): c is CameraDriver => c !== undefined)
+      .slice(0, MAX_PICTURES);
   }
 
   private async attachSnapshots(event: DeviceEvent, cameras: CameraDriver[]): Promise<void> {
@@ -52,7 +69,10 @@ export class VideoLinkage {
         try {
           const snapshot = await withTimeout(camera.snapshot(timeoutMs), timeoutMs, `no snapshot within ${timeoutMs} ms`);
           this.metrics.snapshotSeconds.observe({ camera: camera.descriptor.id }, (performance.now() - started) / 1000);
-          return { camera: camera.descriptor.id, contentType: snapshot.contentType, ts: snapshot.ts, dataBase64: snapshot.data.toString('base64') };
+          const dataBase64 = snapshot.data.toString('base64');
+          // A picture the cloud would refuse would take the whole batch of events down with it.
+          if (dataBase64.length > MAX_PICTURE_BASE64) throw new Error(`snapshot of ${snapshot.data.length} bytes is larger than an event may carry`);
+          return { camera: camera.descriptor.id, contentType: snapshot.contentType, ts: snapshot.ts, dataBase64 };
         } catch (err) {
           this.metrics.snapshotFailures.inc({ camera: camera.descriptor.id });
           this.logger.warn({ camera: camera.descriptor.id, device: event.device, event: event.type, eventId: event.id, err: (err as Error).message }, 'no snapshot for a door alarm');
@@ -62,7 +82,12 @@ export class VideoLinkage {
     );
     const attachments = pictures.filter((p): p is Attachment => p !== undefined);
     if (attachments.length === 0) return;
-    this.forward({ ...event, attachments });
+    try {
+      this.forward({ ...event, attachments });
+    } catch (err) {
+      // The event itself is in the journal already; only its pictures are lost.
+      this.logger.error({ device: event.device, eventId: event.id, err: (err as Error).message }, 'cannot journal the pictures of a door alarm');
+    }
   }
 }
 

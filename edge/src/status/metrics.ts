@@ -43,6 +43,12 @@ export function createGatewayMetrics() {
       labelNames: ['type'] as const,
       registers: [registry],
     }),
+    eventsRefused: new Counter({
+      name: 'gh_edge_events_refused_total',
+      help: 'Events a driver produced that do not match the event contract (logged, not sent), by device',
+      labelNames: ['device'] as const,
+      registers: [registry],
+    }),
     snapshotSeconds: new Histogram({
       name: 'gh_edge_snapshot_seconds',
       help: 'Time to fetch a camera snapshot for a door alarm, by camera',

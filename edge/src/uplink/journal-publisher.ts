@@ -8,6 +8,11 @@ export interface JournalPublisherOptions {
   replayTopic?: string;
   /** items (readings, events) in one batch at most */
   maxBatchItems: number;
+  /**
+   * payload bytes in one batch at most (the cloud refuses a message over 8 MiB whole, with every
+   * event in it); an entry larger than this still goes, alone
+   */
+  maxBatchBytes?: number;
   /** batches published and awaiting PUBACK at most */
   maxInFlight: number;
   buildPayload: (header: BatchHeader, payloads: Buffer[]) => Buffer;
@@ -85,7 +90,7 @@ export class JournalPublisher {
     }
   }
 
-  /** The next run of consecutive, written, unsent entries of a lane, up to maxBatchItems items. */
+  /** The next run of consecutive, written, unsent entries of a lane, up to maxBatchItems items and maxBatchBytes. */
   private nextBatch(lane: Lane): InFlight | undefined {
     const all = this.journal.all;
     let i = firstIndexAtOrAfter(all, this.cursor[lane]);
@@ -96,12 +101,15 @@ export class JournalPublisher {
     if (i >= end || !all[i]!.written) return undefined;
     const entries: JournalEntry[] = [];
     let items = 0;
+    let bytes = 0;
+    const maxBytes = this.options.maxBatchBytes ?? Infinity;
     for (let j = i; j < end; j++) {
       const e = all[j]!;
       if (e.state !== 'unsent' || !e.written) break;
-      if (entries.length > 0 && (items + e.count > this.options.maxBatchItems || e.firstSeq !== entries[entries.length - 1]!.seq + 1)) break;
+      if (entries.length > 0 && (items + e.count > this.options.maxBatchItems || bytes + e.length > maxBytes || e.firstSeq !== entries[entries.length - 1]!.seq + 1)) break;
       entries.push(e);
       items += e.count;
+      bytes += e.length;
     }
     return { entries, lane };
   }

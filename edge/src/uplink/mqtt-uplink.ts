@@ -33,6 +33,9 @@ export interface MqttUplinkOptions {
  * last will, keeps its state (backlog included) up to date, and lets the journal publishers deliver
  * over it while it is up.
  */
+/** Longest command result detail the contract takes. */
+const MAX_RESULT_DETAIL = 512;
+
 export class MqttUplink {
   private client: MqttClient | undefined;
   private stateTimer: NodeJS.Timeout | undefined;
@@ -121,11 +124,30 @@ export class MqttUplink {
       return;
     }
     const command = decoded.value;
-    const reply = async (status: CommandResult['status'], detail?: string, data?: Record<string, unknown>) => {
+    const reply = async (status: CommandResult['status'], fullDetail?: string, data?: Record<string, unknown>) => {
+      // The result contract holds 512 characters of detail; a device's long refusal must not cost the result.
+      const detail = fullDetail && fullDetail.length > MAX_RESULT_DETAIL ? `${fullDetail.slice(0, MAX_RESULT_DETAIL - 1)}…` : fullDetail;
       this.options.commands.audit({ name, command, result: { status, ...(detail ? { detail } : {}) } });
-      const result = commandResultCodec.encode({ v: 1, id: command.id, command: name, status, ...(detail ? { detail } : {}), ...(data ? { data } : {}), ts: Date.now() });
+      let result: Buffer;
+      try {
+        result = commandResultCodec.encode({ v: 1, id: command.id, command: name, status, ...(detail ? { detail } : {}), ...(data ? { data } : {}), ts: Date.now() });
+      } catch (err) {
+        logger.error({ command: command.id, err: (err as Error).message }, 'command result does not fit the result contract; sent without its data');
+        result = commandResultCodec.encode({ v: 1, id: command.id, command: name, status, ...(detail ? { detail } : {}), ts: Date.now() });
+      }
       await this.publish(topics.commandResult(address), result).catch((err: Error) => logger.warn({ err: err.message, command: command.id }, 'cannot publish command result'));
     };
+    try {
+      await this.runCommand(name, command, reply);
+    } catch (err) {
+      // Nothing a command does may take the gateway down (a full disk under the ledger, a driver bug).
+      logger.error({ command: name, id: command.id, err: (err as Error).message }, 'command failed');
+      await reply('failed', `the gateway could not run the command: ${(err as Error).message}`).catch(() => undefined);
+    }
+  }
+
+  private async runCommand(name: string, command: Command, reply: (status: CommandResult['status'], detail?: string, data?: Record<string, unknown>) => Promise<void>): Promise<void> {
+    const { logger } = this.options;
     if (command.expiresAt - command.issuedAt > MAX_COMMAND_LIFETIME_MS) {
       return reply('rejected', `a command may live ${MAX_COMMAND_LIFETIME_MS / 60_000} min at most (issued ${new Date(command.issuedAt).toISOString()}, expires ${new Date(command.expiresAt).toISOString()})`);
     }
@@ -139,12 +161,13 @@ export class MqttUplink {
       return reply('expired', `expired at ${new Date(command.expiresAt).toISOString()}`);
     }
     logger.info({ command: name, id: command.id, issuedBy: command.issuedBy, args: command.args }, 'command received');
+    let outcome: Awaited<ReturnType<MqttUplinkOptions['onCommand']>>;
     try {
-      const outcome = await this.options.onCommand(name, command);
-      await reply(outcome.status, outcome.detail, outcome.data);
+      outcome = await this.options.onCommand(name, command);
     } catch (err) {
-      await reply('failed', (err as Error).message);
+      outcome = { status: 'failed', detail: (err as Error).message };
     }
+    await reply(outcome.status, outcome.detail, outcome.data);
   }
 
   /** Publishes the retained offline state and disconnects cleanly. */

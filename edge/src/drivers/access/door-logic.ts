@@ -81,14 +81,25 @@ export class DoorLogic {
     this.heldTimer.unref?.();
   }
 
-  /** The strike was released from outside (a guard's command) for `ms`: opening the door within it is legitimate. */
-  releasedRemotely(ms: number): void {
-    this.unlockedUntil = this.now() + ms;
+  /**
+   * The strike was released from outside (a guard's command) for `ms`: opening the door within it is
+   * legitimate. Returns what undoes it, should the device refuse the command.
+   */
+  releasedRemotely(ms: number): () => void {
+    const before = this.unlockedUntil;
+    this.unlockedUntil = Math.max(this.unlockedUntil, this.now() + ms);
+    return () => {
+      this.unlockedUntil = before;
+    };
   }
 
-  /** The strike was locked from outside: from now on, an opening door is forced. */
-  lockedRemotely(): void {
+  /** The strike was locked from outside: from now on, an opening door is forced. Returns what undoes it. */
+  lockedRemotely(): () => void {
+    const before = this.unlockedUntil;
     this.unlockedUntil = 0;
+    return () => {
+      this.unlockedUntil = before;
+    };
   }
 
   tamper(active: boolean): void {

@@ -90,26 +90,32 @@ export class OsdpDoorDriver implements AccessControlDriver {
       command.action === 'open'
         ? { output: DOOR_STRIKE, control: OUTPUT_CONTROL.temporaryOnThenOff, timer100ms: Math.min(0xffff, Math.round(ms / 100)) }
         : { output: DOOR_STRIKE, control: OUTPUT_CONTROL.permanentOff, timer100ms: 0 };
-    // Told first, so that the door opening as soon as the strike releases is not judged forced.
-    if (command.action === 'open') this.door.releasedRemotely(ms);
-    else this.door.lockedRemotely();
+    // Told first, so that the door opening as soon as the strike releases is not judged forced. If
+    // the command may have reached the reader (no answer), the window stays: a person walking through
+    // a door that did open must not raise a forced-door alarm.
+    const restore = command.action === 'open' ? this.door.releasedRemotely(ms) : this.door.lockedRemotely();
+    let answer: OsdpReply;
     try {
-      const answer = decodeReply(...codeAndData(await link.send(this.config.address, COMMAND.OUT, outputCommand([control]))));
+      answer = decodeReply(...codeAndData(await link.send(this.config.address, COMMAND.OUT, outputCommand([control]))));
       this.answered();
-      if (answer.kind !== 'ack') {
-        if (command.action === 'open') this.door.lockedRemotely();
-        return { ok: false, detail: `${this.config.id}: the reader refused the strike command (${answer.kind === 'nak' ? answer.reason : answer.kind})` };
-      }
+    } catch (err) {
+      this.failure(err);
+      return { ok: false, detail: `${this.config.id}: no answer to the strike command, the door may or may not have moved: ${(err as Error).message}`, doorState: 'unknown' };
+    }
+    if (answer.kind !== 'ack') {
+      restore();
+      return { ok: false, detail: `${this.config.id}: the reader refused the strike command (${answer.kind === 'nak' ? answer.reason : answer.kind})` };
+    }
+    const detail = command.action === 'open' ? `strike released for ${Math.round(ms / 1000)} s` : 'strike locked';
+    // The command was taken; reading the output back only tells the guard more.
+    try {
       const status = decodeReply(...codeAndData(await link.send(this.config.address, COMMAND.OSTAT)));
       const strike = status.kind === 'ostat' ? status.outputs[DOOR_STRIKE] : undefined;
       const doorOpen = this.inputs[DOOR_CONTACT] ?? false;
-      const doorState = doorOpen ? 'open' : strike === undefined ? 'unknown' : strike ? 'unlocked' : 'locked';
-      const detail = command.action === 'open' ? `strike released for ${Math.round(ms / 1000)} s` : 'strike locked';
-      return { ok: true, detail, doorState };
+      return { ok: true, detail, doorState: doorOpen ? 'open' : strike === undefined ? 'unknown' : strike ? 'unlocked' : 'locked' };
     } catch (err) {
-      if (command.action === 'open') this.door.lockedRemotely();
       this.failure(err);
-      return { ok: false, detail: `${this.config.id}: ${(err as Error).message}` };
+      return { ok: true, detail, doorState: 'unknown' };
     }
   }
 

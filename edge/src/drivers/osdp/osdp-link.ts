@@ -46,7 +46,10 @@ export class OsdpTimeoutError extends Error {
   }
 }
 
+const NAK_MESSAGE_CHECK = 1;
 const NAK_SEQUENCE = 4;
+/** how long a busy peripheral is given before the command goes again */
+const BUSY_RETRY_MS = 20;
 /** NAK reasons of a peripheral that has no secure channel with us (any more): handshake again. */
 const NAK_SECURE_CHANNEL = new Set([5, 6]);
 const KEY_TYPE_SCBK = 0x01;
@@ -138,6 +141,11 @@ export class OsdpLink {
     for (let attempt = 0; attempt <= this.retries; attempt++) {
       const reply = await this.attempt(address, sequence, sealed.bytes);
       if (!reply) continue; // same command, same sequence number
+      if (!reply.frame.securityBlock && (reply.frame.code === REPLY.BUSY || (reply.frame.code === REPLY.NAK && reply.frame.data[0] === NAK_MESSAGE_CHECK))) {
+        // Busy, or the command arrived damaged: it was not executed, and goes again unchanged.
+        if (reply.frame.code === REPLY.BUSY) await new Promise((resolve) => setTimeout(resolve, BUSY_RETRY_MS));
+        continue;
+      }
       if (reply.frame.code === REPLY.NAK && !reply.frame.securityBlock && reply.frame.data[0] === NAK_SEQUENCE && !resetOnce) {
         resetOnce = true;
         sequence = 0;
