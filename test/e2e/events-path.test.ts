@@ -10,8 +10,7 @@ import { silentLogger } from '../support/site-under-test.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Security events take the same road as readings, on a journal and a stream of their own: written
-// first, published on PUBACK, stored once with their snapshots. (The drivers that produce them come
-// with the access-control and camera work.)
+// first, published on PUBACK, stored once with their snapshots.
 describe('security events: journal → MQTT → cloud, with snapshots, exactly once', () => {
   let cloud: RunningCloud;
   const address = { site: 'events-site', gateway: 'gw-01' };
@@ -59,6 +58,29 @@ describe('security events: journal → MQTT → cloud, with snapshots, exactly o
     expect(api.events).toHaveLength(20);
     expect(api.events.find((e) => e.id === 'gw01-3')).toMatchObject({ type: 'access_denied', credential: '****1234', attachments: 0 });
     expect(api.events.find((e) => e.id === 'gw01-4')).toMatchObject({ type: 'door_forced_open', attachments: 1 });
+    await client.endAsync();
+    await journal.close();
+  });
+
+  it('keeps batches of events with large pictures under the message limit, so none is refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-events-big-'));
+    const journal = Journal.open({ dir, name: 'events', fsync: 'never', fsyncIntervalMs: 1000, groupCommitMs: 2, segmentBytes: 16 * 1024 * 1024, cacheBytes: 64 * 1024 * 1024, logger: silentLogger });
+    const publisher = new JournalPublisher(journal, { topic: topics.events(address), maxBatchItems: 100, maxBatchBytes: 6 * 1024 * 1024, maxInFlight: 2, buildPayload: eventBatchPayload });
+    // Twelve alarms with a 1.3 MB picture each: 100 to a batch by count would be a 21 MB message.
+    const picture = Buffer.alloc(1_300_000, 0x5a).toString('base64');
+    for (let i = 0; i < 12; i++) {
+      const alarm: DeviceEvent = { id: `big-${i}`, device: 'door-9', type: 'door_forced_open', ts: Date.UTC(2026, 10, 26, 9, 0, i), attachments: [{ camera: 'cam-9', contentType: 'image/jpeg', ts: Date.UTC(2026, 10, 26, 9, 0, i), dataBase64: picture }] };
+      journal.append(Buffer.from(JSON.stringify(alarm)), 1);
+    }
+    await journal.flush();
+    const client = connect(cloud.brokerUrl!);
+    await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+    publisher.attach(client);
+    await waitFor('every big event acknowledged by the broker', () => journal.stats().entries === 0, 30_000);
+    const stored = async () => (await cloud.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM event_attachments WHERE site = $1 AND event_id LIKE 'big-%'`, [address.site]))[0]?.n ?? 0;
+    await waitFor('12 pictures stored', async () => (await stored()) === 12 || `${await stored()} stored`, 30_000);
+    const deadLetters = await cloud.db.query<{ n: number }>('SELECT count(*)::int AS n FROM dead_letters');
+    expect(deadLetters[0]?.n).toBe(0);
     await client.endAsync();
     await journal.close();
   });
