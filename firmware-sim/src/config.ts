@@ -61,7 +61,7 @@ const osdpDoorSchema = z
     /** 0 picks a free port */
     port: z.number().int().min(0).max(65535),
     address: z.number().int().min(0).max(126),
-    /** play a door scenario every this many ms (card granted, denied, forced, held open, exit, tamper) */
+    /** play a door scenario every this many ms (card granted, denied, forced, held open, exit, tamper, reader offline) */
     scenarioEveryMs: z.number().int().min(1000).optional(),
     enrolledCard: z.string().regex(/^[0-9A-Fa-f]{2,32}$/).default('12345640'),
     unknownCard: z.string().regex(/^[0-9A-Fa-f]{2,32}$/).default('DEADBEEF'),

@@ -81,6 +81,13 @@ describe('an OSDP door end to end', () => {
     expect(stored[3]).toMatchObject({ credential: '****BEEF', reason: 'credential not enrolled at this door' });
     // The whole card number is never stored.
     expect(JSON.stringify(stored)).not.toContain('12345640');
+    // The person at the door saw green and heard one beep, then the stranger red and three beeps.
+    expect(peripheral.signals.slice(0, 4)).toEqual([
+      { kind: 'led', color: 2 },
+      { kind: 'beeps', count: 1 },
+      { kind: 'led', color: 1 },
+      { kind: 'beeps', count: 3 },
+    ]);
   });
 
   it('reports the peripheral offline when it falls silent, and online when it answers again', async () => {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { SimulatedPeripheral } from './osdp-peripheral.js';
 
-export const DOOR_SCENARIOS = ['card_granted', 'card_denied', 'door_forced', 'door_held_open', 'exit', 'tamper'] as const;
+export const DOOR_SCENARIOS = ['card_granted', 'card_denied', 'door_forced', 'door_held_open', 'exit', 'tamper', 'reader_offline'] as const;
 export type DoorScenario = (typeof DOOR_SCENARIOS)[number];
 
 export interface DoorScenarioOptions {
@@ -16,7 +16,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).u
 
 /**
  * What happens at a simulated door, one scenario at a time: a resident badging in, a stranger's card,
- * a door forced, a door held open, someone leaving with the exit button, the reader's tamper switch.
+ * a door forced, a door held open, someone leaving with the exit button, the reader's tamper switch,
+ * the reader falling silent (a cut cable, a power loss) for longer than a control panel tolerates.
  */
 export async function playDoorScenario(peripheral: SimulatedPeripheral, scenario: DoorScenario, options: DoorScenarioOptions, logger?: Logger): Promise<void> {
   logger?.info({ door: peripheral.address, scenario }, 'simulated door scenario');
@@ -54,6 +55,10 @@ export async function playDoorScenario(peripheral: SimulatedPeripheral, scenario
       peripheral.setTamper(true);
       await sleep(5000);
       peripheral.setTamper(false);
+      return;
+    case 'reader_offline':
+      // Longer than a control panel's 8 s: the reader is reported offline, then back.
+      peripheral.goSilent(12_000);
       return;
   }
 }

@@ -62,6 +62,8 @@ export class SimulatedPeripheral {
   private lastSecuredAt = 0;
   /** commands that arrived with a MAC that did not check, or outside a channel that is required */
   securityRefusals = 0;
+  /** what the reader showed and sounded: LED colours (0 off, 1 red, 2 green) and beep counts, in order */
+  readonly signals: ({ kind: 'led'; color: number } | { kind: 'beeps'; count: number })[] = [];
   /** called when the strike output changes (the door unlocks or locks) */
   onStrike: ((energised: boolean) => void) | undefined;
 
@@ -281,7 +283,13 @@ export class SimulatedPeripheral {
         for (let i = 0; i < command.data.length; i += 4) this.output(command.data[i]!, command.data[i + 1]!, command.data.readUInt16LE(i + 2));
         return ack;
       case CMD.LED:
+        if (command.data.length === 0 || command.data.length % 14 !== 0) return { code: RPL.NAK, data: Buffer.from([NAK.LENGTH]) };
+        // The temporary colour when one is set (control code 2), else the permanent one.
+        this.signals.push({ kind: 'led', color: command.data[2] === 2 ? command.data[5]! : command.data[12]! });
+        return ack;
       case CMD.BUZ:
+        if (command.data.length !== 5) return { code: RPL.NAK, data: Buffer.from([NAK.LENGTH]) };
+        this.signals.push({ kind: 'beeps', count: command.data[4]! });
         return ack;
       case CMD.COMSET:
         if (command.data.length !== 5) return { code: RPL.NAK, data: Buffer.from([NAK.LENGTH]) };

@@ -9,7 +9,7 @@ import type { AccessControlDriver, DoorCommand, DoorCommandOutcome } from '../ac
 import type { DriverContext } from '../driver.js';
 import { OsdpLink, OsdpTimeoutError, type SecureChannelSettings } from './osdp-link.js';
 import { OsdpSecureChannelError } from './osdp-secure-session.js';
-import { COMMAND, decodeReply, maskCredential, OsdpMessageError, OUTPUT_CONTROL, outputCommand, type OsdpReply } from './osdp-messages.js';
+import { buzzerCommand, COMMAND, decodeReply, LED_COLOR, ledCommand, maskCredential, OsdpMessageError, OUTPUT_CONTROL, outputCommand, type OsdpReply } from './osdp-messages.js';
 
 const DOOR_CONTACT = 0;
 const EXIT_BUTTON = 1;
@@ -60,7 +60,10 @@ export class OsdpDoorDriver implements AccessControlDriver {
       },
       {
         unlock: (ms) => void this.unlock(ms),
-        event: (type, detail) => this.emit(type, detail),
+        event: (type, detail) => {
+          this.emit(type, detail);
+          if (type === 'access_granted' || type === 'access_denied') void this.signal(type === 'access_granted');
+        },
       },
     );
   }
@@ -239,6 +242,24 @@ export class OsdpDoorDriver implements AccessControlDriver {
     }
     try {
       await link.send(this.config.address, COMMAND.OUT, outputCommand([{ output: DOOR_STRIKE, control: OUTPUT_CONTROL.temporaryOnThenOff, timer100ms: Math.round(ms / 100) }]));
+    } catch (err) {
+      this.failure(err);
+    }
+  }
+
+  /**
+   * What the person at the door sees and hears: a green light and one beep for a grant, a red flash
+   * and three beeps for a refusal, back to steady red after.
+   */
+  private async signal(granted: boolean): Promise<void> {
+    const link = this.link;
+    if (!link) return;
+    const temporary = granted
+      ? { onColor: LED_COLOR.green, offColor: LED_COLOR.green, on100ms: 10, off100ms: 0, timer100ms: 30 }
+      : { onColor: LED_COLOR.red, offColor: LED_COLOR.off, on100ms: 2, off100ms: 2, timer100ms: 20 };
+    try {
+      await link.send(this.config.address, COMMAND.LED, ledCommand({ reader: 0, led: 0, temporary, permanentColor: LED_COLOR.red }));
+      await link.send(this.config.address, COMMAND.BUZ, buzzerCommand(granted ? { reader: 0, on100ms: 2, off100ms: 0, count: 1 } : { reader: 0, on100ms: 1, off100ms: 1, count: 3 }));
     } catch (err) {
       this.failure(err);
     }

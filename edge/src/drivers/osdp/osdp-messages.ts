@@ -156,6 +156,9 @@ export function outputCommand(records: readonly { output: number; control: numbe
 /** osdp_OUT control codes. */
 export const OUTPUT_CONTROL = { permanentOff: 1, permanentOn: 2, temporaryOnThenOff: 5, temporaryOffThenOn: 6 } as const;
 
+/** osdp_LED colours. */
+export const LED_COLOR = { off: 0, red: 1, green: 2, amber: 3, blue: 4 } as const;
+
 /** osdp_LED: a temporary pattern (on/off in 100 ms units, for `timer100ms`) over the permanent colour. */
 export function ledCommand(r: { reader: number; led: number; temporary?: { onColor: number; offColor: number; on100ms: number; off100ms: number; timer100ms: number }; permanentColor: number }): Uint8Array {
   const out = Buffer.alloc(14);
