@@ -28,4 +28,13 @@ describe('ISAPI device config', () => {
     expect(issues({ ...minimal, pasword: 'typo' })).toEqual([': unrecognized_keys']);
     expect(issues({ ...minimal, driver: 'onvif' })).toEqual(['driver: invalid_value']);
   });
+
+  it('refuses a URL carrying a user name or password, saying where they belong and without repeating them', () => {
+    for (const url of ['http://admin:S3cret@192.168.1.64', 'http://admin@192.168.1.64:80', 'https://:S3cret@panel.example']) {
+      const r = isapiDeviceConfigSchema.safeParse({ ...minimal, url });
+      expect(r.success).toBe(false);
+      expect(r.error!.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['url', 'the URL must not carry a user name or password: give them as username and password']]);
+      expect(JSON.stringify(r.error!.issues)).not.toContain('S3cret');
+    }
+  });
 });

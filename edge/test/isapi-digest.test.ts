@@ -1,8 +1,9 @@
+import { getEventListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDigestGuard, type DigestGuardOptions } from '@gatehouse/firmware-sim';
-import { DigestClient, parseAuthenticateHeader } from '../src/http/digest-auth.js';
+import { BASIC_REFUSED_MESSAGE, DigestClient, parseAuthenticateHeader } from '../src/http/digest-auth.js';
 
 interface Seen {
   method: string;
@@ -138,15 +139,41 @@ describe('DigestClient against the simulators digest guard', () => {
     expect(other.check(req)).toMatchObject({ ok: false, reason: 'bad_nonce' });
   });
 
-  it('uses Basic with a server that offers only Basic', async () => {
+  /** A server that offers only Basic, recording the Authorization of every request. */
+  async function basicOnly() {
     const seen: (string | undefined)[] = [];
     server = createServer((req, res) => {
       seen.push(req.headers.authorization);
       if (req.headers.authorization === `Basic ${Buffer.from('admin:pw').toString('base64')}`) res.writeHead(200).end('ok');
-      else res.writeHead(401, { 'www-authenticate': 'Basic realm="cam"' }).end();
+      else res.writeHead(401, { 'www-authenticate': 'Basic realm="cam"' }).end('refused');
     });
-    const port = await listen(server);
+    return { seen, port: await listen(server) };
+  }
+
+  it('does not send the password to a server that offers only Basic over plain HTTP, and says why', async () => {
+    const { seen, port } = await basicOnly();
     const client = new DigestClient({ username: 'admin', password: 'pw' });
+    const res = await client.fetch(`http://127.0.0.1:${port}/snap.jpg`);
+    expect(res.status).toBe(401);
+    expect(client.basicRefused(res)).toBe(true);
+    expect(await res.text()).toBe('refused');
+    const text = await client.fetchText(`http://127.0.0.1:${port}/snap.jpg`);
+    expect(text).toMatchObject({ status: 401, basicRefused: true, text: 'refused' });
+    expect(seen).toEqual([undefined, undefined]);
+    expect(BASIC_REFUSED_MESSAGE).toBe('the device offers only Basic authentication over plain HTTP; refused');
+  });
+
+  it('a wrong password is not taken for a Basic refusal', async () => {
+    const { base } = await guarded();
+    const client = new DigestClient({ username: 'admin', password: 'wrong' });
+    const res = await client.fetch(`${base}/a`);
+    expect(res.status).toBe(401);
+    expect(client.basicRefused(res)).toBe(false);
+  });
+
+  it('uses Basic with a server that offers only Basic when allowBasic says so', async () => {
+    const { seen, port } = await basicOnly();
+    const client = new DigestClient({ username: 'admin', password: 'pw', allowBasic: true });
     expect((await client.fetch(`http://127.0.0.1:${port}/snap.jpg`)).status).toBe(200);
     expect((await client.fetch(`http://127.0.0.1:${port}/snap.jpg`)).status).toBe(200);
     expect(seen).toEqual([undefined, 'Basic YWRtaW46cHc=', 'Basic YWRtaW46cHc=']);
@@ -165,5 +192,65 @@ describe('DigestClient against the simulators digest guard', () => {
     const slow = await client.fetch(`http://127.0.0.1:${port}/slow`);
     expect(await slow.text()).toBe('ab');
     server.closeAllConnections();
+  });
+
+  it('fetchText times the body as well: headers then silence fails within the timeout', async () => {
+    server = createServer((req, res) => {
+      res.writeHead(200, { 'content-length': '10' });
+      res.write('abc'); // and nothing more
+    });
+    const port = await listen(server);
+    const client = new DigestClient({ username: 'admin', password: 'pw', timeoutMs: 200 });
+    const started = Date.now();
+    await expect(client.fetchText(`http://127.0.0.1:${port}/stalls`)).rejects.toThrow(/no complete answer from http:\/\/127\.0\.0\.1:\d+ within 200 ms/);
+    expect(Date.now() - started).toBeLessThan(2000);
+    server.closeAllConnections();
+  });
+
+  it('fetchText refuses an answer larger than maxBodyBytes', async () => {
+    server = createServer((req, res) => res.writeHead(200).end('x'.repeat(5000)));
+    const port = await listen(server);
+    const client = new DigestClient({ username: 'admin', password: 'pw', maxBodyBytes: 1000 });
+    await expect(client.fetchText(`http://127.0.0.1:${port}/big`)).rejects.toThrow(/exceeds 1000 bytes/);
+  });
+
+  it("holds one listener on the caller's signal per request in progress, none once it is over, and the signal still aborts a body", async () => {
+    server = createServer((req, res) => {
+      if (req.url === '/stream') {
+        res.writeHead(200);
+        res.write('a'); // a stream that goes on
+        return;
+      }
+      res.writeHead(200).end('ok');
+    });
+    const port = await listen(server);
+    const client = new DigestClient({ username: 'admin', password: 'pw' });
+    const lifetime = new AbortController();
+    const listeners = () => getEventListeners(lifetime.signal, 'abort').length;
+    for (let i = 0; i < 20; i++) {
+      expect((await client.fetchText(`http://127.0.0.1:${port}/x`, { signal: lifetime.signal })).text).toBe('ok');
+      expect(await (await client.fetch(`http://127.0.0.1:${port}/y`, { signal: lifetime.signal })).text()).toBe('ok');
+    }
+    expect(listeners()).toBe(0);
+    const stream = await client.fetch(`http://127.0.0.1:${port}/stream`, { signal: lifetime.signal });
+    expect(listeners()).toBe(1);
+    const reader = stream.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('a');
+    const pending = reader.read();
+    lifetime.abort();
+    await expect(pending).rejects.toThrow();
+    expect(listeners()).toBe(0);
+    server.closeAllConnections();
+  });
+
+  it('refuses a URL carrying credentials without repeating them', async () => {
+    const client = new DigestClient({ username: 'admin', password: 'pw' });
+    const err = await client.fetch('http://admin:S3cret@127.0.0.1:9/x').then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.message).toMatch(/carrying a user name or password is refused/);
+    expect(err?.message).not.toContain('S3cret');
+    await expect(client.fetchText('http://admin:S3cret@127.0.0.1:9/x')).rejects.toThrow(/refused \(http:\/\/127\.0\.0\.1:9\)/);
   });
 });

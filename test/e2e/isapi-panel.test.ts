@@ -3,6 +3,8 @@ import { deviceEventSchema } from '@gatehouse/contracts';
 import { createGatewayMetrics, DigestClient, IsapiPanelDriver, isapiDeviceConfigSchema, type IsapiDeviceConfig } from '@gatehouse/edge';
 import { ISAPI_PANEL_SCENARIOS, playIsapiPanelScenario, SimulatedIsapiPanel } from '@gatehouse/firmware-sim';
 import { pino } from 'pino';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/wait-for.js';
@@ -284,6 +286,150 @@ describe('the ISAPI driver against the simulated panel, over HTTP', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(h.events.map((e) => e.type)).toEqual(['tamper']);
     expect(h.driver.persistentState()).toMatchObject({ lastSerialNo: h.panel.events.at(-1)!.serialNo });
+  });
+
+  it('a log search whose answer stalls after its headers times out, and the next search delivers', async () => {
+    const h = await startAndConnect();
+    h.panel.stallNextAnswer('/ISAPI/AccessControl/AcsEvent');
+    h.panel.corruptNextEventOnStream();
+    h.panel.forceDoor(1);
+    h.panel.duress(1); // the jump in serial numbers starts a catch-up, whose answer stalls
+    await waitFor('2 events', () => h.events.length >= 2 || h.events.map((e) => e.type).join());
+    await new Promise((r) => setTimeout(r, 300));
+    expect(summary(h.events).map((e) => e[0])).toEqual(['door_forced_open', 'duress']);
+    expect(h.logs.some((l) => l.msg === 'ISAPI event log search failed: reconnecting to try again' && /no complete answer .* within 1000 ms/.test(String(l.err)))).toBe(true);
+  });
+
+  it('stop() ends a door command whose answer stalls, at once', async () => {
+    const h = await startAndConnect({ config: { requestTimeoutMs: 60_000 } });
+    h.panel.stallNextAnswer('/ISAPI/AccessControl/RemoteControl');
+    const pending = h.driver.executeDoorCommand({ door: '1', action: 'open' });
+    await waitFor('the panel to carry out the command', () => h.panel.doorState(1).locked === false);
+    const stopping = Date.now();
+    await h.driver.stop();
+    expect(await pending).toEqual({ ok: false, detail: 'panel panel-gate: the driver stopped before the panel answered' });
+    expect(Date.now() - stopping).toBeLessThan(2000);
+  });
+
+  it('a door state read back whose answer stalls times out, and the command still reports its result', async () => {
+    const h = await startAndConnect();
+    h.panel.stallNextAnswer('/ISAPI/AccessControl/AcsWorkStatus');
+    const started = Date.now();
+    const outcome = await h.driver.executeDoorCommand({ door: '1', action: 'open' });
+    expect(outcome).toEqual({ ok: true, doorState: 'unknown', detail: 'door 1 unlocked; its state could not be read back' });
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('keeps a panel refusal under 400 characters however long the panel makes it', async () => {
+    const h = await startAndConnect();
+    h.panel.failDoorCommands({ statusCode: 4, statusString: 'S'.repeat(300), subStatusCode: 's'.repeat(300), errorMsg: 'e'.repeat(300) });
+    const outcome = await h.driver.executeDoorCommand({ door: '1', action: 'open' });
+    expect(outcome.ok).toBe(false);
+    expect(outcome.detail).toMatch(/^panel panel-gate refused open door 1: HTTP 400, statusCode 4 \(S+…, s+…, e+…\)$/);
+    expect(outcome.detail.length).toBeLessThan(400);
+    const lobby = await h.driver.executeDoorCommand({ door: 'x'.repeat(1000), action: 'open' });
+    expect(lobby.detail.length).toBeLessThan(400);
+  });
+
+  it('a record lost on the stream while a catch-up runs is fetched before the records after it', async () => {
+    const h = await startAndConnect();
+    h.panel.delaySearchAnswers(300);
+    h.panel.dropStreams();
+    await waitFor('the catch-up search after reconnecting', () => (h.panel.openStreams === 1 && h.panel.pendingSearches === 1) || `${h.panel.openStreams} streams, ${h.panel.pendingSearches} searches`);
+    // The search in progress has taken its matches: it will not return these.
+    h.panel.corruptNextEventOnStream();
+    h.panel.forceDoor(1); // broken on the stream
+    h.panel.duress(1); // held until the forced door is delivered
+    await waitFor('2 events', () => h.events.length >= 2 || h.events.map((e) => e.type).join());
+    await new Promise((r) => setTimeout(r, 300));
+    expect(summary(h.events).map((e) => e[0])).toEqual(['door_forced_open', 'duress']);
+    expect(h.events.map((e) => e.id)).toEqual(['panel-gate-1', 'panel-gate-2']);
+    expect(await protocolErrors(h)).toEqual({ bad_json: 1 });
+  });
+
+  it('gives up a record missing from the panel log after a few searches, loudly, and delivers what follows', async () => {
+    const h = await startAndConnect();
+    h.panel.corruptNextEventOnStream();
+    h.panel.leaveNextEventsOutOfLog(2);
+    h.panel.forceDoor(1); // broken on the stream, and in no search
+    h.panel.duress(1); // on the stream only
+    await waitFor('the duress event', () => h.events.length >= 1);
+    h.panel.tamper();
+    await waitFor('2 events', () => h.events.length >= 2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(summary(h.events).map((e) => e[0])).toEqual(['duress', 'tamper']);
+    expect(h.events.map((e) => e.id)).toEqual(['panel-gate-2', 'panel-gate-3']);
+    expect(await protocolErrors(h)).toEqual({ bad_json: 1, events_lost: 1 });
+    const lost = h.logs.filter((l) => String(l.msg).includes('are lost'));
+    expect(lost).toMatchObject([{ level: 50, missingFrom: 1, missingTo: 1 }]);
+  });
+
+  it('recognises a reset panel whose new log has grown past the last serial number delivered', async () => {
+    const h = await startAndConnect();
+    h.panel.tamper();
+    h.panel.duress(1);
+    await waitFor('2 events', () => h.events.length >= 2);
+    h.panel.dropStreams();
+    h.panel.resetEventLog();
+    h.panel.forceDoor(2);
+    h.panel.exitButton(2); // and the door unlocked: three records, past the two delivered
+    await waitFor('4 events', () => h.events.length >= 4 || h.events.map((e) => e.type).join());
+    await new Promise((r) => setTimeout(r, 300));
+    expect(summary(h.events).map((e) => e[0])).toEqual(['tamper', 'duress', 'door_forced_open', 'exit_button']);
+    expect(h.events.map((e) => e.id)).toEqual(['panel-gate-1', 'panel-gate-2', 'panel-gate-g1-1', 'panel-gate-g1-2']);
+    expect(h.logs.filter((l) => String(l.msg).includes('event log restarted'))).toHaveLength(1);
+    expect(h.driver.persistentState()).toMatchObject({ lastSerialNo: 3, logGeneration: 1, lastFingerprint: expect.any(String) });
+  });
+
+  it('a restarted gateway recognises a panel reset meanwhile by the record under its last serial number', async () => {
+    const h = await startAndConnect();
+    h.panel.tamper();
+    h.panel.duress(1);
+    await waitFor('2 events', () => h.events.length >= 2);
+    await h.driver.stop();
+    const saved = JSON.parse(JSON.stringify(h.driver.persistentState())) as unknown;
+    h.panel.resetEventLog();
+    h.panel.forceDoor(2);
+    h.panel.exitButton(2);
+    const events: DeviceEvent[] = [];
+    const restarted = makeDriver(h.config, events, []);
+    extraDrivers.push(restarted);
+    restarted.restoreState(saved);
+    restarted.start();
+    await waitFor('2 events', () => events.length >= 2 || events.map((e) => e.type).join());
+    await new Promise((r) => setTimeout(r, 300));
+    expect(events.map((e) => [e.type, e.id])).toEqual([
+      ['door_forced_open', 'panel-gate-g1-1'],
+      ['exit_button', 'panel-gate-g1-2'],
+    ]);
+  });
+
+  it('does not send the password to a panel that offers only Basic over plain HTTP, and says why', async () => {
+    const seen: (string | undefined)[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="panel"' }).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const config = isapiDeviceConfigSchema.parse({ id: 'panel-gate', driver: 'isapi', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, username: 'admin', password: PASSWORD, reconnectMinMs: 50, reconnectMaxMs: 300 });
+      const logs: Record<string, unknown>[] = [];
+      const driver = makeDriver(config, [], logs);
+      extraDrivers.push(driver);
+      driver.start();
+      await waitFor('the refusal to be logged', () => logs.some((l) => String(l.msg).includes('cannot log in')));
+      expect(logs.find((l) => String(l.msg).includes('cannot log in'))).toMatchObject({
+        level: 50,
+        msg: expect.stringContaining('panel-gate') as unknown,
+        err: 'the device offers only Basic authentication over plain HTTP; refused',
+      });
+      expect(await driver.executeDoorCommand({ door: '1', action: 'open' })).toEqual({ ok: false, detail: 'panel panel-gate: the device offers only Basic authentication over plain HTTP; refused' });
+      expect(seen.length).toBeGreaterThanOrEqual(2);
+      expect(seen.every((a) => a === undefined)).toBe(true);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
 

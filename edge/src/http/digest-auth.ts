@@ -11,8 +11,16 @@ export class DigestAuthError extends Error {
 export interface DigestClientOptions {
   username: string;
   password: string;
-  /** how long to wait for the response headers (the body of a long-lived stream is not timed) */
+  /** fetch(): how long to wait for the response headers; fetchText(): for the whole answer, body included */
   timeoutMs?: number;
+  /**
+   * Answer a server that offers only Basic over plain HTTP. Off by default: Basic sends the password
+   * in the clear, and anyone able to rewrite one 401 on the way could ask for it. Over https Basic is
+   * always answered.
+   */
+  allowBasic?: boolean;
+  /** fetchText(): the largest body read (default 1 MiB); a longer answer is an error */
+  maxBodyBytes?: number;
 }
 
 export interface DigestFetchInit {
@@ -21,6 +29,18 @@ export interface DigestFetchInit {
   body?: string | Uint8Array;
   signal?: AbortSignal;
 }
+
+/** A whole answer, read by fetchText() within the client's deadline. */
+export interface DigestTextResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** a 401 the client did not answer because the server offers only Basic over plain HTTP */
+  basicRefused: boolean;
+}
+
+/** What to tell an operator when basicRefused is set. */
+export const BASIC_REFUSED_MESSAGE = 'the device offers only Basic authentication over plain HTTP; refused';
 
 /** One challenge from a WWW-Authenticate header: the scheme and its parameters (names lower-cased). */
 export interface AuthChallenge {
@@ -109,33 +129,73 @@ function hashHex(algorithm: Algorithm, text: string): string {
 
 const quote = (s: string) => `"${s.replace(/(["\\])/g, '\\$1')}"`;
 
+/** The per-request signal: aborted by the deadline or by the caller's signal, whichever comes first. */
+interface Deadline {
+  signal: AbortSignal;
+  /** stops the clock, leaving the link to the caller's signal (a stream's body is the caller's to time) */
+  stopClock(): void;
+  /** stops the clock and drops the listener on the caller's signal */
+  release(): void;
+}
+
 /**
  * HTTP Digest (RFC 7616, and RFC 2617's MD5) over the global fetch, for devices that speak nothing
  * else: ISAPI panels, camera snapshot URLs. It keeps the last challenge per origin and authenticates
  * following requests up front with the next nonce count, so a request on the alarm path does not pay a
  * 401 round trip first. A 401 is answered once; a second 401 is returned to the caller, whose
- * credentials were refused. A server that offers only Basic gets Basic.
+ * credentials were refused. A server that offers only Basic gets Basic over https, or when allowBasic
+ * says so; otherwise its 401 is returned unanswered (see basicRefused()).
+ *
+ * fetch() times only the wait for the headers and hands the body over, for long-lived streams;
+ * fetchText() reads the body within the same deadline, for ordinary requests, so a device that sends
+ * headers and then stalls cannot hang its caller.
  */
 export class DigestClient {
   private readonly byOrigin = new Map<string, OriginAuth>();
   private readonly timeoutMs: number;
+  private readonly maxBodyBytes: number;
+  /** 401s returned unanswered because the server wanted Basic over plain HTTP */
+  private readonly refusedBasic = new WeakSet<Response>();
 
   constructor(private readonly opts: DigestClientOptions) {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.maxBodyBytes = opts.maxBodyBytes ?? 1024 * 1024;
   }
 
+  /**
+   * The response once its headers are in; its body is the caller's to read (and to time), and the
+   * caller's signal still aborts it.
+   */
   async fetch(url: string, init: DigestFetchInit = {}): Promise<Response> {
-    const target = new URL(url);
-    const method = (init.method ?? 'GET').toUpperCase();
-    const known = this.byOrigin.get(target.origin);
-    const first = await this.send(target, method, init, known ? this.authorization(known, method, target) : undefined);
-    if (first.status !== 401) return first;
-    const header = first.headers.get('www-authenticate');
-    const auth = header ? this.choose(parseAuthenticateHeader(header)) : undefined;
-    if (!auth) return first;
-    await first.body?.cancel().catch(() => undefined);
-    this.byOrigin.set(target.origin, auth);
-    return this.send(target, method, init, this.authorization(auth, method, target));
+    const target = this.target(url);
+    const deadline = this.deadline(target, init.signal, 'no response');
+    let res: Response;
+    try {
+      res = await this.exchange(target, init, deadline.signal);
+    } catch (err) {
+      deadline.release();
+      throw err;
+    }
+    deadline.stopClock();
+    return this.releasedWithBody(res, deadline.release);
+  }
+
+  /** The whole answer, headers and body, within the client's timeout; the caller's signal aborts it too. */
+  async fetchText(url: string, init: DigestFetchInit = {}): Promise<DigestTextResponse> {
+    const target = this.target(url);
+    const deadline = this.deadline(target, init.signal, 'no complete answer');
+    try {
+      const res = await this.exchange(target, init, deadline.signal);
+      const text = await this.readText(res, target);
+      return { status: res.status, headers: res.headers, text, basicRefused: this.refusedBasic.has(res) };
+    } finally {
+      deadline.release();
+    }
+  }
+
+  /** True for a 401 this client left unanswered because the server offers only Basic over plain HTTP. */
+  basicRefused(res: Response): boolean {
+    return this.refusedBasic.has(res);
   }
 
   /** Forgets what the servers asked, e.g. after the credentials changed. */
@@ -143,25 +203,116 @@ export class DigestClient {
     this.byOrigin.clear();
   }
 
-  private async send(target: URL, method: string, init: DigestFetchInit, authorization: string | undefined): Promise<Response> {
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(new Error(`no response from ${target.origin} within ${this.timeoutMs} ms`)), this.timeoutMs);
-    // AbortSignal.any holds no listener on the caller's signal, which may outlive thousands of requests.
-    const signal = init.signal ? AbortSignal.any([timeout.signal, init.signal]) : timeout.signal;
-    try {
-      return await fetch(target, {
-        method,
-        headers: { ...init.headers, ...(authorization ? { authorization } : {}) },
-        ...(init.body !== undefined ? { body: init.body } : {}),
-        signal,
-      });
-    } finally {
-      // Only the wait for the headers is timed: the body of a long-lived stream belongs to the caller.
-      clearTimeout(timer);
-    }
+  private target(url: string): URL {
+    const target = new URL(url);
+    // fetch refuses such URLs with a message quoting them whole, password included.
+    if (target.username !== '' || target.password !== '') throw new TypeError(`a URL carrying a user name or password is refused (${target.origin}): the credentials belong in the client's options`);
+    return target;
   }
 
-  private choose(challenges: AuthChallenge[]): OriginAuth | undefined {
+  private deadline(target: URL, parent: AbortSignal | undefined, what: string): Deadline {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new Error(`${what} from ${target.origin} within ${this.timeoutMs} ms`)), this.timeoutMs);
+    // A listener of our own, removed when the request is over: combining a long-lived caller's signal
+    // with AbortSignal.any on every request can keep the combined signals alive (nodejs/node#55351).
+    const onAbort = () => controller.abort(parent!.reason);
+    if (parent?.aborted) onAbort();
+    else parent?.addEventListener('abort', onAbort, { once: true });
+    return {
+      signal: controller.signal,
+      stopClock: () => clearTimeout(timer),
+      release: () => {
+        clearTimeout(timer);
+        parent?.removeEventListener('abort', onAbort);
+      },
+    };
+  }
+
+  /** The response with a body that calls `done` once it ends, fails or is cancelled. */
+  private releasedWithBody(res: Response, done: () => void): Response {
+    const body = res.body;
+    if (!body) {
+      done();
+      return res;
+    }
+    const reader = body.getReader();
+    const wrapped = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const { done: ended, value } = await reader.read();
+          if (ended) {
+            done();
+            controller.close();
+          } else controller.enqueue(value);
+        } catch (err) {
+          done();
+          controller.error(err);
+        }
+      },
+      cancel(reason) {
+        done();
+        return reader.cancel(reason);
+      },
+    });
+    const out = new Response(wrapped, { status: res.status, statusText: res.statusText, headers: res.headers });
+    if (this.refusedBasic.has(res)) this.refusedBasic.add(out);
+    return out;
+  }
+
+  private async readText(res: Response, target: URL): Promise<string> {
+    if (!res.body) return '';
+    const reader = res.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        size += value.byteLength;
+        if (size > this.maxBodyBytes) throw new Error(`the answer from ${target.origin} exceeds ${this.maxBodyBytes} bytes`);
+        chunks.push(value);
+      }
+    } finally {
+      reader.cancel().catch(() => undefined);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  private async exchange(target: URL, init: DigestFetchInit, signal: AbortSignal): Promise<Response> {
+    const method = (init.method ?? 'GET').toUpperCase();
+    const known = this.byOrigin.get(target.origin);
+    const first = await this.send(target, method, init, known ? this.authorization(known, method, target) : undefined, signal);
+    if (first.status !== 401) return first;
+    const header = first.headers.get('www-authenticate');
+    const challenges = header ? parseAuthenticateHeader(header) : [];
+    const auth = this.choose(challenges, target);
+    if (!auth) {
+      if (this.basicOnly(challenges)) {
+        // A known origin that now asks for Basic (a rewritten 401?) loses what it had.
+        this.byOrigin.delete(target.origin);
+        this.refusedBasic.add(first);
+      }
+      return first;
+    }
+    await first.body?.cancel().catch(() => undefined);
+    this.byOrigin.set(target.origin, auth);
+    return this.send(target, method, init, this.authorization(auth, method, target), signal);
+  }
+
+  private send(target: URL, method: string, init: DigestFetchInit, authorization: string | undefined, signal: AbortSignal): Promise<Response> {
+    return fetch(target, {
+      method,
+      headers: { ...init.headers, ...(authorization ? { authorization } : {}) },
+      ...(init.body !== undefined ? { body: init.body } : {}),
+      signal,
+    });
+  }
+
+  private basicOnly(challenges: AuthChallenge[]): boolean {
+    return challenges.some((c) => c.scheme === 'basic') && !challenges.some((c) => c.scheme === 'digest');
+  }
+
+  private choose(challenges: AuthChallenge[], target: URL): OriginAuth | undefined {
     const digests = challenges.filter((c) => c.scheme === 'digest' && c.params.nonce !== undefined && c.params.realm !== undefined);
     const usable = digests
       .map((c) => ({ c, algorithm: ALGORITHMS[(c.params.algorithm ?? 'MD5').toUpperCase()] }))
@@ -184,8 +335,9 @@ export class DigestClient {
       };
     }
     if (digests.length > 0) throw new DigestAuthError(`the server offers Digest with an unsupported algorithm (${digests.map((d) => d.params.algorithm).join(', ')})`);
-    // Basic only when the server asks for nothing better: it sends the password in the clear.
-    if (challenges.some((c) => c.scheme === 'basic')) return { scheme: 'basic' };
+    // Basic only when the server asks for nothing better, and only where the password cannot be read
+    // on the way (https) or where the configuration accepts that it can.
+    if (challenges.some((c) => c.scheme === 'basic') && (target.protocol === 'https:' || this.opts.allowBasic === true)) return { scheme: 'basic' };
     return undefined;
   }
 

@@ -56,10 +56,6 @@ interface AlertStream {
   silent: boolean;
 }
 
-const sendText = (res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}) => {
-  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), ...headers }).end(body);
-};
-
 /**
  * A Hikvision-style access-control panel (DS-K2600 series) over HTTP: Digest auth on every endpoint,
  * device info, the multipart alert stream with heartbeats, the AcsEvent log search, remote door
@@ -83,6 +79,14 @@ export class SimulatedIsapiPanel {
   private nextSerialNo = 1;
   private offline = false;
   private corruptNext = false;
+  /** events still to come that reach the streams but are not kept in the log */
+  private unloggedToCome = 0;
+  /** path prefixes whose next answer stalls after its headers */
+  private readonly stallNext: string[] = [];
+  private readonly stalled = new WeakSet<ServerResponse>();
+  private searchDelayMs = 0;
+  private searchesWaiting = 0;
+  private doorFault: IsapiStatus | undefined;
   private readonly lockoutAfter: number;
   private readonly lockoutMs: number;
   private failedLogins = 0;
@@ -123,6 +127,11 @@ export class SimulatedIsapiPanel {
   /** true while failed logins keep the admin account locked */
   get accountLocked(): boolean {
     return Date.now() < this.lockedUntil;
+  }
+
+  /** AcsEvent searches answered (their matches taken) but not yet sent, see delaySearchAnswers() */
+  get pendingSearches(): number {
+    return this.searchesWaiting;
   }
 
   /** open alert stream connections */
@@ -252,6 +261,32 @@ export class SimulatedIsapiPanel {
     this.corruptNext = true;
   }
 
+  /**
+   * The next `count` events reach open streams but are not kept in the log, as records overwritten
+   * when a full log wraps: no search finds them.
+   */
+  leaveNextEventsOutOfLog(count = 1): void {
+    this.unloggedToCome += count;
+  }
+
+  /**
+   * The next answer to a request whose path starts with `pathPrefix` (the alert stream excepted) sends
+   * its headers and half its body, then nothing more: the connection stays open and silent.
+   */
+  stallNextAnswer(pathPrefix = '/'): void {
+    this.stallNext.push(pathPrefix);
+  }
+
+  /** AcsEvent searches take their matches at once but answer `ms` later, as a busy panel does (0: at once). */
+  delaySearchAnswers(ms: number): void {
+    this.searchDelayMs = ms;
+  }
+
+  /** Remote door commands are refused with this status (HTTP 400), until called with undefined. */
+  failDoorCommands(status: IsapiStatus | undefined): void {
+    this.doorFault = status;
+  }
+
   /** The panel is reset: its event log is cleared and serial numbers start from 1 again. */
   resetEventLog(): void {
     this.log.length = 0;
@@ -293,7 +328,8 @@ export class SimulatedIsapiPanel {
 
   private record(major: number, minor: number, detail: Omit<PanelEvent, 'serialNo' | 'major' | 'minor' | 'at'>): PanelEvent {
     const event: PanelEvent = { serialNo: this.nextSerialNo++, major, minor, at: Date.now(), ...detail };
-    this.log.push(event);
+    if (this.unloggedToCome > 0) this.unloggedToCome -= 1;
+    else this.log.push(event);
     let body = JSON.stringify(this.alertJson(event));
     if (this.corruptNext) {
       this.corruptNext = false;
@@ -398,19 +434,30 @@ export class SimulatedIsapiPanel {
 
   private route(method: string, url: URL, body: string, res: ServerResponse): void {
     const path = url.pathname;
+    const stall = path === '/ISAPI/Event/notification/alertStream' ? -1 : this.stallNext.findIndex((prefix) => path.startsWith(prefix));
+    if (stall >= 0) {
+      this.stallNext.splice(stall, 1);
+      this.stalled.add(res);
+    }
     const wantsJson = url.searchParams.get('format') === 'json';
-    if (method === 'GET' && path === '/ISAPI/System/deviceInfo') return sendText(res, 200, 'application/xml', deviceInfoXml(this.identity));
+    if (method === 'GET' && path === '/ISAPI/System/deviceInfo') return this.sendText(res, 200, 'application/xml', deviceInfoXml(this.identity));
     if (method === 'GET' && path === '/ISAPI/Event/notification/alertStream') return this.openAlertStream(res);
     if (method === 'POST' && path === '/ISAPI/AccessControl/AcsEvent' && wantsJson) return this.searchEvents(body, path, res);
-    if (method === 'GET' && path === '/ISAPI/AccessControl/AcsWorkStatus' && wantsJson) return sendText(res, 200, 'application/json', JSON.stringify(this.workStatus()));
+    if (method === 'GET' && path === '/ISAPI/AccessControl/AcsWorkStatus' && wantsJson) return this.sendText(res, 200, 'application/json', JSON.stringify(this.workStatus()));
     const door = /^\/ISAPI\/AccessControl\/RemoteControl\/door\/([^/]+)$/.exec(path);
     if (method === 'PUT' && door) return this.remoteControl(door[1]!, body, path, wantsJson, res);
     this.status(res, 404, path, { ...ISAPI_STATUS.notSupported, errorMsg: `${method} ${path}` }, wantsJson);
   }
 
+  private sendText(res: ServerResponse, status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
+    res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), ...headers });
+    if (this.stalled.has(res)) res.write(body.slice(0, Math.floor(body.length / 2)));
+    else res.end(body);
+  }
+
   private status(res: ServerResponse, httpStatus: number, path: string, status: IsapiStatus, json: boolean, headers: Record<string, string> = {}): void {
-    if (json) sendText(res, httpStatus, 'application/json', responseStatusJson(path, status), headers);
-    else sendText(res, httpStatus, 'application/xml', responseStatusXml(path, status), headers);
+    if (json) this.sendText(res, httpStatus, 'application/json', responseStatusJson(path, status), headers);
+    else this.sendText(res, httpStatus, 'application/xml', responseStatusXml(path, status), headers);
   }
 
   private openAlertStream(res: ServerResponse): void {
@@ -446,6 +493,7 @@ export class SimulatedIsapiPanel {
     if (!['open', 'close', 'alwaysOpen', 'alwaysClose', 'resume'].includes(cmd)) return this.status(res, 400, path, { ...ISAPI_STATUS.badXmlContent, errorMsg: `cmd ${cmd}` }, json);
     const door = /^[0-9]{1,3}$/.test(doorText) ? Number(doorText) : NaN;
     if (!(door >= 1 && door <= this.doorStates.length)) return this.status(res, 400, path, { ...ISAPI_STATUS.badParameters, errorMsg: `doorNo ${doorText}` }, json);
+    if (this.doorFault) return this.status(res, 400, path, this.doorFault, json);
     const d = this.door(door);
     switch (cmd) {
       case 'open':
@@ -543,7 +591,13 @@ export class SimulatedIsapiPanel {
         ...(page.length > 0 ? { InfoList: page.map((e) => this.infoItem(e)) } : {}),
       },
     };
-    sendText(res, 200, 'application/json', JSON.stringify(answer));
+    const text = JSON.stringify(answer);
+    if (this.searchDelayMs <= 0) return this.sendText(res, 200, 'application/json', text);
+    this.searchesWaiting += 1;
+    setTimeout(() => {
+      this.searchesWaiting -= 1;
+      if (!res.destroyed) this.sendText(res, 200, 'application/json', text);
+    }, this.searchDelayMs).unref();
   }
 
   private infoItem(e: PanelEvent) {

@@ -1,6 +1,15 @@
 import { z } from 'zod';
 import { idSchema } from '@gatehouse/contracts';
 
+function hasCredentials(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.username !== '' || u.password !== '';
+  } catch {
+    return false; // reported by the url check
+  }
+}
+
 /** A Hikvision access-control panel or terminal reached over ISAPI (HTTP with Digest auth). */
 export const isapiDeviceConfigSchema = z
   .object({
@@ -11,7 +20,9 @@ export const isapiDeviceConfigSchema = z
     url: z
       .string()
       .url()
-      .refine((u) => /^https?:\/\/[^/]+\/?$/i.test(u), { message: 'expected http://host:port or https://host:port, without a path' }),
+      .refine((u) => /^https?:\/\/[^/]+\/?$/i.test(u), { message: 'expected http://host:port or https://host:port, without a path' })
+      // fetch refuses such URLs, and every failed attempt would log the password with the URL.
+      .refine((u) => !hasCredentials(u), { message: 'the URL must not carry a user name or password: give them as username and password' }),
     username: z.string().min(1).max(64),
     password: z.string().min(1).max(128),
     /** doors the panel controls, numbered from 1 */

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { DeviceDescriptor, EventType } from '@gatehouse/contracts';
-import { DigestAuthError, DigestClient } from '../../http/digest-auth.js';
+import { BASIC_REFUSED_MESSAGE, DigestAuthError, DigestClient, type DigestTextResponse } from '../../http/digest-auth.js';
 import { boundaryFromContentType, MultipartReader, type MultipartItem } from '../../http/multipart-reader.js';
 import { parseDeviceXml, XmlError } from '../../xml/safe-xml.js';
 import type { AccessControlDriver, DoorCommand, DoorCommandOutcome } from '../access/access-driver.js';
@@ -26,6 +26,17 @@ const SEARCH_TO = '2099-12-31T23:59:59+00:00';
 
 /** Records remembered to recognise repeats (the stream and a log search overlap by a few at most). */
 const RECENT_RECORDS = 1024;
+/**
+ * Further log searches for a serial number that held stream records skip over, before it is given up
+ * as missing from the panel's log (overwritten when the log wrapped) and the held records delivered.
+ */
+const GAP_SEARCHES = 3;
+/** The contract's limit on a command result's detail is 512 characters; stay well below it. */
+const DETAIL_MAX = 400;
+/** Each field of a panel's ResponseStatus quoted in a detail, at most. */
+const STATUS_FIELD_MAX = 80;
+
+const clip = (s: string, max: number) => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
 
 class CredentialsRefused extends Error {}
 
@@ -36,13 +47,35 @@ function describeError(err: unknown): string {
   return cause && !e.message.includes(cause) ? `${e.message} (${cause})` : e.message;
 }
 
-const recordFingerprint = (r: AcsRecord) => `${r.major}:${r.minor}:${r.time ?? ''}:${r.doorNo ?? ''}`;
+/**
+ * What a record is, to tell a repeat from a different record under the same serial number. The time is
+ * compared as an instant: the stream and the log search may spell it differently.
+ */
+function recordFingerprint(r: AcsRecord): string {
+  const at = r.time === undefined ? NaN : Date.parse(r.time);
+  return `${r.major}:${r.minor}:${Number.isFinite(at) ? Math.floor(at / 1000) : (r.time ?? '')}:${r.doorNo ?? ''}`;
+}
+
+/** The URL for logs: never with a user name or password in it. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username === '' && u.password === '') return url;
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
 
 interface PersistedState {
   lastSerialNo: number;
   lastEventTs: number;
   /** how many times the panel's log was found restarted (serial numbers from 1 again) */
   logGeneration: number;
+  /** the fingerprint of the record at lastSerialNo, to recognise a panel whose log restarted and grew past it */
+  lastFingerprint?: string;
 }
 
 /**
@@ -58,6 +91,8 @@ export class IsapiPanelDriver implements AccessControlDriver {
   readonly descriptor: DeviceDescriptor;
   private readonly http: DigestClient;
   private readonly base: string;
+  /** the base URL as logged */
+  private readonly where: string;
   private stopped = false;
   private running: Promise<void> | undefined;
   private streamAbort: AbortController | undefined;
@@ -69,6 +104,8 @@ export class IsapiPanelDriver implements AccessControlDriver {
   private online: boolean | undefined;
   private lastAnswerAt = Date.now();
   private lastSerialNo: number | undefined;
+  /** the fingerprint of the record at lastSerialNo, when known */
+  private lastFingerprint: string | undefined;
   private logGeneration = 0;
   private lastEventTs = 0;
   private identified = false;
@@ -89,6 +126,7 @@ export class IsapiPanelDriver implements AccessControlDriver {
     this.descriptor = { id: config.id, kind: 'access_panel', driver: config.driver, ...(config.name ? { name: config.name } : {}) };
     this.http = new DigestClient({ username: config.username, password: config.password, timeoutMs: config.requestTimeoutMs });
     this.base = config.url.replace(/\/$/, '');
+    this.where = redactUrl(this.base);
     this.reconnectDelay = config.reconnectMinMs;
   }
 
@@ -112,7 +150,8 @@ export class IsapiPanelDriver implements AccessControlDriver {
   }
 
   persistentState(): PersistedState | undefined {
-    return this.lastSerialNo === undefined ? undefined : { lastSerialNo: this.lastSerialNo, lastEventTs: this.lastEventTs, logGeneration: this.logGeneration };
+    if (this.lastSerialNo === undefined) return undefined;
+    return { lastSerialNo: this.lastSerialNo, lastEventTs: this.lastEventTs, logGeneration: this.logGeneration, ...(this.lastFingerprint !== undefined ? { lastFingerprint: this.lastFingerprint } : {}) };
   }
 
   restoreState(state: unknown): void {
@@ -120,6 +159,7 @@ export class IsapiPanelDriver implements AccessControlDriver {
     if (s && Number.isSafeInteger(s.lastSerialNo) && s.lastSerialNo! >= 0) this.lastSerialNo = s.lastSerialNo!;
     if (s && Number.isSafeInteger(s.lastEventTs) && s.lastEventTs! >= 0) this.lastEventTs = s.lastEventTs!;
     if (s && Number.isSafeInteger(s.logGeneration) && s.logGeneration! >= 0) this.logGeneration = s.logGeneration!;
+    if (s && typeof s.lastFingerprint === 'string' && s.lastFingerprint.length <= 256) this.lastFingerprint = s.lastFingerprint;
   }
 
   // ---- the connection ----
@@ -130,10 +170,10 @@ export class IsapiPanelDriver implements AccessControlDriver {
         await this.session();
       } catch (err) {
         if (err instanceof CredentialsRefused) this.credentialsRefused();
-        else if (err instanceof DigestAuthError) this.ctx.logger.error({ device: this.config.id, url: this.base, err: err.message }, `ISAPI panel ${this.config.id} at ${this.base}: cannot log in`);
+        else if (err instanceof DigestAuthError) this.ctx.logger.error({ device: this.config.id, url: this.where, err: err.message }, `ISAPI panel ${this.config.id} at ${this.where}: cannot log in: ${err.message}`);
         else if (!this.stopped) {
           // Once per outage at warn level; the retries after it at debug, so a long outage does not flood the log.
-          this.ctx.logger[this.failureReported ? 'debug' : 'warn']({ device: this.config.id, url: this.base, err: describeError(err) }, 'ISAPI panel unreachable: retrying');
+          this.ctx.logger[this.failureReported ? 'debug' : 'warn']({ device: this.config.id, url: this.where, err: describeError(err) }, 'ISAPI panel unreachable: retrying');
           this.failureReported = true;
         }
       }
@@ -159,9 +199,24 @@ export class IsapiPanelDriver implements AccessControlDriver {
     await this.checkLogPosition();
     const abort = new AbortController();
     this.streamAbort = abort;
-    const res = await this.http.fetch(this.base + PATHS.alertStream, { signal: AbortSignal.any([abort.signal, this.lifetime.signal]) });
+    // Linked by a listener removed when the session ends, not AbortSignal.any, which can keep combined
+    // signals alive for as long as the driver's lifetime signal lives (nodejs/node#55351).
+    const onStop = () => abort.abort();
+    if (this.lifetime.signal.aborted) abort.abort();
+    this.lifetime.signal.addEventListener('abort', onStop, { once: true });
+    try {
+      await this.openStream(abort);
+    } finally {
+      this.lifetime.signal.removeEventListener('abort', onStop);
+    }
+  }
+
+  private async openStream(abort: AbortController): Promise<void> {
+    const res = await this.http.fetch(this.base + PATHS.alertStream, { signal: abort.signal });
     if (res.status === 401) {
+      const basicRefused = this.http.basicRefused(res);
       await res.body?.cancel().catch(() => undefined);
+      if (basicRefused) throw new DigestAuthError(BASIC_REFUSED_MESSAGE);
       throw new CredentialsRefused();
     }
     const boundary = boundaryFromContentType(res.headers.get('content-type'));
@@ -223,10 +278,19 @@ export class IsapiPanelDriver implements AccessControlDriver {
     }
   }
 
+  /** A request whose whole answer is read within the request timeout, and cancelled by stop(). */
+  private request(path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<DigestTextResponse> {
+    return this.http.fetchText(this.base + path, { ...init, signal: this.lifetime.signal });
+  }
+
+  private refusedLogin(res: DigestTextResponse): Error {
+    return res.basicRefused ? new DigestAuthError(BASIC_REFUSED_MESSAGE) : new CredentialsRefused();
+  }
+
   private async identify(): Promise<void> {
-    const res = await this.http.fetch(this.base + PATHS.deviceInfo, { signal: this.lifetime.signal });
-    const text = await res.text();
-    if (res.status === 401) throw new CredentialsRefused();
+    const res = await this.request(PATHS.deviceInfo);
+    const text = res.text;
+    if (res.status === 401) throw this.refusedLogin(res);
     if (res.status !== 200) throw new Error(`deviceInfo answered HTTP ${res.status}`);
     this.answered();
     try {
@@ -249,18 +313,33 @@ export class IsapiPanelDriver implements AccessControlDriver {
    */
   private async checkLogPosition(): Promise<void> {
     const first = await this.search(0, 1, 0);
-    let newest = 0;
+    let newestRecord: AcsRecord | undefined;
     if (first.totalMatches > 0) {
       const last = await this.search(first.totalMatches - 1, 1, 0);
-      newest = last.records[0]?.serialNo ?? 0;
+      newestRecord = last.records[0];
     }
+    const newest = newestRecord?.serialNo ?? 0;
     if (this.lastSerialNo === undefined) {
       this.lastSerialNo = newest;
+      this.lastFingerprint = newestRecord ? recordFingerprint(newestRecord) : undefined;
       this.ctx.logger.info({ device: this.config.id, serialNo: newest }, 'ISAPI panel first seen: events after its newest record will be delivered');
-    } else if (newest < this.lastSerialNo) {
+      return;
+    }
+    let restarted = newest < this.lastSerialNo;
+    if (!restarted && this.lastSerialNo > 0) {
+      // A reset or replaced panel that has logged as many records as the old one had shows the same
+      // serial numbers: only what is recorded under the last one delivered tells the logs apart.
+      const page = await this.search(0, 1, this.lastSerialNo, randomUUID(), this.lastSerialNo);
+      const atLast = page.records.find((r) => r.serialNo === this.lastSerialNo);
+      if (atLast && this.lastFingerprint === undefined) this.lastFingerprint = recordFingerprint(atLast);
+      else if (atLast && recordFingerprint(atLast) !== this.lastFingerprint) restarted = true;
+      // Not found: overwritten when the log wrapped, which keeps counting on; nothing to compare.
+    }
+    if (restarted) {
       this.ctx.logger.warn({ device: this.config.id, newest, lastDelivered: this.lastSerialNo }, 'ISAPI panel event log restarted (reset or replaced panel): delivering its new log from the start');
       this.logGeneration += 1;
       this.lastSerialNo = 0;
+      this.lastFingerprint = undefined;
       this.held.clear();
       this.recent.clear();
     }
@@ -275,12 +354,22 @@ export class IsapiPanelDriver implements AccessControlDriver {
     }
     this.catchUpRun = (async () => {
       try {
-        do {
-          this.catchUpAgain = false;
-          await this.catchUp();
-        } while (this.catchUpAgain && !this.stopped);
+        let searchesAcrossGap = 0;
+        for (;;) {
+          do {
+            this.catchUpAgain = false;
+            await this.catchUp();
+          } while (this.catchUpAgain && !this.stopped);
+          if (this.stopped) return;
+          // Held records are delivered only in an unbroken run from the last one delivered. A gap left
+          // means the stream lost a record the searches have not returned: perhaps not logged yet when
+          // the search ran, so search again; or gone from the log, so give it up after a few searches.
+          if (!this.flushHeld(searchesAcrossGap >= GAP_SEARCHES)) break;
+          searchesAcrossGap += 1;
+          if (searchesAcrossGap > GAP_SEARCHES) searchesAcrossGap = 0; // given up on one gap; the next gets its own searches
+          else await this.pause(this.config.reconnectMinMs);
+        }
         this.catchUpOwed = false;
-        this.flushHeld();
       } catch (err) {
         // Nothing is flushed past a gap: the stream is reopened and the next catch-up starts where this one stopped.
         this.catchUpOwed = true;
@@ -292,6 +381,19 @@ export class IsapiPanelDriver implements AccessControlDriver {
         this.catchUpRun = undefined;
       }
     })();
+  }
+
+  /** A wait that stop() cuts short. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.lifetime.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.lifetime.signal.addEventListener('abort', done, { once: true });
+    });
   }
 
   private async catchUp(): Promise<void> {
@@ -313,7 +415,7 @@ export class IsapiPanelDriver implements AccessControlDriver {
     if (delivered > 0) this.ctx.logger.info({ device: this.config.id, delivered, fromSerialNo: from }, 'ISAPI events caught up from the panel log');
   }
 
-  private async search(position: number, maxResults: number, beginSerialNo: number, searchID: string = randomUUID()) {
+  private async search(position: number, maxResults: number, beginSerialNo: number, searchID: string = randomUUID(), endSerialNo = 0) {
     const cond = {
       AcsEventCond: {
         searchID,
@@ -324,11 +426,12 @@ export class IsapiPanelDriver implements AccessControlDriver {
         startTime: SEARCH_FROM,
         endTime: SEARCH_TO,
         ...(beginSerialNo > 0 ? { beginSerialNo } : {}),
+        ...(endSerialNo > 0 ? { endSerialNo } : {}),
       },
     };
-    const res = await this.http.fetch(this.base + PATHS.acsEvent, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(cond), signal: this.lifetime.signal });
-    const text = await res.text();
-    if (res.status === 401) throw new CredentialsRefused();
+    const res = await this.request(PATHS.acsEvent, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(cond) });
+    const text = res.text;
+    if (res.status === 401) throw this.refusedLogin(res);
     if (res.status !== 200) throw new Error(`AcsEvent search answered HTTP ${res.status}: ${text.slice(0, 200)}`);
     this.answered();
     let json: unknown;
@@ -368,16 +471,38 @@ export class IsapiPanelDriver implements AccessControlDriver {
     this.deliver(record);
   }
 
-  private flushHeld(): void {
+  /**
+   * Delivers the held records that follow the last one delivered without a gap; `acrossGap` delivers
+   * past the first gap too (its records given up as lost). Returns whether records remain held.
+   */
+  private flushHeld(acrossGap: boolean): boolean {
     const records = [...this.held.values()].sort((a, b) => a.serialNo - b.serialNo);
-    this.held.clear();
-    for (const r of records) this.deliver(r);
+    for (const r of records) {
+      const last = this.lastSerialNo ?? 0;
+      if (r.serialNo <= last) {
+        this.held.delete(r.serialNo); // delivered from the log meanwhile
+        continue;
+      }
+      if (r.serialNo !== last + 1 && !acrossGap) break;
+      acrossGap = false;
+      this.deliver(r);
+    }
+    return this.held.size > 0;
   }
 
   /** Delivers a record once: anything at or below the last serial number delivered is a repeat. */
   private deliver(record: AcsRecord): boolean {
     if (this.lastSerialNo !== undefined && record.serialNo <= this.lastSerialNo) return false;
+    if (this.lastSerialNo !== undefined && record.serialNo > this.lastSerialNo + 1) {
+      const missing = { from: this.lastSerialNo + 1, to: record.serialNo - 1 };
+      this.ctx.metrics.protocolErrors.inc({ protocol: 'isapi', reason: 'events_lost' }, missing.to - missing.from + 1);
+      this.ctx.logger.error(
+        { device: this.config.id, missingFrom: missing.from, missingTo: missing.to },
+        `ISAPI panel ${this.config.id}: events ${missing.from} to ${missing.to} are neither on the alert stream nor in the panel's log (overwritten?): they are lost`,
+      );
+    }
     this.lastSerialNo = record.serialNo;
+    this.lastFingerprint = recordFingerprint(record);
     this.held.delete(record.serialNo);
     this.recent.set(record.serialNo, recordFingerprint(record));
     if (this.recent.size > RECENT_RECORDS) this.recent.delete(this.recent.keys().next().value!);
@@ -435,7 +560,7 @@ export class IsapiPanelDriver implements AccessControlDriver {
   }
 
   private credentialsRefused(): void {
-    this.ctx.logger.error({ device: this.config.id, url: this.base, username: this.config.username }, `ISAPI panel ${this.config.id} at ${this.base}: credentials refused (HTTP 401); check the user name and password in the config`);
+    this.ctx.logger.error({ device: this.config.id, url: this.where, username: this.config.username }, `ISAPI panel ${this.config.id} at ${this.where}: credentials refused (HTTP 401); check the user name and password in the config`);
     // Panels lock the account after a few failed logins: try again rarely.
     this.reconnectDelay = this.config.reconnectMaxMs;
     if (this.online !== false) this.goOffline('credentials refused');
@@ -449,18 +574,24 @@ export class IsapiPanelDriver implements AccessControlDriver {
   // ---- door commands ----
 
   async executeDoorCommand(command: DoorCommand): Promise<DoorCommandOutcome> {
-    if (!/^[1-9][0-9]{0,2}$/.test(command.door)) return { ok: false, detail: `panel ${this.config.id} has no door "${command.door}" (doors are numbered 1 to ${this.config.doors})` };
+    const outcome = await this.doorCommand(command);
+    return { ...outcome, detail: clip(outcome.detail, DETAIL_MAX) };
+  }
+
+  private async doorCommand(command: DoorCommand): Promise<DoorCommandOutcome> {
+    if (!/^[1-9][0-9]{0,2}$/.test(command.door)) return { ok: false, detail: `panel ${this.config.id} has no door "${clip(command.door, 32)}" (doors are numbered 1 to ${this.config.doors})` };
     const door = Number(command.door);
     const cmd = command.action === 'open' ? 'open' : 'close';
     const xml = `<?xml version="1.0" encoding="UTF-8"?><RemoteControlDoor version="2.0" xmlns="http://www.isapi.org/ver20/XMLSchema"><cmd>${cmd}</cmd></RemoteControlDoor>`;
-    let res: Response;
-    let text: string;
+    let res: DigestTextResponse;
     try {
-      res = await this.http.fetch(this.base + PATHS.door(door), { method: 'PUT', headers: { 'content-type': 'application/xml' }, body: xml });
-      text = await res.text();
+      res = await this.request(PATHS.door(door), { method: 'PUT', headers: { 'content-type': 'application/xml' }, body: xml });
     } catch (err) {
-      return { ok: false, detail: `panel ${this.config.id} did not answer: ${describeError(err)}` };
+      if (this.stopped) return { ok: false, detail: `panel ${this.config.id}: the driver stopped before the panel answered` };
+      return { ok: false, detail: `panel ${this.config.id} did not answer: ${clip(describeError(err), 200)}` };
     }
+    const text = res.text;
+    if (res.status === 401 && res.basicRefused) return { ok: false, detail: `panel ${this.config.id}: ${BASIC_REFUSED_MESSAGE}` };
     if (res.status === 401) {
       this.credentialsRefused();
       return { ok: false, detail: `panel ${this.config.id} refused the credentials (HTTP 401)` };
@@ -480,7 +611,7 @@ export class IsapiPanelDriver implements AccessControlDriver {
 
   private readResponseStatus(text: string, contentType: string | null): Record<'statusCode' | 'statusString' | 'subStatusCode' | 'errorMsg', string | undefined> | undefined {
     const pick = (o: Record<string, unknown>) => {
-      const s = (k: string) => (o[k] === undefined || o[k] === null ? undefined : String(o[k]).slice(0, 200));
+      const s = (k: string) => (o[k] === undefined || o[k] === null ? undefined : clip(String(o[k]), STATUS_FIELD_MAX));
       return { statusCode: s('statusCode'), statusString: s('statusString'), subStatusCode: s('subStatusCode'), errorMsg: s('errorMsg') };
     };
     try {
@@ -501,16 +632,16 @@ export class IsapiPanelDriver implements AccessControlDriver {
   /** The door's lock as the panel reports it after a command (AcsWorkStatus doorLockStatus: 0 locked, 1 unlocked). */
   private async lockState(door: number): Promise<DoorCommandOutcome['doorState']> {
     try {
-      const res = await this.http.fetch(this.base + PATHS.workStatus);
-      const text = await res.text();
+      const res = await this.request(PATHS.workStatus);
       if (res.status !== 200) return 'unknown';
-      const status = (JSON.parse(text) as { AcsWorkStatus?: { doorLockStatus?: unknown } }).AcsWorkStatus?.doorLockStatus;
+      const status = (JSON.parse(res.text) as { AcsWorkStatus?: { doorLockStatus?: unknown } }).AcsWorkStatus?.doorLockStatus;
       const value = Array.isArray(status) ? status[door - 1] : undefined;
       if (value === 0) return 'locked';
       if (value === 1) return 'unlocked';
       return 'unknown';
     } catch (err) {
-      this.protocolError('bad_work_status', `AcsWorkStatus not understood: ${(err as Error).message}`);
+      if (err instanceof SyntaxError) this.protocolError('bad_work_status', `AcsWorkStatus not understood: ${err.message}`);
+      else if (!this.stopped) this.ctx.logger.warn({ device: this.config.id, err: describeError(err) }, 'ISAPI door state not read back');
       return 'unknown';
     }
   }
