@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { analyticsState, decodePullMessages, decodeSoapAnswer, OnvifFaultError, OnvifProtocolError, passwordDigest, usernameTokenHeader } from '../src/index.js';
+import { analyticsState, decodePullMessages, decodeSoapAnswer, OnvifFaultError, OnvifProtocolError, onvifCameraConfigSchema, passwordDigest, usernameTokenHeader } from '../src/index.js';
 import { PULL } from './onvif-fixtures.js';
 
 describe('WS-Security UsernameToken digest', () => {
@@ -60,5 +60,19 @@ describe('SOAP answers', () => {
       { kind: 'tamper', active: true, source: 'VideoSource_1' },
     ]);
     expect(pulled.terminationTime! - pulled.currentTime!).toBe(60_000);
+  });
+});
+
+describe('ONVIF camera configuration', () => {
+  const base = { id: 'cam-gate', driver: 'onvif', username: 'admin', password: 'pw' };
+
+  it('refuses a device service URL carrying a user name or password, without repeating it', () => {
+    for (const url of ['http://admin:s3cret@10.0.0.5/onvif/device_service', 'http://admin@10.0.0.5/onvif/device_service', 'https://:s3cret@cam.example/onvif/device_service']) {
+      const result = onvifCameraConfigSchema.safeParse({ ...base, url });
+      expect(result.success).toBe(false);
+      expect(result.error!.issues.map((i) => i.message)).toEqual(['the URL must not carry a user name or password (user:password@host): give them as username and password']);
+      expect(JSON.stringify(result.error!.issues)).not.toContain('s3cret');
+    }
+    expect(onvifCameraConfigSchema.safeParse({ ...base, url: 'http://10.0.0.5:8000/onvif/device_service' }).success).toBe(true);
   });
 });

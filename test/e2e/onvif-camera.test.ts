@@ -1,8 +1,19 @@
+import { getEventListeners } from 'node:events';
 import jpeg from 'jpeg-js';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DeviceEvent } from '@gatehouse/contracts';
-import { createGatewayMetrics, discoverCameras, OnvifCameraDriver, onvifCameraConfigSchema, OnvifSoapClient, OnvifFaultError, usernameTokenHeader, buildEnvelope } from '@gatehouse/edge';
+import {
+  createGatewayMetrics,
+  discoverCameras,
+  OnvifCameraDriver,
+  onvifCameraConfigSchema,
+  OnvifSoapClient,
+  OnvifFaultError,
+  OnvifTransportError,
+  usernameTokenHeader,
+  buildEnvelope,
+} from '@gatehouse/edge';
 import { SimulatedCamera, type RunningCamera } from '@gatehouse/firmware-sim';
 import { waitFor } from '../support/wait-for.js';
 
@@ -181,6 +192,154 @@ describe('the ONVIF camera driver with a wrong password', () => {
     expect(driver.lastError).toMatch(/GetDeviceInformation.*ter:NotAuthorized/);
     expect(await metrics.registry.getSingleMetricAsString('gh_edge_protocol_errors_total')).toContain('reason="not_authorized"');
     await expect(new OnvifSoapClient(`http://127.0.0.1:${running.port}/onvif/device_service`, { username: USER, password: PASS, timeoutMs: 1000 }).request({ url: `http://127.0.0.1:${running.port}/onvif/device_service`, operation: 'GetDeviceInformation', body: '<tds:GetDeviceInformation/>' })).rejects.toBeInstanceOf(OnvifFaultError);
+  });
+});
+
+describe('ONVIF snapshots: size, host, and a driver that stops', () => {
+  let camera: SimulatedCamera;
+  let running: RunningCamera;
+  let driver: OnvifCameraDriver | undefined;
+  const JPEG_START = Buffer.from([0xff, 0xd8]);
+  /** what became of a snapshot, in words: a failure must not print megabytes of image */
+  const outcome = (taking: Promise<{ data: Buffer }>) =>
+    taking.then(
+      (shot) => `taken, ${shot.data.length} bytes`,
+      (err: Error) => err.message,
+    );
+
+  beforeEach(async () => {
+    camera = new SimulatedCamera({ name: 'Yard Cam', username: USER, password: PASS, discovery: false });
+    running = await camera.listen();
+  });
+  afterEach(async () => {
+    await driver?.stop();
+    driver = undefined;
+    await running?.close();
+  });
+
+  async function connected(): Promise<OnvifCameraDriver> {
+    driver = driverFor(running.port, []).driver;
+    driver.start();
+    await waitFor('the pull-point subscription', () => camera.subscriptionCount === 1);
+    return driver;
+  }
+
+  it('refuses a snapshot announced larger than the limit, and cuts its connection', async () => {
+    const cam = await connected();
+    await waitFor('the warm-up snapshot', () => camera.snapshotCount === 1);
+    camera.setSnapshotMode({ kind: 'oversized', bytes: 20_000_000, declared: true });
+    expect(await outcome(cam.snapshot(5000))).toBe('snapshot from camera cam-lobby of 20000000 bytes exceeds the limit of 1400000 bytes');
+    await waitFor('the connection cut', () => camera.snapshotsCut === 1);
+  });
+
+  it('stops reading a snapshot streamed past the limit, and takes the next one as usual', async () => {
+    const cam = await connected();
+    await waitFor('the warm-up snapshot', () => camera.snapshotCount === 1);
+    camera.setSnapshotMode({ kind: 'oversized', bytes: 20_000_000, declared: false });
+    expect(await outcome(cam.snapshot(10_000))).toMatch(/^snapshot from camera cam-lobby of at least \d+ bytes exceeds the limit of 1400000 bytes$/);
+    await waitFor('the connection cut', () => camera.snapshotsCut === 1);
+    camera.setSnapshotMode({ kind: 'normal' });
+    expect((await cam.snapshot(2000)).data.subarray(0, 2)).toEqual(JPEG_START);
+  });
+
+  it('takes a snapshot of exactly the limit', async () => {
+    const cam = await connected();
+    camera.setSnapshotMode({ kind: 'oversized', bytes: 1_400_000, declared: false });
+    expect(await outcome(cam.snapshot(5000))).toBe('taken, 1400000 bytes');
+  });
+
+  it('refuses a snapshot URI on another host, naming both hosts, and still delivers events', async () => {
+    camera.setSnapshotUri('http://203.0.113.9:8080/onvif/snapshot');
+    const events: DeviceEvent[] = [];
+    driver = driverFor(running.port, events).driver;
+    driver.start();
+    await waitFor('the pull-point subscription', () => camera.subscriptionCount === 1);
+    const started = Date.now();
+    await expect(driver.snapshot(3000)).rejects.toThrow("camera cam-lobby gives a snapshot URI on host 203.0.113.9, not on the camera's host 127.0.0.1: refused");
+    // Refused before any connection is tried, not after waiting on the other host.
+    expect(Date.now() - started).toBeLessThan(1000);
+    camera.triggerMotion(true);
+    await waitFor('motion', () => ofType(events, 'motion').length === 1);
+  });
+
+  it('reaches a camera that names itself by a loopback address, on the port and path it gives, with the configured credentials', async () => {
+    camera.setSnapshotUri(`http://admin:not-the-password@127.0.0.5:${running.port}/onvif/snapshot?profile=SubStream`);
+    const cam = await connected();
+    await waitFor('the warm-up snapshot', () => camera.snapshotCount === 1);
+    expect((await cam.snapshot(2000)).data.subarray(0, 2)).toEqual(JPEG_START);
+  });
+
+  it('aborts a snapshot in flight when stopped, and refuses snapshots and a restart afterwards', async () => {
+    const cam = await connected();
+    await waitFor('the warm-up snapshot', () => camera.snapshotCount === 1);
+    camera.setSnapshotMode({ kind: 'hang' });
+    const pending = outcome(cam.snapshot(30_000));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const stoppingAt = Date.now();
+    await cam.stop();
+    expect(await pending).toBe('snapshot from camera cam-lobby: the driver is stopped');
+    expect(Date.now() - stoppingAt).toBeLessThan(2000);
+    await waitFor('the connection cut', () => camera.snapshotsCut === 1);
+
+    camera.setSnapshotMode({ kind: 'normal' });
+    const before = camera.snapshotCount;
+    await expect(cam.snapshot(2000)).rejects.toThrow('snapshot from camera cam-lobby: the driver is stopped');
+    expect(camera.snapshotCount).toBe(before);
+    expect(() => cam.start()).toThrow('the driver is stopped and cannot be started again');
+    await cam.stop();
+  });
+});
+
+describe('the ONVIF SOAP client with a long-lived signal', () => {
+  let camera: SimulatedCamera;
+  let running: RunningCamera;
+  beforeAll(async () => {
+    camera = new SimulatedCamera({ name: 'Dock Cam', username: USER, password: PASS, discovery: false });
+    running = await camera.listen();
+  });
+  afterAll(() => running?.close());
+
+  it('holds one listener on it per request in flight, none once done, and is aborted by it at once', async () => {
+    const url = `http://127.0.0.1:${running.port}/onvif/device_service`;
+    const client = new OnvifSoapClient(url, { username: USER, password: PASS, timeoutMs: 2000 });
+    const parent = new AbortController();
+    const any = vi.spyOn(AbortSignal, 'any');
+    try {
+      for (let i = 0; i < 20; i++) await client.request({ url, operation: 'GetDeviceInformation', body: '<tds:GetDeviceInformation/>', signal: parent.signal });
+      expect(getEventListeners(parent.signal, 'abort')).toHaveLength(0);
+
+      const created = await client.request({ url, operation: 'CreatePullPointSubscription', body: '<tev:CreatePullPointSubscription/>', signal: parent.signal });
+      const address = (created.SubscriptionReference as { Address: string }).Address;
+      // The first pull answers at once with the initial state; the next one waits on the camera.
+      const body = '<tev:PullMessages><tev:Timeout>PT30S</tev:Timeout><tev:MessageLimit>10</tev:MessageLimit></tev:PullMessages>';
+      await client.request({ url: address, operation: 'PullMessages', body, timeoutMs: 40_000, signal: parent.signal });
+      const waiting = client
+        .request({ url: address, operation: 'PullMessages', body, timeoutMs: 40_000, signal: parent.signal })
+        .then(
+          () => 'answered',
+          (err: Error) => err,
+        );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(getEventListeners(parent.signal, 'abort')).toHaveLength(1);
+      const abortedAt = Date.now();
+      parent.abort();
+      const err = await waiting;
+      expect(err).toBeInstanceOf(OnvifTransportError);
+      expect((err as Error).message).toMatch(/^ONVIF PullMessages to http:\/\/127\.0\.0\.1:\d+\/onvif\/event_service\/subscription\/[\w-]+: aborted$/);
+      expect(Date.now() - abortedAt).toBeLessThan(500);
+      expect(getEventListeners(parent.signal, 'abort')).toHaveLength(0);
+      expect(any.mock.calls.filter(([signals]) => [...signals].includes(parent.signal))).toEqual([]);
+    } finally {
+      any.mockRestore();
+    }
+  });
+
+  it('names the address of a failed request without the user name and password in it', async () => {
+    const client = new OnvifSoapClient(`http://127.0.0.1:${running.port}/onvif/device_service`, { username: USER, password: PASS, timeoutMs: 1000 });
+    const err = await client.request({ url: `http://admin:s3cret@127.0.0.1:${running.port}/onvif/device_service`, operation: 'GetProfiles', body: '<trt:GetProfiles/>' }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(OnvifTransportError);
+    expect((err as Error).message).toBe(`ONVIF GetProfiles to http://127.0.0.1:${running.port}/onvif/device_service: an address carrying a user name or password is refused`);
+    expect((err as Error).message).not.toContain('s3cret');
   });
 });
 

@@ -39,6 +39,13 @@ export interface SimulatedCameraOptions {
   logger?: Logger;
 }
 
+/**
+ * How the snapshot is served: as it should be; never (the request is held open, as by a camera whose
+ * encoder hung); or as a JPEG padded with zeros to `bytes`, announced by Content-Length or streamed
+ * chunked without one.
+ */
+export type SnapshotMode = { kind: 'normal' } | { kind: 'hang' } | { kind: 'oversized'; bytes: number; declared: boolean };
+
 export interface RunningCamera {
   port: number;
   /** the WS-Discovery UDP port, when the responder runs */
@@ -67,6 +74,8 @@ export class SimulatedCamera {
   authFailures = 0;
   /** SOAP operations answered, by name */
   readonly operations = new Map<string, number>();
+  /** authenticated snapshot requests whose connection was closed before the answer was complete */
+  snapshotsCut = 0;
 
   private readonly identity: CameraIdentity;
   private readonly tokens: UsernameTokenVerifier;
@@ -78,6 +87,8 @@ export class SimulatedCamera {
   private clockOffsetMs: number;
   private offline = false;
   private motionActive = false;
+  private snapshotMode: SnapshotMode = { kind: 'normal' };
+  private snapshotUriOverride: string | undefined;
   private readonly sockets = new Set<Socket>();
   private server: Server | undefined;
   private discovery: WsDiscoveryResponder | undefined;
@@ -140,6 +151,15 @@ export class SimulatedCamera {
   restart(): void {
     this.pullPoints.clear();
     this.dropConnections();
+  }
+
+  setSnapshotMode(mode: SnapshotMode): void {
+    this.snapshotMode = mode;
+  }
+
+  /** GetSnapshotUri answers with this address instead of the camera's own (undefined: its own again). */
+  setSnapshotUri(uri: string | undefined): void {
+    this.snapshotUriOverride = uri;
   }
 
   /** Every subscription ends now, as if its termination time had passed. */
@@ -295,7 +315,7 @@ export class SimulatedCamera {
       case 'GetSnapshotUri': {
         const profile = this.profile(textAt(operation, 'ProfileToken'));
         if (!profile) return FAULTS.invalidArg('NoProfile', 'no such profile');
-        return answers.mediaUri('GetSnapshotUri', `${base}${SNAPSHOT_PATH}?profile=${profile.token}`);
+        return answers.mediaUri('GetSnapshotUri', this.snapshotUriOverride ?? `${base}${SNAPSHOT_PATH}?profile=${profile.token}`);
       }
       case 'GetEventProperties':
         return answers.eventProperties();
@@ -358,12 +378,40 @@ export class SimulatedCamera {
       res.writeHead(401, { 'www-authenticate': auth.header, 'content-type': 'text/plain', 'content-length': 13 }).end('Unauthorized\n');
       return;
     }
+    res.on('close', () => {
+      if (!res.writableFinished) this.snapshotsCut++;
+    });
+    const mode = this.snapshotMode;
+    if (mode.kind === 'hang') return;
     const clock = new Date(this.cameraNow()).toISOString().slice(0, 19).replace('T', ' ');
     const image = this.renderer.render(this.identity.name, clock);
     this.snapshotCount++;
+    if (mode.kind === 'oversized' && req.method === 'GET') {
+      streamPadded(res, image, mode.bytes, mode.declared);
+      return;
+    }
     res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': image.length, 'cache-control': 'no-store' });
     res.end(req.method === 'HEAD' ? undefined : image);
   }
+}
+
+/** The image followed by zeros up to `bytes`, written as fast as the client reads it. */
+function streamPadded(res: ServerResponse, image: Buffer, bytes: number, declared: boolean): void {
+  res.writeHead(200, { 'content-type': 'image/jpeg', 'cache-control': 'no-store', ...(declared ? { 'content-length': bytes } : {}) });
+  const padding = Buffer.alloc(64 * 1024);
+  let sent = 0;
+  const write = (): void => {
+    while (sent < bytes && !res.destroyed) {
+      const piece = sent === 0 ? image.subarray(0, bytes) : padding.subarray(0, Math.min(padding.length, bytes - sent));
+      sent += piece.length;
+      if (!res.write(piece)) {
+        res.once('drain', write);
+        return;
+      }
+    }
+    if (!res.destroyed) res.end();
+  };
+  write();
 }
 
 async function readBody(req: IncomingMessage): Promise<string | undefined> {

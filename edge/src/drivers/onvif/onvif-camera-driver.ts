@@ -16,7 +16,7 @@ import {
   type OnvifProfile,
 } from './onvif-answers.js';
 import type { OnvifCameraConfig } from './onvif-config.js';
-import { OnvifSoapClient, OnvifTransportError } from './onvif-soap-client.js';
+import { abortableRequest, OnvifSoapClient, OnvifTransportError } from './onvif-soap-client.js';
 import { OnvifFaultError, OnvifProtocolError } from './soap-envelope.js';
 import { escapeXml } from './ws-security.js';
 
@@ -24,6 +24,12 @@ const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 5000;
 /** Renewed this long before the camera would end the subscription. */
 const RENEW_MARGIN_MS = 10_000;
+/**
+ * Largest snapshot taken: an event attachment carries at most 2,000,000 base64 characters
+ * (contracts' attachmentSchema), 1,500,000 bytes, and a bigger picture would cost the event its picture
+ * after it was read whole. A camera that streams without end is cut off here too.
+ */
+export const MAX_SNAPSHOT_BYTES = 1_400_000;
 
 interface Subscription {
   address: string;
@@ -72,6 +78,8 @@ export class OnvifCameraDriver implements CameraDriver {
   }
 
   start(): void {
+    if (this.stopped) throw new Error(`camera ${this.config.id}: the driver is stopped and cannot be started again`);
+    if (this.running) return;
     this.supervisor = setInterval(() => this.checkOffline(), Math.min(1000, this.config.offlineAfterMs / 2));
     this.running = this.run();
   }
@@ -92,14 +100,21 @@ export class OnvifCameraDriver implements CameraDriver {
   }
 
   async snapshot(timeoutMs: number): Promise<Snapshot> {
+    if (this.stopped) throw this.stoppedError('snapshot');
     const ts = Date.now();
-    const signal = AbortSignal.timeout(timeoutMs);
+    // Its own timeout, and aborted by stop(): the alarm path must not wait on a driver that is gone.
+    const request = abortableRequest(timeoutMs, this.aborter.signal);
+    const signal = request.signal;
     try {
       const uri = this.snapshotUri ?? (await this.fetchSnapshotUri(signal));
       const response = await this.http.fetch(uri, { signal });
-      if (response.status === 401) throw new Error(`snapshot from camera ${this.config.id} refused: wrong user name or password (HTTP 401)`);
-      if (!response.ok) throw new Error(`snapshot from camera ${this.config.id}: HTTP ${response.status}`);
-      const data = Buffer.from(await response.arrayBuffer());
+      if (!response.ok) {
+        // An answer left unread would hold its connection until the camera gives up on it.
+        void response.body?.cancel().catch(() => undefined);
+        if (response.status === 401) throw new Error(`snapshot from camera ${this.config.id} refused: wrong user name or password (HTTP 401)`);
+        throw new Error(`snapshot from camera ${this.config.id}: HTTP ${response.status}`);
+      }
+      const data = await this.readSnapshot(response, request.abort);
       if (data.length < 4 || data[0] !== 0xff || data[1] !== 0xd8) {
         this.protocolError('not_jpeg', `the snapshot from ${uri} is not a JPEG (${data.length} bytes)`);
         throw new OnvifProtocolError('not_jpeg', `snapshot from camera ${this.config.id} is not a JPEG`);
@@ -108,9 +123,38 @@ export class OnvifCameraDriver implements CameraDriver {
     } catch (err) {
       // The address may have changed (a reboot, a new profile): ask again next time.
       this.snapshotUri = undefined;
-      if (signal.aborted) throw new Error(`snapshot from camera ${this.config.id}: no image within ${timeoutMs} ms`);
+      if (this.stopped && signal.aborted) throw this.stoppedError('snapshot');
+      if (request.timedOut) throw new Error(`snapshot from camera ${this.config.id}: no image within ${timeoutMs} ms`);
       throw err;
+    } finally {
+      request.release();
     }
+  }
+
+  /** Reads the image, never more than MAX_SNAPSHOT_BYTES of it: beyond, the connection is cut. */
+  private async readSnapshot(response: Response, abort: (reason?: unknown) => void): Promise<Buffer> {
+    const tooLarge = (what: string) => {
+      abort(new Error('snapshot too large'));
+      this.ctx.metrics.protocolErrors.inc({ protocol: 'onvif', reason: 'too_large' });
+      return new OnvifProtocolError('too_large', `snapshot from camera ${this.config.id} of ${what} bytes exceeds the limit of ${MAX_SNAPSHOT_BYTES} bytes`);
+    };
+    const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+    if (declared > MAX_SNAPSHOT_BYTES) throw tooLarge(String(declared));
+    const reader = response.body?.getReader();
+    if (!reader) return Buffer.alloc(0);
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > MAX_SNAPSHOT_BYTES) {
+        void reader.cancel().catch(() => undefined);
+        throw tooLarge(`at least ${size}`);
+      }
+      chunks.push(value);
+    }
+    return Buffer.concat(chunks, size);
   }
 
   private async run(): Promise<void> {
@@ -155,15 +199,24 @@ export class OnvifCameraDriver implements CameraDriver {
     this.profileToken = wanted;
     this.services = { media, events };
     this.ctx.logger.info({ device: this.config.id, ...this.deviceInformation, profile: wanted, clockOffsetMs: this.soap.clockOffsetMs }, 'ONVIF camera connected');
-    await this.fetchSnapshotUri(signal);
+    try {
+      await this.fetchSnapshotUri(signal);
+    } catch (err) {
+      // A snapshot address refused costs the pictures, not the events: snapshot() asks again and says why.
+      if (!(err instanceof OnvifProtocolError) || this.stopped) throw err;
+      this.protocolError(err.reason, err.message);
+      return;
+    }
     // One snapshot now answers the Digest challenge and opens the connection the alarm path will use.
-    void this.snapshot(this.config.snapshotTimeoutMs).catch((err: Error) => this.ctx.logger.warn({ device: this.config.id, err: err.message }, 'ONVIF snapshot warm-up failed'));
+    void this.snapshot(this.config.snapshotTimeoutMs).catch((err: Error) => {
+      if (!this.stopped) this.ctx.logger.warn({ device: this.config.id, err: err.message }, 'ONVIF snapshot warm-up failed');
+    });
   }
 
   private async fetchSnapshotUri(signal: AbortSignal): Promise<string> {
     if (!this.services || !this.profileToken) throw new Error(`camera ${this.config.id} is not connected yet`);
     const answer = await this.soap.request({ url: this.services.media, operation: 'GetSnapshotUri', body: `<trt:GetSnapshotUri><trt:ProfileToken>${escapeXml(this.profileToken)}</trt:ProfileToken></trt:GetSnapshotUri>`, signal });
-    this.snapshotUri = this.reachable(decodeMediaUri(answer, 'snapshot'));
+    this.snapshotUri = this.reachable(decodeMediaUri(answer, 'snapshot'), 'snapshot');
     return this.snapshotUri;
   }
 
@@ -177,7 +230,7 @@ export class OnvifCameraDriver implements CameraDriver {
     const created = decodeSubscription(answer);
     this.answered();
     this.subscription = { address: this.reachable(created.address), terminatesAt: Date.now() + (created.terminationTime - created.currentTime) };
-    this.ctx.logger.debug({ device: this.config.id, address: created.address }, 'ONVIF pull-point subscription created');
+    this.ctx.logger.debug({ device: this.config.id, address: this.subscription.address }, 'ONVIF pull-point subscription created');
   }
 
   private async renew(): Promise<void> {
@@ -223,14 +276,34 @@ export class OnvifCameraDriver implements CameraDriver {
     if (active && !before) this.emit(kind, `${kind === 'motion' ? 'motion detected' : 'tamper (scene change)'} on ${source}`);
   }
 
-  /** A camera that answers with its own host name (or 0.0.0.0) is reached where we reached it. */
-  private reachable(address: string): string {
+  /**
+   * An address the camera gave, made usable: a camera that names itself by a loopback address (or
+   * 0.0.0.0) is reached where we reached it, with the port and path it gave. User name and password in
+   * the address are dropped: the configured ones are used, and addresses end up in logs.
+   * A snapshot address must be on the camera's own host: whatever host it names is answered with the
+   * camera's credentials when it asks for them.
+   */
+  private reachable(address: string, what?: 'snapshot'): string {
     const configured = new URL(this.config.url);
     const url = new URL(address);
-    if (url.hostname === '0.0.0.0' || url.hostname === 'localhost') {
+    if (what === 'snapshot' && url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new OnvifProtocolError('unexpected', `camera ${this.config.id} gives a snapshot URI that is not HTTP (${url.protocol})`);
+    }
+    url.username = '';
+    url.password = '';
+    if (isLoopbackOrAny(url.hostname)) {
       url.hostname = configured.hostname;
+    } else if (what === 'snapshot' && url.hostname !== configured.hostname) {
+      throw new OnvifProtocolError(
+        'foreign_host',
+        `camera ${this.config.id} gives a snapshot URI on host ${url.hostname}, not on the camera's host ${configured.hostname}: refused, that host would receive the camera's credentials`,
+      );
     }
     return url.toString();
+  }
+
+  private stoppedError(what: string): Error {
+    return new Error(`${what} from camera ${this.config.id}: the driver is stopped`);
   }
 
   private failure(err: unknown): void {
@@ -299,6 +372,11 @@ export class OnvifCameraDriver implements CameraDriver {
       signal.addEventListener('abort', done, { once: true });
     });
   }
+}
+
+/** 0.0.0.0, localhost and the loopback addresses: what a camera calls itself when it knows no better. */
+function isLoopbackOrAny(hostname: string): boolean {
+  return hostname === '0.0.0.0' || hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }
 
 /** WS-Addressing To: cameras that share one address for all subscriptions tell them apart by it. */

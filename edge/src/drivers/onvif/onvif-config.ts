@@ -11,7 +11,12 @@ export const onvifCameraConfigSchema = z
     url: z
       .string()
       .regex(/^https?:\/\/[^/\s]+\/\S*$/, 'expected the device service URL, e.g. http://192.168.1.64/onvif/device_service')
-      .refine((u) => URL.canParse(u), 'expected a valid URL'),
+      .refine((u) => URL.canParse(u), 'expected a valid URL')
+      // The URL is written into logs and error messages: credentials belong in username and password.
+      .refine((u) => !URL.canParse(u) || (new URL(u).username === '' && new URL(u).password === ''), {
+        message: 'the URL must not carry a user name or password (user:password@host): give them as username and password',
+        abort: true,
+      }),
     username: z.string().min(1).max(64),
     password: z.string().max(128),
     /** media profile token; the camera's first profile when absent */

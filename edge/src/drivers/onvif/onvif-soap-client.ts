@@ -74,7 +74,10 @@ export class OnvifSoapClient {
     const header = (call.anonymous ? '' : usernameTokenHeader(this.options.username, this.options.password, Date.now() + this.clockOffsetMs)) + (call.header ?? '');
     const envelope = buildEnvelope(call.body, header);
     const timeoutMs = call.timeoutMs ?? this.options.timeoutMs;
-    const signals = [AbortSignal.timeout(timeoutMs), ...(call.signal ? [call.signal] : [])];
+    const url = withoutCredentials(call.url);
+    // fetch would refuse it too, with a message quoting the URL whole, password included.
+    if (url !== call.url) throw new OnvifTransportError(`ONVIF ${call.operation} to ${url}: an address carrying a user name or password is refused`);
+    const request = abortableRequest(timeoutMs, call.signal);
     let response: Response;
     let answer: string;
     try {
@@ -82,17 +85,69 @@ export class OnvifSoapClient {
         method: 'POST',
         headers: { 'content-type': `application/soap+xml; charset=utf-8; action="${call.operation}"` },
         body: envelope,
-        signal: AbortSignal.any(signals),
+        signal: request.signal,
       });
       answer = await readLimited(response, MAX_ANSWER_BYTES);
     } catch (err) {
       const e = err as Error;
-      const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : e.name === 'AbortError' ? 'aborted' : `${e.message}${(e.cause as Error | undefined)?.message ? `: ${(e.cause as Error).message}` : ''}`;
-      throw new OnvifTransportError(`ONVIF ${call.operation} to ${call.url}: ${why}`);
+      const why = request.timedOut ? `no answer within ${timeoutMs} ms` : request.signal.aborted ? 'aborted' : `${e.message}${(e.cause as Error | undefined)?.message ? `: ${(e.cause as Error).message}` : ''}`;
+      throw new OnvifTransportError(`ONVIF ${call.operation} to ${url}: ${why}`);
+    } finally {
+      request.release();
     }
     if (response.status === 401) throw new OnvifFaultError(call.operation, 'HTTP 401', ['NotAuthorized'], 'the camera asks for HTTP authentication');
     return decodeSoapAnswer(answer, call.operation);
   }
+}
+
+/** The abort of one request: its own timeout, or its parent's abort (the driver stopping). */
+export interface AbortableRequest {
+  readonly signal: AbortSignal;
+  /** whether it was the timeout that aborted it */
+  readonly timedOut: boolean;
+  /** aborts this request alone, e.g. when its answer is too large */
+  abort(reason?: unknown): void;
+  /** ends the timer and the parent's hold on this request: call it in finally */
+  release(): void;
+}
+
+/**
+ * A controller per request, linked to a long-lived parent by one listener removed when the request
+ * ends. AbortSignal.any on every request would tie a new combined signal to the parent each time, and
+ * Node can keep those alive as long as the parent lives (nodejs/node#55351): a driver pulls events
+ * for months on one signal.
+ */
+export function abortableRequest(timeoutMs: number, parent?: AbortSignal): AbortableRequest {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError'));
+  }, timeoutMs);
+  const onParentAbort = () => controller.abort(parent?.reason);
+  if (parent?.aborted) onParentAbort();
+  else parent?.addEventListener('abort', onParentAbort, { once: true });
+  return {
+    signal: controller.signal,
+    get timedOut() {
+      return timedOut;
+    },
+    abort: (reason?: unknown) => controller.abort(reason),
+    release: () => {
+      clearTimeout(timer);
+      parent?.removeEventListener('abort', onParentAbort);
+    },
+  };
+}
+
+/** The URL without user name and password, for messages and logs. */
+export function withoutCredentials(address: string): string {
+  if (!URL.canParse(address)) return address.replace(/\/\/[^/@\s]*@/, '//');
+  const url = new URL(address);
+  if (!url.username && !url.password) return address;
+  url.username = '';
+  url.password = '';
+  return url.toString();
 }
 
 /** No answer: connection refused or cut, timeout. */

@@ -32,7 +32,7 @@ export class OnvifFaultError extends Error {
 /** The camera's answer could not be used: not XML, hostile XML, not SOAP, or not the expected answer. */
 export class OnvifProtocolError extends Error {
   constructor(
-    /** metric label: malformed, doctype, too_large, not_soap, unexpected */
+    /** metric label: malformed, doctype, too_large, not_soap, unexpected, not_jpeg, foreign_host */
     readonly reason: string,
     message: string,
   ) {
