@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DeviceDescriptor, EventType } from '@gatehouse/contracts';
-import { DigestClient } from '../../http/digest-auth.js';
+import { BASIC_REFUSED_MESSAGE, DigestClient } from '../../http/digest-auth.js';
 import type { CameraDriver, Snapshot } from '../camera/camera-driver.js';
 import type { DriverContext } from '../driver.js';
 import {
@@ -111,6 +111,7 @@ export class OnvifCameraDriver implements CameraDriver {
       if (!response.ok) {
         // An answer left unread would hold its connection until the camera gives up on it.
         void response.body?.cancel().catch(() => undefined);
+        if (response.status === 401 && this.http.basicRefused(response)) throw new Error(`snapshot from camera ${this.config.id}: ${BASIC_REFUSED_MESSAGE}`);
         if (response.status === 401) throw new Error(`snapshot from camera ${this.config.id} refused: wrong user name or password (HTTP 401)`);
         throw new Error(`snapshot from camera ${this.config.id}: HTTP ${response.status}`);
       }
