@@ -270,6 +270,19 @@ export const gatewayConfigSchema = z
         else if (driver !== 'onvif') ctx.addIssue({ code: 'custom', path: ['videoLinkage', 'links', i, 'cameras', j], message: `"${camera}" (driver ${driver}) is not a camera` });
       });
     });
+    // Readers on one OSDP line (one converter port, one serial port) share its link: one address
+    // each, and one way of talking (check mode, reply timeout, baud rate).
+    const osdpLines = new Map<string, { addresses: Set<number>; settings: string }>();
+    config.devices.forEach((d, i) => {
+      if (d.driver !== 'osdp+tcp' && d.driver !== 'osdp+serial') return;
+      const key = d.driver === 'osdp+tcp' ? `${d.host}:${d.port}` : d.serialPort;
+      const settings = `${d.useCrc ? 'CRC' : 'checksum'}, reply timeout ${d.replyTimeoutMs} ms${d.driver === 'osdp+serial' ? `, ${d.baudRate} baud` : ''}`;
+      const line = osdpLines.get(key) ?? { addresses: new Set<number>(), settings };
+      if (line.addresses.has(d.address)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'address'], message: `OSDP address ${d.address} is already used on ${key}` });
+      else if (line.settings !== settings) ctx.addIssue({ code: 'custom', path: ['devices', i], message: `readers on ${key} share one line: ${line.settings} for the first, ${settings} here` });
+      line.addresses.add(d.address);
+      osdpLines.set(key, line);
+    });
     const seen = new Set<string>();
     const serialSettings = new Map<string, string>();
     config.devices.forEach((d, i) => {

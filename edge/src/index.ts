@@ -30,3 +30,4 @@ export * from './drivers/isapi/isapi-config.js';
 export * from './drivers/isapi/acs-event-decoding.js';
 export * from './drivers/isapi/acs-event-mapping.js';
 export * from './drivers/isapi/isapi-panel-driver.js';
+export * from './drivers/osdp/osdp-line.js';

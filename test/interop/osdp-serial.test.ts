@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { SerialPort } from 'serialport';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceEvent } from '@gatehouse/contracts';
-import { createGatewayMetrics, OsdpDoorDriver } from '@gatehouse/edge';
+import { createGatewayMetrics, OsdpDoorDriver, OsdpLine } from '@gatehouse/edge';
 import { SimulatedPeripheral } from '@gatehouse/firmware-sim';
 import { waitFor } from '../support/wait-for.js';
 import { requireTool, startProcess, stopProcess, waitForFile } from './support.js';
@@ -28,7 +28,9 @@ describe('OSDP over a serial line: gateway and simulated reader on a socat pty p
     await waitForFile(readerSide);
     await waitForFile(gatewaySide);
 
-    const peripheral = new SimulatedPeripheral({ address: 2 });
+    // Secured as on a site: the card data crosses the serial line encrypted.
+    const key = Buffer.from('c0ffee00c0ffee00c0ffee00c0ffee00', 'hex');
+    const peripheral = new SimulatedPeripheral({ address: 2, secureChannel: { baseKey: key, required: true } });
     readerPort = new SerialPort({ path: readerSide, baudRate: 115200 });
     await new Promise<void>((resolve, reject) => readerPort!.once('open', () => resolve()).once('error', reject));
     peripheral.attach(readerPort);
@@ -46,11 +48,13 @@ describe('OSDP over a serial line: gateway and simulated reader on a socat pty p
         replyTimeoutMs: 200,
         offlineAfterMs: 8000,
         door: { unlockMs: 1000, heldOpenMs: 30_000, cards: ['CAFE0001'] },
+        secureChannel: { scbk: key.toString('hex'), install: false },
       },
       { logger: pino({ level: 'silent' }), metrics: createGatewayMetrics(), sink: { readings: () => undefined, event: (e) => events.push(e) } },
+      new OsdpLine({ kind: 'serial', path: gatewaySide, baudRate: 115200 }, { replyTimeoutMs: 200, useCrc: true, logger: pino({ level: 'silent' }), onBadFrame: () => undefined }),
     );
     driver.start();
-    await waitFor('the reader to be polled over the serial line', () => peripheral.received.length > 3);
+    await waitFor('the reader to be secured and polled over the serial line', () => peripheral.secured && peripheral.received.length > 3);
     peripheral.presentCard(Buffer.from('CAFE0001', 'hex'));
     await waitFor('the strike to be energised', () => peripheral.strikeEnergised);
     peripheral.presentCard(Buffer.from('0BADCAFE', 'hex'));

@@ -4,6 +4,7 @@ import { ModbusConnection, type ModbusTransport } from './modbus/modbus-connecti
 import { ModbusDeviceDriver } from './modbus/modbus-device-driver.js';
 import { BUILT_IN_PROFILE_DIR, loadProfiles } from './modbus/profile.js';
 import { OsdpDoorDriver } from './osdp/osdp-door-driver.js';
+import { lineKey, OsdpLine, type OsdpLineTarget } from './osdp/osdp-line.js';
 import { OnvifCameraDriver } from './onvif/onvif-camera-driver.js';
 import { IsapiPanelDriver } from './isapi/isapi-panel-driver.js';
 
@@ -30,11 +31,28 @@ export function createDrivers(config: GatewayConfig, ctx: DriverContext): { driv
   const counterMetrics = new Map<string, Set<string>>();
   const profiles = loadProfiles([BUILT_IN_PROFILE_DIR, ...config.profileDirs]);
   const connections = new Map<string, ModbusConnection>();
+  const osdpLines = new Map<string, OsdpLine>();
   const drivers: DeviceDriver[] = [];
 
   config.devices.forEach((device, index) => {
     if (device.driver === 'osdp+tcp' || device.driver === 'osdp+serial') {
-      drivers.push(new OsdpDoorDriver(device, ctx));
+      // Readers multi-dropped on one RS-485 pair share its line (one converter port, one serial port).
+      const target: OsdpLineTarget = device.driver === 'osdp+tcp' ? { kind: 'tcp', host: device.host, port: device.port } : { kind: 'serial', path: device.serialPort, baudRate: device.baudRate };
+      const key = lineKey(target);
+      let line = osdpLines.get(key);
+      if (!line) {
+        line = new OsdpLine(target, {
+          replyTimeoutMs: device.replyTimeoutMs,
+          useCrc: device.useCrc,
+          logger: ctx.logger,
+          onBadFrame: (reason, detail) => {
+            ctx.metrics.protocolErrors.inc({ protocol: 'osdp', reason });
+            ctx.logger.warn({ line: key, reason, detail }, 'OSDP frame refused');
+          },
+        });
+        osdpLines.set(key, line);
+      }
+      drivers.push(new OsdpDoorDriver(device, ctx, line));
       return;
     }
     if (device.driver === 'isapi') {

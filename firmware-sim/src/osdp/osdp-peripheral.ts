@@ -356,3 +356,31 @@ export class SimulatedPeripheral {
     };
   }
 }
+
+/**
+ * Several peripherals multi-dropped on one RS-485 pair behind one serial-to-Ethernet converter port:
+ * every byte reaches every peripheral, and each answers only what is addressed to it.
+ */
+export async function listenOsdpBus(peripherals: readonly SimulatedPeripheral[], port = 0, host = '127.0.0.1'): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let accepted = 0;
+  const server = createServer((socket) => {
+    accepted++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    for (const peripheral of peripherals) peripheral.attach(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : port,
+    connections: () => accepted,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+

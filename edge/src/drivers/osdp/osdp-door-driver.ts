@@ -1,40 +1,33 @@
 import { randomUUID } from 'node:crypto';
-import { connect } from 'node:net';
-import type { Duplex } from 'node:stream';
-import { SerialPort } from 'serialport';
 import type { DeviceDescriptor, EventType } from '@gatehouse/contracts';
 import type { OsdpDeviceConfig } from '../../config.js';
 import { DoorLogic } from '../access/door-logic.js';
 import type { AccessControlDriver, DoorCommand, DoorCommandOutcome } from '../access/access-driver.js';
 import type { DriverContext } from '../driver.js';
-import { OsdpLink, OsdpTimeoutError, type SecureChannelSettings } from './osdp-link.js';
+import type { OsdpLine } from './osdp-line.js';
+import { OsdpTimeoutError, type OsdpLink, type SecureChannelSettings } from './osdp-link.js';
 import { OsdpSecureChannelError } from './osdp-secure-session.js';
 import { buzzerCommand, COMMAND, decodeReply, LED_COLOR, ledCommand, maskCredential, OsdpMessageError, OUTPUT_CONTROL, outputCommand, type OsdpReply } from './osdp-messages.js';
 
 const DOOR_CONTACT = 0;
 const EXIT_BUTTON = 1;
 const DOOR_STRIKE = 0;
-const RECONNECT_MIN_MS = 1000;
-const RECONNECT_MAX_MS = 30_000;
 const SECURE_CHANNEL_RETRY_MS = 5000;
 
 /**
- * A door whose reader and I/O speak OSDP to the gateway, the control panel: connects (TCP to a
- * serial-to-Ethernet converter or a simulator, or the gateway's own serial port), identifies the peripheral, polls it every
- * `pollIntervalMs`, turns what it reports into the door's decisions and normalised events, and drives
- * the strike. Reports the peripheral offline after `offlineAfterMs` of silence and online when it is
- * back; reconnects with backoff.
+ * A door whose reader and I/O speak OSDP to the gateway, the control panel: joins its line (TCP to a
+ * serial-to-Ethernet converter or a simulator, or the gateway's own serial port, shared with the other
+ * readers on the same RS-485 pair), identifies the peripheral, polls it every `pollIntervalMs`, turns
+ * what it reports into the door's decisions and normalised events, and drives the strike. Reports the
+ * peripheral offline after `offlineAfterMs` of silence and online when it is back.
  */
 export class OsdpDoorDriver implements AccessControlDriver {
   readonly role = 'access' as const;
   readonly descriptor: DeviceDescriptor;
   private readonly door: DoorLogic;
-  private stream: Duplex | undefined;
   private link: OsdpLink | undefined;
   private stopped = false;
   private pollTimer: NodeJS.Timeout | undefined;
-  private reconnectTimer: NodeJS.Timeout | undefined;
-  private reconnectDelay = RECONNECT_MIN_MS;
   private lastAnswerAt = Date.now();
   private online: boolean | undefined;
   private inputs: boolean[] = [];
@@ -45,6 +38,7 @@ export class OsdpDoorDriver implements AccessControlDriver {
   constructor(
     private readonly config: OsdpDeviceConfig,
     private readonly ctx: DriverContext,
+    private readonly line: OsdpLine,
   ) {
     const sc = config.secureChannel;
     this.secureChannel = sc
@@ -69,15 +63,28 @@ export class OsdpDoorDriver implements AccessControlDriver {
   }
 
   start(): void {
-    this.connect();
+    this.line.join({
+      address: this.config.address,
+      ...(this.secureChannel ? { secureChannel: this.secureChannel } : {}),
+      connected: (link) => {
+        this.link = link;
+        void this.identify().then(() => this.schedulePoll(0));
+      },
+      disconnected: () => {
+        clearTimeout(this.pollTimer);
+        this.link = undefined;
+        if (!this.stopped) this.checkOffline();
+      },
+      secureChannelEvent: (what, detail) => this.ctx.logger.info({ device: this.config.id, secureChannel: what }, `OSDP ${detail}`),
+    });
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.pollTimer);
-    clearTimeout(this.reconnectTimer);
     this.door.stop();
-    this.stream?.destroy();
+    this.line.leave(this.config.address);
+    this.link = undefined;
   }
 
   /** A single-door reader: its one door is called 'door'. */
@@ -120,48 +127,6 @@ export class OsdpDoorDriver implements AccessControlDriver {
       this.failure(err);
       return { ok: true, detail, doorState: 'unknown' };
     }
-  }
-
-  /** The line to the peripheral: TCP to a serial-to-Ethernet converter, or the gateway's own serial port. */
-  private open(): Duplex {
-    if (this.config.driver === 'osdp+serial') {
-      // 8 data bits, no parity, 1 stop bit, as OSDP prescribes.
-      return new SerialPort({ path: this.config.serialPort, baudRate: this.config.baudRate, dataBits: 8, parity: 'none', stopBits: 1 });
-    }
-    const socket = connect(this.config.port, this.config.host);
-    socket.setNoDelay(true);
-    return socket;
-  }
-
-  private connect(): void {
-    if (this.stopped) return;
-    const stream = this.open();
-    this.stream = stream;
-    stream.on(this.config.driver === 'osdp+serial' ? 'open' : 'connect', () => {
-      this.reconnectDelay = RECONNECT_MIN_MS;
-      this.link = new OsdpLink(stream, {
-        replyTimeoutMs: this.config.replyTimeoutMs,
-        retries: 2,
-        useCrc: this.config.useCrc,
-        onBadFrame: (reason, detail) => this.protocolError(reason, detail),
-        ...(this.secureChannel ? { secureChannels: new Map([[this.config.address, this.secureChannel]]) } : {}),
-        onSecureChannel: (_address, what, detail) => this.ctx.logger.info({ device: this.config.id, secureChannel: what }, `OSDP ${detail}`),
-      });
-      void this.identify().then(() => this.schedulePoll(0));
-    });
-    stream.on('error', (err: Error) => {
-      this.ctx.logger.debug({ device: this.config.id, err: err.message }, 'OSDP connection error');
-      // A serial port that fails to open emits no close: make sure one follows, to reconnect.
-      if (!stream.destroyed) stream.destroy();
-    });
-    stream.on('close', () => {
-      clearTimeout(this.pollTimer);
-      this.link = undefined;
-      if (this.stopped) return;
-      this.checkOffline();
-      this.reconnectTimer = setTimeout(() => this.connect(), this.reconnectDelay);
-      this.reconnectDelay = Math.min(this.reconnectDelay * 2, RECONNECT_MAX_MS);
-    });
   }
 
   private async identify(): Promise<void> {
