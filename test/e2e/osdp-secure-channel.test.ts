@@ -34,13 +34,15 @@ function line(peripheral: SimulatedPeripheral, secure: SecureChannelSettings | u
   toPeripheral.on('data', (chunk: Buffer) => peripheralSide.push(chunk));
   peripheral.attach(peripheralSide);
   const secureEvents: string[] = [];
+  const badFrames: string[] = [];
   const link = new OsdpLink(panelSide, {
     replyTimeoutMs: 50,
     retries: 2,
     ...(secure ? { secureChannels: new Map([[ADDRESS, secure]]) } : {}),
     onSecureChannel: (_address, what) => secureEvents.push(what),
+    onBadFrame: (reason) => badFrames.push(reason),
   });
-  return { link, secureEvents };
+  return { link, secureEvents, badFrames };
 }
 
 /** The code and security block type of a reply on the wire (after the mark byte). */
@@ -191,6 +193,40 @@ describe('OSDP secure channel between the control panel and the simulated periph
     expect(sent[before]).toEqual(sent[before + 1]);
     expect(peripheral.strikeEnergised).toBe(true);
     expect(secureEvents).toEqual(['established']);
+  });
+
+  it('refuses a replayed reply: another sequence number is ignored, the same one fails its MAC', async () => {
+    const peripheral = new SimulatedPeripheral({ address: ADDRESS, secureChannel: { baseKey: SCBK_D } });
+    const seen: Buffer[] = [];
+    let inject: Buffer | undefined;
+    let substitute: Buffer | undefined;
+    const { link, badFrames } = line(peripheral, { scbk: SCBK_D }, (frame) => {
+      seen.push(frame);
+      if (substitute) {
+        const old = substitute;
+        substitute = undefined;
+        return old;
+      }
+      if (inject) {
+        const old = inject;
+        inject = undefined;
+        return Buffer.concat([old, frame]);
+      }
+      return frame;
+    });
+    // The handshake takes sequences 0 and 1; three secured POLLs then go with 2, 3 and 1.
+    for (let i = 0; i < 3; i++) await link.send(ADDRESS, COMMAND.POLL);
+    const ackOfSequence = (n: number) => seen.find((f) => ((f[0] === 0xff ? f[5] : f[4])! & 0x03) === n && replyCode(f).code === REPLY.ACK)!;
+    // The next POLL awaits sequence 2: an old reply with sequence 3 arriving first matches no command.
+    inject = ackOfSequence(3);
+    expect((await link.send(ADDRESS, COMMAND.POLL)).code).toBe(REPLY.ACK);
+    expect(badFrames).toEqual(['unexpected_reply']);
+    // The next awaits sequence 3, and the old reply with sequence 3 takes the real one's place: right
+    // sequence number, valid CRC, but its MAC is chained to another command.
+    substitute = ackOfSequence(3);
+    const error = await link.send(ADDRESS, COMMAND.POLL).catch((err: unknown) => err);
+    expect((error as OsdpSecureChannelError).reason).toBe('bad_mac');
+    expect(link.isSecured(ADDRESS)).toBe(false);
   });
 
   it('is refused by a peripheral without a secure channel, with the reason', async () => {
