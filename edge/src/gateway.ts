@@ -235,11 +235,14 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
   const executeDoorCommand = async (command: Command): Promise<Pick<CommandResult, 'status' | 'detail' | 'data'>> => {
     const args = doorCommandArgsSchema.safeParse(command.args);
     if (!args.success) return { status: 'rejected', detail: `bad arguments: ${args.error.issues.map((i) => `${i.path.join('.') || 'args'}: ${i.message}`).join('; ')}` };
-    const { device, door, action, durationMs } = args.data;
+    const { device, action, durationMs } = args.data;
     const driver = drivers.find((d) => d.descriptor.id === device);
     if (!driver) return { status: 'rejected', detail: `no device ${device} on this gateway` };
     if (!isAccessControlDriver(driver)) return { status: 'rejected', detail: `device ${device} controls no doors` };
-    if (!driver.doors().includes(door)) return { status: 'rejected', detail: `device ${device} has no door "${door}" (it has ${driver.doors().join(', ')})` };
+    const doors = driver.doors();
+    const door = args.data.door ?? (doors.length === 1 ? doors[0]! : undefined);
+    if (door === undefined) return { status: 'rejected', detail: `device ${device} controls doors ${doors.join(', ')}: say which` };
+    if (!doors.includes(door)) return { status: 'rejected', detail: `device ${device} has no door "${door}" (it has ${doors.join(', ')})` };
     const outcome = await driver.executeDoorCommand({ door, action, ...(durationMs !== undefined ? { durationMs } : {}) });
     log.info({ device, door, action, id: command.id, issuedBy: command.issuedBy, ok: outcome.ok, detail: outcome.detail }, 'door command executed');
     return { status: outcome.ok ? 'ok' : 'failed', detail: outcome.detail, data: { device, door, action, ...(outcome.doorState ? { doorState: outcome.doorState } : {}) } };

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCloud, type RunningCloud } from '@gatehouse/cloud';
 import { commandCodec, commandResultCodec, type CommandResult } from '@gatehouse/contracts';
 import { startGateway, type GatewayConfigInput, type RunningGateway } from '@gatehouse/edge';
-import { SimulatedPeripheral } from '@gatehouse/firmware-sim';
+import { SimulatedIsapiPanel, SimulatedPeripheral } from '@gatehouse/firmware-sim';
 import { silentLogger } from '../support/site-under-test.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -29,6 +29,8 @@ describe('door commands from the cloud', () => {
   let gateway: RunningGateway;
   let peripheral: SimulatedPeripheral;
   let server: Awaited<ReturnType<SimulatedPeripheral['listen']>>;
+  const panel = new SimulatedIsapiPanel({ password: 'panel-pass', doors: 2 });
+  let panelServer: Awaited<ReturnType<SimulatedIsapiPanel['listen']>>;
   let observer: MqttClient;
   const dataDir = mkdtempSync(join(tmpdir(), 'gh-cmd-'));
   const seenCommands: Buffer[] = [];
@@ -45,6 +47,7 @@ describe('door commands from the cloud', () => {
   beforeAll(async () => {
     peripheral = new SimulatedPeripheral({ address: 1, secureChannel: { required: true } });
     server = await peripheral.listen();
+    panelServer = await panel.listen();
     cloud = await startCloud({ http: { host: '127.0.0.1', port: 0 }, storage: { kind: 'pglite' }, embeddedBroker: { host: '127.0.0.1', port: 0 } }, silentLogger);
     gatewayConfig = {
       site: SITE,
@@ -54,6 +57,7 @@ describe('door commands from the cloud', () => {
       http: { host: '127.0.0.1', port: 0 },
       devices: [
         { id: 'door-east', driver: 'osdp+tcp', host: '127.0.0.1', port: server.port, address: 1, replyTimeoutMs: 100, door: { unlockMs: 3000, heldOpenMs: 60_000, cards: [] }, secureChannel: { masterKey: '00112233445566778899aabbccddeeff', install: true } },
+        { id: 'panel-north', driver: 'isapi', url: `http://127.0.0.1:${panelServer.port}`, username: 'admin', password: 'panel-pass', doors: 2 },
       ],
     };
     gateway = await startGateway(gatewayConfig, silentLogger);
@@ -68,7 +72,7 @@ describe('door commands from the cloud', () => {
     });
     await waitFor('the reader to be secured and the gateway to be known to the cloud', async () => {
       const devices = (await (await api(`/api/v1/devices?site=${SITE}`)).json()) as { devices: { id: string }[] };
-      return peripheral.secured && devices.devices.some((d) => d.id === 'door-east');
+      return peripheral.secured && panel.openStreams > 0 && devices.devices.some((d) => d.id === 'door-east');
     });
   });
 
@@ -77,6 +81,7 @@ describe('door commands from the cloud', () => {
     await gateway?.stop();
     await cloud?.stop();
     await server?.close();
+    await panelServer?.close();
   });
 
   it('opens the door for the time asked, reports the result and the door state, and keeps it in the audit log', async () => {
@@ -146,6 +151,15 @@ describe('door commands from the cloud', () => {
     expect(peripheral.strikeEnergised).toBe(false);
     rmSync(blocker, { recursive: true });
     expect((await command('door-east', { action: 'close', issuedBy: 'guard.li' })).body).toMatchObject({ status: 'ok' });
+  });
+
+  it('opens a door of a two-door ISAPI panel, and asks which door when it is not said', async () => {
+    expect((await command('panel-north', { action: 'open', issuedBy: 'guard.li' })).body).toMatchObject({ status: 'rejected', detail: 'device panel-north controls doors 1, 2: say which' });
+    expect(panel.doorState(2).locked).toBe(true);
+    const opened = await command('panel-north', { action: 'open', door: '2', issuedBy: 'guard.li' });
+    expect(opened.body).toMatchObject({ status: 'ok', result: { device: 'panel-north', door: '2', action: 'open' } });
+    expect(panel.doorState(2).locked).toBe(false);
+    expect(panel.doorState(1).locked).toBe(true);
   });
 
   it('says plainly what is wrong with a bad command', async () => {

@@ -39,7 +39,7 @@ export function registerCommandRoutes(api: Api, deps: ApiDependencies): void {
         body: z
           .object({
             action: z.enum(['open', 'close']),
-            door: z.string().min(1).max(16).default('door').meta({ description: "'door' on a single-door reader, '1', '2', … on a panel" }),
+            door: z.string().min(1).max(16).optional().meta({ description: "'1', '2', … on a panel; absent: the device's only door" }),
             durationMs: z.number().int().min(1000).max(600_000).optional().meta({ description: 'open: how long the strike stays released (default: the door\'s own unlock time)' }),
             issuedBy: z.string().min(1).max(128).meta({ description: 'the user asking, for the audit log' }),
             ttlSeconds: z.number().int().min(1).max(MAX_COMMAND_LIFETIME_MS / 1000).default(30).meta({ description: 'the gateway refuses the command after this long' }),
@@ -61,7 +61,7 @@ export function registerCommandRoutes(api: Api, deps: ApiDependencies): void {
         gateway: found.gateway,
         name: COMMAND_NAMES.door,
         device,
-        args: { device, door: body.door, action: body.action, ...(body.durationMs !== undefined ? { durationMs: body.durationMs } : {}) },
+        args: { device, action: body.action, ...(body.door !== undefined ? { door: body.door } : {}), ...(body.durationMs !== undefined ? { durationMs: body.durationMs } : {}) },
         issuedBy: body.issuedBy,
         lifetimeMs: body.ttlSeconds * 1000,
       });

@@ -44,8 +44,8 @@ export const doorCommandArgsSchema = z
   .object({
     /** the access-control device (OSDP reader, ISAPI panel) */
     device: z.string().min(1).max(64),
-    /** the door on the device: 'door' on a single-door reader, '1', '2', … on a panel */
-    door: z.string().min(1).max(16).default('door'),
+    /** the door on the device: '1', '2', … on a panel ('door' on a single-door reader); absent: the device's only door */
+    door: z.string().min(1).max(16).optional(),
     action: z.enum(['open', 'close']),
     durationMs: z.number().int().min(1000).max(600_000).optional(),
   })
