@@ -142,6 +142,24 @@ describe('ingest into PGlite', () => {
     ]);
   });
 
+  it('refuses a malformed event on its own, with its reason, and stores the rest of its batch', async () => {
+    const events = [
+      { id: 'e-good-1', device: 'door-1', type: 'door_forced_open', ts: t0 },
+      { id: 'e-bad', device: 'door-1', type: 'door_exploded', ts: t0 + 1 },
+      { id: 'e-good-2', device: 'door-1', type: 'door_closed', ts: t0 + 2 },
+    ];
+    const lettersBefore = (await deadLetters.list(100)).length;
+    const outcome = await ingest.handle(topics.events(gw), Buffer.from(JSON.stringify({ v: 1, seq: 40, lastSeq: 42, sentAt: t0, events })));
+    expect(outcome).toMatchObject({ result: 'stored', kind: 'events', inserted: 2 });
+    const stored = await db.query<{ id: string }>(`SELECT id FROM events WHERE site = $1 AND id LIKE 'e-%' ORDER BY ts`, [gw.site]);
+    expect(stored.map((r) => r.id)).toEqual(expect.arrayContaining(['e-good-1', 'e-good-2']));
+    expect(stored.map((r) => r.id)).not.toContain('e-bad');
+    const letters = await deadLetters.list(100);
+    expect(letters.length - lettersBefore).toBe(1);
+    expect(letters[0]?.reason).toMatch(/^1 event\(s\) refused, the rest of the batch stored: events\[1\]\.type: Invalid option: expected one of /);
+    expect(await metrics.registry.metrics()).toMatch(/gh_cloud_events_rejected_total 1/);
+  });
+
   it('dead-letters a message the database refuses outright, instead of retrying it forever', async () => {
     const payload = eventBatchCodec.encode({ v: 1, seq: 1, lastSeq: 1, sentAt: t0, events: [{ id: 'e-nul', device: 'door-1', type: 'tamper', ts: t0, reason: 'bad\u0000byte' }] });
     const outcome = await ingest.handle(topics.events(gw), payload);

@@ -1,7 +1,10 @@
 import {
   commandResultCodec,
   resendResultDataSchema,
-  eventBatchCodec,
+  deviceEventSchema,
+  eventEnvelopeCodec,
+  formatIssues,
+  type DeviceEvent,
   gatewayStateCodec,
   parseTopic,
   telemetryEnvelopeCodec,
@@ -128,10 +131,24 @@ export class IngestService {
   }
 
   private async ingestEvents(topic: string, address: GatewayAddress, payload: Buffer): Promise<IngestOutcome> {
-    const decoded = eventBatchCodec.decode(payload);
+    const decoded = eventEnvelopeCodec.decode(payload);
     if (!decoded.ok) return this.reject(topic, payload, decoded.error.code, decoded.error.message);
+    // Each event on its own: a malformed one is set aside with its reason, the others are stored.
+    const accepted: DeviceEvent[] = [];
+    const refused: { index: number; detail: string; event: unknown }[] = [];
+    decoded.value.events.forEach((event, index) => {
+      const checked = deviceEventSchema.safeParse(event);
+      if (checked.success) accepted.push(checked.data);
+      else refused.push({ index, event, detail: formatIssues(checked.error.issues, 3).map((p) => `events[${index}]${p.startsWith('(root)') ? p.slice(6) : `.${p}`}`).join('; ') });
+    });
+    if (refused.length > 0) {
+      this.deps.metrics.eventsRejected.inc(refused.length);
+      const reason = `${refused.length} event(s) refused, the rest of the batch stored: ${refused.slice(0, 3).map((r) => r.detail).join('; ')}${refused.length > 3 ? ` (+${refused.length - 3} more)` : ''}`;
+      this.deps.logger.warn({ topic, refused: refused.length, first: refused[0]?.detail }, 'events refused');
+      await this.deps.deadLetters.add(topic, reason.slice(0, 2000), Buffer.from(JSON.stringify(refused)));
+    }
     await this.deps.registry.ensureSite(address.site);
-    const { inserted, duplicates } = await this.deps.events.write(address, decoded.value.events);
+    const { inserted, duplicates } = accepted.length > 0 ? await this.deps.events.write(address, accepted) : { inserted: 0, duplicates: 0 };
     await this.deps.registry.recordBatch(address, 'events', decoded.value.seq, decoded.value.lastSeq, decoded.value.historical);
     this.deps.metrics.messages.inc({ kind: 'events', result: 'stored' });
     this.deps.metrics.eventsStored.inc(inserted);

@@ -64,6 +64,11 @@ export function createCloudMetrics() {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
       registers: [registry],
     }),
+    eventsRejected: new Counter({
+      name: 'gh_cloud_events_rejected_total',
+      help: 'Events refused one by one for not matching the event contract (the rest of their batch was stored)',
+      registers: [registry],
+    }),
     readingsRejected: new Counter({
       name: 'gh_cloud_readings_rejected_total',
       help: 'Readings refused one by one (the rest of their batch was stored), by reason',

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { commandResultSchema, commandSchema } from './command.js';
-import { eventBatchSchema } from './event.js';
+import { eventBatchSchema, eventEnvelopeSchema } from './event.js';
 import { gatewayStateSchema } from './state.js';
 import { telemetryBatchSchema, telemetryEnvelopeSchema } from './telemetry.js';
 
@@ -73,6 +73,7 @@ function fail(code: PayloadErrorCode, message: string, problems: string[] = []):
 export const telemetryCodec = makeCodec(telemetryBatchSchema, 'telemetry batch');
 export const telemetryEnvelopeCodec = makeCodec(telemetryEnvelopeSchema, 'telemetry batch');
 export const eventBatchCodec = makeCodec(eventBatchSchema, 'event batch');
+export const eventEnvelopeCodec = makeCodec(eventEnvelopeSchema, 'event batch');
 export const gatewayStateCodec = makeCodec(gatewayStateSchema, 'gateway state');
 export const commandCodec = makeCodec(commandSchema, 'command');
 export const commandResultCodec = makeCodec(commandResultSchema, 'command result');

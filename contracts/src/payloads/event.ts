@@ -61,3 +61,18 @@ export const eventBatchSchema = z.object({
 }).refine((b) => b.lastSeq >= b.seq, { path: ['lastSeq'], message: 'expected lastSeq >= seq' });
 
 export type EventBatch = z.infer<typeof eventBatchSchema>;
+
+/**
+ * What the ingest reads first: a batch whose events are checked one by one afterwards, so that one
+ * malformed event is set aside with its reason and the others of its batch are stored.
+ */
+export const eventEnvelopeSchema = z.object({
+  v: z.literal(1),
+  seq: z.number().int().nonnegative(),
+  lastSeq: z.number().int().nonnegative(),
+  sentAt: timestampMsSchema,
+  historical: z.boolean().default(false),
+  events: z.array(z.unknown()).min(1).max(500),
+}).refine((b) => b.lastSeq >= b.seq, { path: ['lastSeq'], message: 'expected lastSeq >= seq' });
+
+export type EventEnvelope = z.infer<typeof eventEnvelopeSchema>;
