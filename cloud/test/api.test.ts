@@ -100,7 +100,7 @@ describe('HTTP API', () => {
   it('lists sites, gateways and devices with last-seen times', async () => {
     expect((await app.inject({ url: '/api/v1/sites' })).json()).toEqual({ sites: [{ id: gw.site, name: null, timeZone: 'Asia/Shanghai', gateways: 1, devices: 1 }] });
     expect((await app.inject({ url: `/api/v1/devices?site=${gw.site}` })).json().devices).toEqual([
-      { site: gw.site, id: 'b1-main', gateway: 'gw-01', kind: 'meter', driver: null, profile: null, name: null, lastSeen: t0 + 119 * 60_000 },
+      { site: gw.site, id: 'b1-main', gateway: 'gw-01', kind: 'meter', driver: null, profile: null, name: null, lastSeen: t0 + 119 * 60_000, reportedAs: null },
     ]);
     expect((await app.inject({ url: '/api/v1/gateways' })).json().gateways[0]).toMatchObject({ site: gw.site, id: 'gw-01', status: 'online', lastSeq: 0 });
   });

@@ -93,8 +93,13 @@ describe('an OSDP door end to end', () => {
   it('reports the peripheral offline when it falls silent, and online when it answers again', async () => {
     const before = (await events()).length;
     peripheral.goSilent(2500);
+    const reportedAs = async () =>
+      ((await (await fetch(`http://127.0.0.1:${cloud.httpPort}/api/v1/devices?site=${SITE}`)).json()) as { devices: { id: string; reportedAs: string | null }[] }).devices.find((d) => d.id === 'door-lobby')?.reportedAs;
     await waitFor('device_offline', async () => (await events()).slice(before).some((e) => e.type === 'device_offline'), 10_000);
+    // The devices list says so too, while the reader is silent.
+    await waitFor('the devices list to show the reader offline', async () => (await reportedAs()) === 'offline');
     await waitFor('device_online', async () => (await events()).slice(before).some((e) => e.type === 'device_online'), 10_000);
+    expect(await reportedAs()).toBe('online');
     expect((await events()).slice(before).map((e) => e.type)).toEqual(['device_offline', 'device_online']);
   });
 });

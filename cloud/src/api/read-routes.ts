@@ -111,6 +111,7 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
                 profile: z.string().nullable(),
                 name: z.string().nullable(),
                 lastSeen: nullableEpochMs,
+                reportedAs: z.enum(['online', 'offline']).nullable().meta({ description: 'the last device_offline / device_online event of a door, panel or camera' }),
               }),
             ),
           }),

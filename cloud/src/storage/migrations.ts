@@ -221,6 +221,8 @@ export const MIGRATIONS: readonly Migration[] = [
         result_at timestamptz
       );
       CREATE INDEX commands_site_issued ON commands (site, issued_at DESC);
+      -- A device's events, newest first (its history, and whether it is online now).
+      CREATE INDEX events_device_ts ON events (site, device, ts DESC);
       -- Pictures may follow their event: when each arrived.
       ALTER TABLE event_attachments ADD COLUMN received_at timestamptz NOT NULL DEFAULT clock_timestamp();
     `,

@@ -32,6 +32,8 @@ export interface DeviceSummary {
   profile: string | null;
   name: string | null;
   lastSeen: number | null;
+  /** what the gateway last reported of an event-driven device (door, panel, camera): null until it reported either */
+  reportedAs: 'online' | 'offline' | null;
 }
 
 export interface SiteDeclaration {
@@ -235,8 +237,15 @@ export class SiteRegistry {
 
   async listDevices(site?: string): Promise<DeviceSummary[]> {
     return this.db.query<DeviceSummary>(
-      `SELECT site, id, gateway, kind, driver, profile, name, ${EPOCH_MS('last_seen')} AS "lastSeen"
-         FROM devices WHERE $1::text IS NULL OR site = $1 ORDER BY site, id`,
+      `SELECT d.site, d.id, d.gateway, d.kind, d.driver, d.profile, d.name, ${EPOCH_MS('d.last_seen')} AS "lastSeen",
+              CASE c.type WHEN 'device_offline' THEN 'offline' WHEN 'device_online' THEN 'online' END AS "reportedAs"
+         FROM devices d
+         LEFT JOIN LATERAL (
+           SELECT type FROM events e
+            WHERE e.site = d.site AND e.device = d.id AND e.type IN ('device_offline', 'device_online')
+            ORDER BY e.ts DESC LIMIT 1
+         ) c ON true
+        WHERE $1::text IS NULL OR d.site = $1 ORDER BY d.site, d.id`,
       [site ?? null],
     );
   }
