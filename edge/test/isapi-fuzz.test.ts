@@ -20,9 +20,15 @@ function prng(seed: number) {
 
 const event = (serialNo: number, minor: number) =>
   JSON.stringify({ ipAddress: '10.0.0.2', dateTime: '2026-11-26T10:00:00+08:00', eventType: 'AccessControllerEvent', eventState: 'active', AccessControllerEvent: { majorEventType: 5, subEventType: minor, cardNo: '3180545640', doorNo: 1, serialNo } });
-const sizedPart = (body: string) => `${DELIMITER}\r\nContent-Type: application/json; charset="UTF-8"\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}\r\n`;
+/** The same event as the XML EventNotificationAlert older firmware and many controllers send. */
+const xmlEvent = (serialNo: number, minor: number) =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<EventNotificationAlert version="2.0" xmlns="http://www.hikvision.com/ver20/XMLSchema">\n<ipAddress>10.0.0.2</ipAddress>\n` +
+  `<dateTime>2026-11-26T10:00:00+08:00</dateTime>\n<activePostCount>1</activePostCount>\n<eventType>AccessControllerEvent</eventType>\n<eventState>active</eventState>\n` +
+  `<AccessControllerEvent>\n<majorEventType>5</majorEventType>\n<subEventType>${minor}</subEventType>\n<cardNo>3180545640</cardNo>\n<doorNo>1</doorNo>\n<serialNo>${serialNo}</serialNo>\n</AccessControllerEvent>\n</EventNotificationAlert>\n`;
+const sizedPart = (body: string, type = 'application/json; charset="UTF-8"') => `${DELIMITER}\r\nContent-Type: ${type}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}\r\n`;
+const XML_TYPE = 'application/xml; charset="UTF-8"';
 const heartbeat = `${DELIMITER}\r\nContent-Type: application/xml\r\n\r\n<EventNotificationAlert><eventType>videoloss</eventType><eventState>inactive</eventState></EventNotificationAlert>\r\n`;
-const ALPHABET = ['-', '-', '\r', '\n', '\r\n', 'M', 'I', 'MIME_', 'boundary', 'Content-Length: ', '9', ':', '{', '"', ' ', '\u0000', '\u00ff', 'x', '--MIME_bound', '\r\n\r\n'];
+const ALPHABET = ['-', '-', '\r', '\n', '\r\n', 'M', 'I', 'MIME_', 'boundary', 'Content-Length: ', '9', ':', '{', '"', ' ', '\u0000', '\u00ff', 'x', '--MIME_bound', '\r\n\r\n', '<', '</', '>', '<!DOCTYPE', '&#'];
 
 function garbage(rand: () => number): string {
   let g = '';
@@ -61,7 +67,7 @@ function decode(item: MultipartItem): number | undefined {
 }
 
 describe('ISAPI input fuzz', () => {
-  it('valid parts among random garbage, split at random: every event comes out, in order (50,000 streams)', () => {
+  it('valid JSON and XML parts among random garbage, split at random: every event comes out, in order (50,000 streams)', () => {
     const rand = prng(0x15a1);
     let slowest = 0;
     for (let round = 0; round < 50_000; round++) {
@@ -73,7 +79,8 @@ describe('ISAPI input fuzz', () => {
         if (rand() < 0.3) stream += heartbeat;
         const serialNo = round * 10 + i;
         serials.push(serialNo);
-        stream += sizedPart(event(serialNo, [1, 6, 0x1b, 0x1c, 0x99][Math.floor(rand() * 5)]!));
+        const minor = [1, 6, 0x1b, 0x1c, 0x99][Math.floor(rand() * 5)]!;
+        stream += rand() < 0.5 ? sizedPart(event(serialNo, minor)) : sizedPart(xmlEvent(serialNo, minor), XML_TYPE);
         stream += garbage(rand);
       }
       const reader = new MultipartReader(B, { maxPartBytes: 4096, maxHeaderBytes: 512 });
@@ -85,9 +92,21 @@ describe('ISAPI input fuzz', () => {
     expect(slowest).toBeLessThan(250);
   });
 
-  it('mutated streams and search answers: no crash, no hang, refusals named (50,000 inputs)', () => {
+  it('mutated JSON and XML streams and search answers: no crash, no hang, refusals named (50,000 inputs)', () => {
     const rand = prng(0xacce55);
-    const template = Buffer.from(sizedPart(event(1, 1)) + heartbeat + `${DELIMITER}\r\nContent-Type: application/json\r\n\r\n${event(2, 0x1b)}\r\n` + sizedPart(event(3, 6)), 'latin1');
+    const template = Buffer.from(
+      sizedPart(event(1, 1)) +
+        heartbeat +
+        `${DELIMITER}\r\nContent-Type: application/json\r\n\r\n${event(2, 0x1b)}\r\n` +
+        sizedPart(event(3, 6)) +
+        `${DELIMITER}\r\nContent-Type: application/xml\r\n\r\n${xmlEvent(4, 1)}\r\n` +
+        sizedPart(xmlEvent(5, 0x1c), XML_TYPE),
+      'latin1',
+    );
+    // The template itself must come out whole, or mutating it would prove nothing.
+    const clean = new MultipartReader(B, { maxPartBytes: 4096, maxHeaderBytes: 512 });
+    expect([...clean.push(template), ...clean.end()].map(decode).filter((n) => n !== undefined)).toEqual([1, 2, 3, 4, 5]);
+    const xmlTemplate = xmlEvent(6, 0x1b);
     const searchTemplate = JSON.stringify({ AcsEvent: { searchID: 'a', responseStatusStrg: 'MORE', numOfMatches: 1, totalMatches: 2, InfoList: [{ major: 5, minor: 1, time: '2026-11-26T10:00:00+08:00', cardNo: '1234', doorNo: 1, serialNo: 4 }] } });
     let slowest = 0;
     for (let round = 0; round < 50_000; round++) {
@@ -104,6 +123,10 @@ describe('ISAPI input fuzz', () => {
       }
       const reader = new MultipartReader(B, { maxPartBytes: 4096, maxHeaderBytes: 512 });
       for (const item of [...feed(reader, mutated, rand), ...reader.end()]) decode(item);
+      // An XML part whose body is mutated where the multipart framing cannot catch it: only the XML
+      // parser and the event checks stand between it and the driver.
+      const xmlText = xmlTemplate.slice(0, Math.floor(rand() * xmlTemplate.length)) + garbage(rand) + xmlTemplate.slice(Math.floor(rand() * xmlTemplate.length));
+      decode({ kind: 'part', headers: { 'content-type': XML_TYPE }, body: Buffer.from(xmlText, 'latin1') });
       // The same bytes as an AcsEvent answer: a string of the template with a mutation.
       const text = searchTemplate.slice(0, Math.floor(rand() * searchTemplate.length)) + garbage(rand) + searchTemplate.slice(Math.floor(rand() * searchTemplate.length));
       try {

@@ -152,6 +152,48 @@ describe('the ISAPI driver against the simulated panel, over HTTP', () => {
     expect(h.logs.some((l) => l.msg === 'ISAPI events caught up from the panel log' && l.delivered === 45)).toBe(true);
   });
 
+  it('a panel sending XML events: granted, denied and forced normalised exactly; a stream drop mid-burst caught up without loss or doubles', async () => {
+    const h = await startAndConnect({ panel: { alertFormat: 'xml' } });
+    h.panel.swipeCard(RESIDENT, 1);
+    h.panel.swipeCard('9990001234', 2);
+    h.panel.swipeCard(RESIDENT, 2, false);
+    // Kept out of the panel log, the forced doors can reach the driver only as XML on the stream.
+    const streamOnly = [h.panel.events.at(-1)!.serialNo + 1];
+    h.panel.leaveNextEventsOutOfLog(1);
+    h.panel.forceDoor(2);
+    await waitFor('4 live events', () => h.events.length >= 4 || `${h.events.length}`);
+    expect(summary(h.events)).toEqual([
+      ['access_granted', '1', '****5640', undefined],
+      ['access_denied', '2', '****1234', 'card not enrolled'],
+      ['access_denied', '2', '****5640', 'no permission at this door'],
+      ['door_forced_open', '2', undefined, undefined],
+    ]);
+    // A burst of refused cards with the stream dropped halfway: the first half goes out live as XML,
+    // the second half only the log search can deliver.
+    const card = (i: number) => `77700${String(i).padStart(5, '0')}`;
+    for (let i = 0; i < 10; i++) h.panel.swipeCard(card(i), 1 + (i % 2));
+    h.panel.dropStreams();
+    for (let i = 10; i < 30; i++) h.panel.swipeCard(card(i), 1 + (i % 2));
+    await waitFor('the stream to be reopened', () => h.panel.openStreams === 1);
+    streamOnly.push(h.panel.events.at(-1)!.serialNo + 1);
+    h.panel.leaveNextEventsOutOfLog(1);
+    h.panel.forceDoor(1);
+    await waitFor('35 events', () => h.events.length >= 35 || `${h.events.length}`);
+    await new Promise((r) => setTimeout(r, 300)); // a double would show up by now
+    expect(summary(h.events).slice(4)).toEqual([
+      ...Array.from({ length: 30 }, (_, i) => ['access_denied', String(1 + (i % 2)), `****${card(i).slice(-4)}`, 'card not enrolled']),
+      ['door_forced_open', '1', undefined, undefined],
+    ]);
+    // Ids follow the panel's serial numbers, each once, in order (the unlock record in between is no security event).
+    const serials = [...h.panel.events.filter((e) => ![0x15, 0x16].includes(e.minor)).map((e) => e.serialNo), ...streamOnly].sort((a, b) => a - b);
+    expect(h.events.map((e) => e.id)).toEqual(serials.map((n) => `panel-gate-${n}`));
+    const caughtUp = h.logs.filter((l) => l.msg === 'ISAPI events caught up from the panel log').reduce((n, l) => n + Number(l.delivered), 0);
+    expect(caughtUp).toBeGreaterThanOrEqual(20);
+    expect(JSON.stringify(h.events)).not.toContain(RESIDENT);
+    expect(JSON.stringify(h.logs)).not.toContain(RESIDENT);
+    expect(await protocolErrors(h)).toEqual({});
+  });
+
   it('detects a stalled stream, reconnects and catches up on what happened meanwhile', async () => {
     const h = await startAndConnect();
     h.panel.stallStream();
@@ -496,6 +538,30 @@ describe('the simulated panel speaks ISAPI as panels do', () => {
     const part = /--MIME_boundary\r\nContent-Type: application\/json; charset="UTF-8"\r\nContent-Length: (\d+)\r\n\r\n/.exec(text)!;
     const body = text.slice(part.index + part[0].length, part.index + part[0].length + Number(part[1]));
     expect(JSON.parse(body)).toMatchObject({ eventType: 'AccessControllerEvent', eventState: 'active', AccessControllerEvent: { majorEventType: 5, subEventType: 1, cardNo: RESIDENT, doorNo: 1, serialNo: 1, currentVerifyMode: 'card' } });
+  });
+
+  it('streams events as XML EventNotificationAlert parts when told to, the heartbeats unchanged', async () => {
+    const xmlPanel = new SimulatedIsapiPanel({ cards: [RESIDENT], heartbeatMs: 200, alertFormat: 'xml' });
+    const xmlServer = await xmlPanel.listen();
+    try {
+      const controller = new AbortController();
+      const res = await client.fetch(`http://127.0.0.1:${xmlServer.port}/ISAPI/Event/notification/alertStream`, { signal: controller.signal });
+      const reader = res.body!.getReader();
+      let text = '';
+      xmlPanel.swipeCard(RESIDENT, 1);
+      while (!text.includes('<serialNo>2</serialNo>') || !text.includes('videoloss')) text += new TextDecoder().decode((await reader.read()).value);
+      controller.abort();
+      expect(text).not.toContain('application/json');
+      const part = text.split('--MIME_boundary\r\n').find((p) => p.includes('<serialNo>1</serialNo>'))!;
+      const head = /^Content-Type: application\/xml; charset="UTF-8"\r\nContent-Length: (\d+)\r\n\r\n/.exec(part)!;
+      const body = part.slice(head[0].length, head[0].length + Number(head[1]));
+      expect(body).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<EventNotificationAlert version="2.0" xmlns="http:\/\/www.hikvision.com\/ver20\/XMLSchema">\n/);
+      for (const element of ['<eventType>AccessControllerEvent</eventType>', '<eventState>active</eventState>', '<majorEventType>5</majorEventType>', '<subEventType>1</subEventType>', `<cardNo>${RESIDENT}</cardNo>`, '<doorNo>1</doorNo>', '<serialNo>1</serialNo>', '<currentVerifyMode>card</currentVerifyMode>'])
+        expect(body).toContain(element);
+      expect(body.trimEnd().endsWith('</AccessControllerEvent>\n</EventNotificationAlert>')).toBe(true);
+    } finally {
+      await xmlServer.close();
+    }
   });
 
   it('answers remote door control with ResponseStatus, refusing bad XML and unknown commands', async () => {

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { createDigestGuard, type DigestGuard } from '../http/digest-server.js';
 import { ACS_MAJOR, ACS_MINOR } from './acs-event-codes.js';
-import { deviceInfoXml, panelTime, responseStatusJson, responseStatusXml, ISAPI_STATUS, type DeviceIdentity, type IsapiStatus } from './isapi-responses.js';
+import { deviceInfoXml, eventNotificationAlertXml, panelTime, responseStatusJson, responseStatusXml, ISAPI_STATUS, type DeviceIdentity, type IsapiStatus } from './isapi-responses.js';
 
 export const ALERT_STREAM_BOUNDARY = 'MIME_boundary';
 /** Real panels cap one AcsEvent search page at 30 records whatever maxResults asks. */
@@ -29,6 +29,11 @@ export interface SimulatedIsapiPanelOptions {
   lockoutAfter?: number;
   /** how long a locked account stays locked (default 30 min) */
   lockoutMs?: number;
+  /**
+   * how events go out on the alert stream: JSON parts as current firmware sends them, or XML
+   * EventNotificationAlert parts as older firmware and many controllers do (default 'json')
+   */
+  alertFormat?: 'json' | 'xml';
 }
 
 /** One record of the panel's event log, as it keeps it. */
@@ -70,6 +75,7 @@ export class SimulatedIsapiPanel {
   private readonly unlockMs: number;
   private readonly utcOffsetMinutes: number;
   private readonly ipAddress: string;
+  private readonly alertFormat: 'json' | 'xml';
   private readonly identity: DeviceIdentity;
   private readonly guard: DigestGuard;
   private readonly doorStates: DoorState[];
@@ -102,6 +108,7 @@ export class SimulatedIsapiPanel {
     this.unlockMs = options.unlockMs ?? 5000;
     this.utcOffsetMinutes = options.utcOffsetMinutes ?? 8 * 60;
     this.ipAddress = options.ipAddress ?? '192.168.1.64';
+    this.alertFormat = options.alertFormat ?? 'json';
     this.lockoutAfter = options.lockoutAfter ?? 5;
     this.lockoutMs = options.lockoutMs ?? 30 * 60_000;
     const model = options.model ?? 'DS-K2604T';
@@ -247,16 +254,19 @@ export class SimulatedIsapiPanel {
     for (const s of this.streams) s.silent = true;
   }
 
-  /** Writes a part with broken JSON and then raw text that is no part at all on every open stream. */
+  /** Writes a broken event part (JSON or XML, as the panel sends events) and then raw text that is no part at all on every open stream. */
   sendGarbageOnStream(): void {
-    const broken = '{"ipAddress":"' + this.ipAddress + '","eventType":"AccessControllerEvent","AccessControllerEvent":{"majorEventType":5,"subEv';
+    const broken =
+      this.alertFormat === 'xml'
+        ? `<EventNotificationAlert version="2.0"><ipAddress>${this.ipAddress}</ipAddress><eventType>AccessControllerEvent</eventType><AccessControllerEvent><majorEventType>5</majorEventType><subEv`
+        : '{"ipAddress":"' + this.ipAddress + '","eventType":"AccessControllerEvent","AccessControllerEvent":{"majorEventType":5,"subEv';
     for (const s of this.audibleStreams()) {
-      this.writePart(s, 'application/json; charset="UTF-8"', broken);
+      this.writePart(s, this.alertContentType(), broken);
       s.res.write('this is not a MIME part\r\n--MIME_bound\r\nContent-Type: text/plain\r\n\r\n\u0000\u00ff garbage\r\n');
     }
   }
 
-  /** The next event is recorded as usual but reaches open streams cut short (its JSON broken). */
+  /** The next event is recorded as usual but reaches open streams cut short (its JSON or XML broken). */
   corruptNextEventOnStream(): void {
     this.corruptNext = true;
   }
@@ -330,13 +340,18 @@ export class SimulatedIsapiPanel {
     const event: PanelEvent = { serialNo: this.nextSerialNo++, major, minor, at: Date.now(), ...detail };
     if (this.unloggedToCome > 0) this.unloggedToCome -= 1;
     else this.log.push(event);
-    let body = JSON.stringify(this.alertJson(event));
+    const alert = this.alertJson(event);
+    let body = this.alertFormat === 'xml' ? eventNotificationAlertXml(alert) : JSON.stringify(alert);
     if (this.corruptNext) {
       this.corruptNext = false;
       body = body.slice(0, Math.floor(body.length / 2));
     }
-    for (const s of this.audibleStreams()) this.writePart(s, 'application/json; charset="UTF-8"', body);
+    for (const s of this.audibleStreams()) this.writePart(s, this.alertContentType(), body);
     return event;
+  }
+
+  private alertContentType(): string {
+    return this.alertFormat === 'xml' ? 'application/xml; charset="UTF-8"' : 'application/json; charset="UTF-8"';
   }
 
   private alertJson(e: PanelEvent) {

@@ -40,6 +40,25 @@ export function responseStatusJson(requestURL: string, status: IsapiStatus): str
   return JSON.stringify({ requestURL, statusCode: status.statusCode, statusString: status.statusString, subStatusCode: status.subStatusCode, ...(status.errorMsg ? { errorMsg: status.errorMsg } : {}) });
 }
 
+/** The namespace older firmware and many access controllers write on their event notifications. */
+export const HIKVISION_NAMESPACE = 'http://www.hikvision.com/ver20/XMLSchema';
+
+type AlertValue = string | number | boolean | { [name: string]: AlertValue };
+
+/**
+ * An EventNotificationAlert as XML, from the same fields the JSON form carries: panels that send XML
+ * write one element per JSON member, nested objects as nested elements, numbers in decimal.
+ */
+export function eventNotificationAlertXml(alert: Record<string, AlertValue>, namespace = HIKVISION_NAMESPACE): string {
+  const elements = (fields: Record<string, AlertValue>, indent: string): string =>
+    Object.entries(fields)
+      .map(([name, value]) =>
+        typeof value === 'object' ? `${indent}<${name}>\n${elements(value, `${indent}  `)}${indent}</${name}>\n` : `${indent}<${name}>${escapeXml(String(value))}</${name}>\n`,
+      )
+      .join('');
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<EventNotificationAlert version="2.0" xmlns="${namespace}">\n${elements(alert, '')}</EventNotificationAlert>\n`;
+}
+
 export interface DeviceIdentity {
   deviceName: string;
   deviceID: string;

@@ -49,6 +49,20 @@ const accessControllerEventSchema = z.object({
   currentVerifyMode: optionalText,
 });
 
+/**
+ * The same event as XML (older firmware, many controllers): every value arrives as element text, so
+ * the counts are read from decimal digits and nothing else (no sign, no hex, no exponent) before the
+ * same limits as in JSON apply. A repeated element or one with attributes is no text and is refused.
+ */
+const xmlCount = z.string().regex(/^[0-9]+$/, 'not a decimal number').transform(Number).pipe(count);
+const accessControllerEventXmlSchema = accessControllerEventSchema.extend({
+  majorEventType: xmlCount,
+  subEventType: xmlCount,
+  serialNo: xmlCount,
+  doorNo: xmlCount.optional(),
+  cardReaderNo: xmlCount.optional(),
+});
+
 const alertJsonSchema = z.object({
   eventType: z.string().max(128),
   eventState: optionalText,
@@ -97,19 +111,44 @@ export function decodeAlertPart(part: MultipartPart): AlertPart {
   const contentType = (part.headers['content-type'] ?? '').toLowerCase();
   if (contentType.startsWith('image/')) return { kind: 'picture' };
   const text = part.body.toString('utf8');
-  if (contentType.includes('xml') || (!contentType.includes('json') && text.trimStart().startsWith('<'))) return decodeXmlAlert(text);
+  if (contentType.includes('xml') || (!contentType.includes('json') && text.trimStart().startsWith('<'))) return decodeAlert(xmlAlert(text), 'xml');
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
     throw new IsapiDecodeError('bad_json', `alert stream part is not valid JSON: ${(err as Error).message}`);
   }
-  const alert = alertJsonSchema.safeParse(json);
+  return decodeAlert(json, 'json');
+}
+
+/** The EventNotificationAlert element of an XML part, parsed without DOCTYPE or entities. */
+function xmlAlert(text: string): unknown {
+  let doc: Record<string, unknown>;
+  try {
+    // A stray line break before the XML declaration would otherwise make a well-formed alert invalid XML.
+    doc = parseDeviceXml(text.trimStart(), 'alert stream part');
+  } catch (err) {
+    if (err instanceof XmlError) throw new IsapiDecodeError(`xml_${err.reason}`, err.message);
+    throw err;
+  }
+  const alert = doc.EventNotificationAlert;
+  if (typeof alert !== 'object' || alert === null || Array.isArray(alert)) throw new IsapiDecodeError('bad_event', 'alert stream XML part is not one EventNotificationAlert');
+  return alert;
+}
+
+/**
+ * One alert, whichever form it came in: both forms carry the same fields under the same names, so
+ * they go through the same checks and give the same record (serial number, time, card, door), and
+ * everything after this (dedupe, catch-up, masking) cannot tell them apart.
+ */
+function decodeAlert(value: unknown, form: 'json' | 'xml'): AlertPart {
+  const alert = alertJsonSchema.safeParse(value);
   if (!alert.success) throw new IsapiDecodeError('bad_event', `alert stream event not understood: ${issues(alert.error)}`);
   if (alert.data.eventType === 'videoloss' && alert.data.eventState === 'inactive') return { kind: 'heartbeat' };
   if (alert.data.eventType !== 'AccessControllerEvent') return { kind: 'other', eventType: alert.data.eventType };
-  const ace = accessControllerEventSchema.safeParse(alert.data.AccessControllerEvent);
-  if (!ace.success) throw new IsapiDecodeError('bad_event', `AccessControllerEvent not understood: ${issues(ace.error)}`);
+  const schema = form === 'xml' ? accessControllerEventXmlSchema : accessControllerEventSchema;
+  const ace = schema.safeParse(alert.data.AccessControllerEvent);
+  if (!ace.success) throw new IsapiDecodeError('bad_event', `AccessControllerEvent${form === 'xml' ? ' (XML)' : ''} not understood: ${issues(ace.error)}`);
   const e = ace.data;
   return {
     kind: 'access',
@@ -118,22 +157,6 @@ export function decodeAlertPart(part: MultipartPart): AlertPart {
       { cardNo: e.cardNo, doorNo: e.doorNo, cardReaderNo: e.cardReaderNo, verifyMode: e.currentVerifyMode },
     ),
   };
-}
-
-function decodeXmlAlert(text: string): AlertPart {
-  let doc: Record<string, unknown>;
-  try {
-    doc = parseDeviceXml(text, 'alert stream part');
-  } catch (err) {
-    if (err instanceof XmlError) throw new IsapiDecodeError(`xml_${err.reason}`, err.message);
-    throw err;
-  }
-  const alert = doc.EventNotificationAlert;
-  if (typeof alert !== 'object' || alert === null) throw new IsapiDecodeError('bad_event', 'alert stream XML part is not an EventNotificationAlert');
-  const { eventType, eventState } = alert as Record<string, unknown>;
-  if (typeof eventType !== 'string') throw new IsapiDecodeError('bad_event', 'EventNotificationAlert without an eventType');
-  if (eventType === 'videoloss' && eventState === 'inactive') return { kind: 'heartbeat' };
-  return { kind: 'other', eventType: eventType.slice(0, 64) };
 }
 
 /** Decodes the answer to an AcsEvent search. Throws IsapiDecodeError when the answer itself is not one. */
