@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { BodyTooLargeError, readCappedBody } from './capped-body.js';
 
 /** Thrown when a server's challenge cannot be answered (an algorithm or qop this client does not speak). */
 export class DigestAuthError extends Error {
@@ -260,22 +261,12 @@ export class DigestClient {
   }
 
   private async readText(res: Response, target: URL): Promise<string> {
-    if (!res.body) return '';
-    const reader = res.body.getReader();
-    const chunks: Uint8Array[] = [];
-    let size = 0;
     try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        size += value.byteLength;
-        if (size > this.maxBodyBytes) throw new Error(`the answer from ${target.origin} exceeds ${this.maxBodyBytes} bytes`);
-        chunks.push(value);
-      }
-    } finally {
-      reader.cancel().catch(() => undefined);
+      return (await readCappedBody(res.body, this.maxBodyBytes)).toString('utf8');
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) throw new Error(`the answer from ${target.origin} exceeds ${this.maxBodyBytes} bytes`);
+      throw err;
     }
-    return Buffer.concat(chunks).toString('utf8');
   }
 
   private async exchange(target: URL, init: DigestFetchInit, signal: AbortSignal): Promise<Response> {

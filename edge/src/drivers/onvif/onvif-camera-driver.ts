@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { BodyTooLargeError, readCappedBody } from '../../http/capped-body.js';
 import type { DeviceDescriptor, EventType } from '@gatehouse/contracts';
 import { BASIC_REFUSED_MESSAGE, DigestClient } from '../../http/digest-auth.js';
 import type { CameraDriver, Snapshot } from '../camera/camera-driver.js';
@@ -141,21 +142,12 @@ export class OnvifCameraDriver implements CameraDriver {
     };
     const declared = Number(response.headers.get('content-length') ?? Number.NaN);
     if (declared > MAX_SNAPSHOT_BYTES) throw tooLarge(String(declared));
-    const reader = response.body?.getReader();
-    if (!reader) return Buffer.alloc(0);
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.length;
-      if (size > MAX_SNAPSHOT_BYTES) {
-        void reader.cancel().catch(() => undefined);
-        throw tooLarge(`at least ${size}`);
-      }
-      chunks.push(value);
+    try {
+      return await readCappedBody(response.body, MAX_SNAPSHOT_BYTES);
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) throw tooLarge(`at least ${err.bytesSeen}`);
+      throw err;
     }
-    return Buffer.concat(chunks, size);
   }
 
   private async run(): Promise<void> {

@@ -1,4 +1,6 @@
 import { buildEnvelope, decodeSoapAnswer, OnvifFaultError, OnvifProtocolError, path, text, type XmlNode } from './soap-envelope.js';
+import { readCappedBody } from '../../http/capped-body.js';
+import { MAX_XML_BYTES } from '../../xml/safe-xml.js';
 import { usernameTokenHeader } from './ws-security.js';
 
 export interface OnvifSoapClientOptions {
@@ -23,7 +25,7 @@ export interface SoapCall {
 }
 
 /** Largest answer read from a camera; parseDeviceXml refuses anything bigger anyway. */
-const MAX_ANSWER_BYTES = 1024 * 1024 + 1;
+const MAX_ANSWER_BYTES = MAX_XML_BYTES;
 
 /**
  * SOAP 1.2 over HTTP to one camera, authenticated with WS-Security UsernameToken digests whose Created
@@ -87,7 +89,7 @@ export class OnvifSoapClient {
         body: envelope,
         signal: request.signal,
       });
-      answer = await readLimited(response, MAX_ANSWER_BYTES);
+      answer = (await readCappedBody(response.body, MAX_ANSWER_BYTES)).toString('utf8');
     } catch (err) {
       const e = err as Error;
       const why = request.timedOut ? `no answer within ${timeoutMs} ms` : request.signal.aborted ? 'aborted' : `${e.message}${(e.cause as Error | undefined)?.message ? `: ${(e.cause as Error).message}` : ''}`;
@@ -155,20 +157,3 @@ export class OnvifTransportError extends Error {
   override name = 'OnvifTransportError';
 }
 
-async function readLimited(response: Response, limit: number): Promise<string> {
-  const reader = response.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    chunks.push(value);
-    if (size >= limit) {
-      await reader.cancel();
-      break;
-    }
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
