@@ -178,39 +178,39 @@ export async function startSimulatedSite(input: SimulatorConfigInput, options: S
   }
 
   const timers: NodeJS.Timeout[] = [];
+  /** Something the site does every `ms`, for as long as it runs (it never keeps the process alive). */
+  const every = (ms: number, act: () => void) => {
+    const timer = setInterval(act, ms);
+    timer.unref();
+    timers.push(timer);
+  };
+  /** The scenarios of a door, one after the other, round and round. */
+  const inTurn = <S>(scenarios: readonly S[]) => {
+    let next = 0;
+    return () => scenarios[next++ % scenarios.length]!;
+  };
   for (const d of config.osdpTcp) {
     if (!d.scenarioEveryMs) continue;
     const peripheral = doors.get(d.id)!;
-    let next = 0;
-    const play = () => {
-      const scenario = DOOR_SCENARIOS[next++ % DOOR_SCENARIOS.length]!;
-      void playDoorScenario(peripheral, scenario, { enrolledCard: Buffer.from(d.enrolledCard, 'hex'), unknownCard: Buffer.from(d.unknownCard, 'hex'), heldOpenMs: d.heldOpenMs }, logger);
-    };
-    const timer = setInterval(play, d.scenarioEveryMs);
-    timer.unref();
-    timers.push(timer);
+    const nextScenario = inTurn(DOOR_SCENARIOS);
+    const options = { enrolledCard: Buffer.from(d.enrolledCard, 'hex'), unknownCard: Buffer.from(d.unknownCard, 'hex'), heldOpenMs: d.heldOpenMs };
+    every(d.scenarioEveryMs, () => void playDoorScenario(peripheral, nextScenario(), options, logger));
   }
   for (const p of config.isapiPanels) {
     if (!p.scenarioEveryMs) continue;
     const panel = panels.get(p.id)!;
-    let next = 0;
-    const timer = setInterval(() => {
-      const scenario = ISAPI_PANEL_SCENARIOS[next++ % ISAPI_PANEL_SCENARIOS.length]!;
-      void playIsapiPanelScenario(panel, scenario, { enrolledCard: p.cards[0] ?? '3000012345', unknownCard: '9999900001' }, logger);
-    }, p.scenarioEveryMs);
-    timer.unref();
-    timers.push(timer);
+    const nextScenario = inTurn(ISAPI_PANEL_SCENARIOS);
+    const options = { enrolledCard: p.cards[0] ?? '3000012345', unknownCard: '9999900001' };
+    every(p.scenarioEveryMs, () => void playIsapiPanelScenario(panel, nextScenario(), options, logger));
   }
   for (const c of config.onvifCameras) {
     if (!c.motionEveryMs) continue;
     const camera = cameras.get(c.id)!;
-    const timer = setInterval(() => {
+    every(c.motionEveryMs, () => {
       logger.info({ camera: c.id }, 'simulated motion');
       camera.triggerMotion(true);
       setTimeout(() => camera.triggerMotion(false), 5000).unref();
-    }, c.motionEveryMs);
-    timer.unref();
-    timers.push(timer);
+    });
   }
   for (const f of config.faults) {
     const inject = () => {
@@ -230,37 +230,17 @@ export async function startSimulatedSite(input: SimulatorConfigInput, options: S
     for (const [id, unit] of units) state[id] = { counter: unit.physics.counterValue };
     writeState(config.stateFile, state);
   };
-  if (config.stateFile) {
-    const saver = setInterval(saveState, STATE_SAVE_INTERVAL_MS);
-    saver.unref();
-    timers.push(saver);
-  }
+  if (config.stateFile) every(STATE_SAVE_INTERVAL_MS, saveState);
 
   return {
     modbusTcp: endpoints,
     osdpTcp: doorEndpoints,
     onvifCameras: cameraEndpoints,
     isapiPanels: panelEndpoints,
-    panel(id: string) {
-      const panel = panels.get(id);
-      if (!panel) throw new Error(`no simulated panel "${id}"`);
-      return panel;
-    },
-    camera(id: string) {
-      const camera = cameras.get(id);
-      if (!camera) throw new Error(`no simulated camera "${id}"`);
-      return camera;
-    },
-    door(id: string) {
-      const peripheral = doors.get(id);
-      if (!peripheral) throw new Error(`no simulated door "${id}"`);
-      return peripheral;
-    },
-    meter(id: string) {
-      const unit = units.get(id);
-      if (!unit) throw new Error(`no simulated meter "${id}"`);
-      return unit;
-    },
+    panel: (id: string) => found(panels, id, 'panel'),
+    camera: (id: string) => found(cameras, id, 'camera'),
+    door: (id: string) => found(doors, id, 'door'),
+    meter: (id: string) => found(units, id, 'meter'),
     async stop() {
       for (const t of timers) clearTimeout(t);
       await Promise.all(stops.map((stop) => stop()));
@@ -268,4 +248,10 @@ export async function startSimulatedSite(input: SimulatorConfigInput, options: S
       await servedLog?.close();
     },
   };
+}
+
+function found<T>(devices: ReadonlyMap<string, T>, id: string, what: string): T {
+  const device = devices.get(id);
+  if (!device) throw new Error(`no simulated ${what} "${id}"`);
+  return device;
 }
