@@ -1,15 +1,9 @@
 import { COMMAND_NAMES, MAX_COMMAND_LIFETIME_MS } from '@gatehouse/contracts';
-import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { epochMs, idParam, type Api } from './route-types.js';
 import { z } from 'zod';
 import type { ApiDependencies } from './app.js';
 import { errorBodySchema } from './app.js';
 import { ApiError } from './errors.js';
-
-type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
-
-const idParam = z.string().min(1).max(64);
-const epochMs = z.number().meta({ description: 'epoch milliseconds' });
 
 const storedCommandSchema = z.object({
   id: z.string(),

@@ -1,6 +1,5 @@
 import { QUALITIES, streamStateSchema } from '@gatehouse/contracts';
-import type { FastifyInstance, FastifyBaseLogger, RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression } from 'fastify';
-import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { epochMs, idParam, type Api } from './route-types.js';
 import { z } from 'zod';
 import type { ApiDependencies } from './app.js';
 import { errorBodySchema } from './app.js';
@@ -11,10 +10,6 @@ import { chooseResolution, SeriesReadError, SeriesReader, type StepRequest } fro
 import { ROLLUP_FIELDS, type Bucket } from '../storage/time-series-store.js';
 import { instantParam, stepParam } from './time-params.js';
 
-type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
-
-const idParam = z.string().min(1).max(64);
-const epochMs = z.number().meta({ description: 'epoch milliseconds' });
 const nullableEpochMs = epochMs.nullable();
 
 /**
