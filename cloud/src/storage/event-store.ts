@@ -1,5 +1,12 @@
 import type { DeviceEvent, GatewayAddress } from '@gatehouse/contracts';
-import type { SqlClient } from './sql-client.js';
+import { appendToLiveFeed } from '../live/live-feed.js';
+import type { SqlClient, SqlExecutor } from './sql-client.js';
+
+/**
+ * Called in the transaction that stores events, with the ones stored for the first time (a redelivered
+ * event is not passed again): what it writes commits with them, or not at all.
+ */
+export type EventsStoredHook = (tx: SqlExecutor, origin: GatewayAddress, inserted: readonly DeviceEvent[]) => Promise<void>;
 
 export interface StoredEvent {
   site: string;
@@ -16,11 +23,19 @@ export interface StoredEvent {
 
 /** Security and device events with their evidence (camera snapshots); stored once per (gateway, id), pictures added when they follow. */
 export class EventStore {
+  private readonly hooks: EventsStoredHook[] = [];
+
   constructor(private readonly db: SqlClient) {}
+
+  /** Runs `hook` for newly stored events, inside the storing transaction (the alarm engine raises alarms here). */
+  onStored(hook: EventsStoredHook): void {
+    this.hooks.push(hook);
+  }
 
   async write(origin: GatewayAddress, events: readonly DeviceEvent[]): Promise<{ inserted: number; duplicates: number }> {
     let inserted = 0;
     await this.db.transaction(async (tx) => {
+      const fresh: DeviceEvent[] = [];
       for (const e of events) {
         const rows = await tx.query(
           `INSERT INTO events (site, gateway, id, device, type, ts, point, credential, reason)
@@ -28,7 +43,10 @@ export class EventStore {
            ON CONFLICT (site, gateway, id) DO NOTHING RETURNING 1`,
           [origin.site, origin.gateway, e.id, e.device, e.type, e.ts, e.point ?? null, e.credential ?? null, e.reason ?? null],
         );
-        if (rows.length > 0) inserted++;
+        if (rows.length > 0) {
+          inserted++;
+          fresh.push(e);
+        }
         // The gateway sends a door alarm at once, and again with its pictures when the cameras have
         // answered: the second time the event is known, its pictures are added.
         for (const [idx, a] of (e.attachments ?? []).entries()) {
@@ -40,6 +58,13 @@ export class EventStore {
           );
         }
       }
+      if (fresh.length === 0) return;
+      // The console is told of each new event (without its pictures: it asks for those by URL).
+      await appendToLiveFeed(
+        tx,
+        fresh.map((e) => ({ site: origin.site, kind: 'event' as const, payload: liveEventPayload(origin, e) })),
+      );
+      for (const hook of this.hooks) await hook(tx, origin, fresh);
     });
     return { inserted, duplicates: events.length - inserted };
   }
@@ -65,4 +90,27 @@ export class EventStore {
       [site, limit],
     );
   }
+}
+
+/** An event as the live feed carries it: the shape of GET /api/v1/events, pictures as URLs. */
+export function liveEventPayload(origin: GatewayAddress, e: DeviceEvent): Record<string, unknown> {
+  const attachments = e.attachments?.length ?? 0;
+  return {
+    site: origin.site,
+    gateway: origin.gateway,
+    id: e.id,
+    device: e.device,
+    type: e.type,
+    ts: e.ts,
+    point: e.point ?? null,
+    credential: e.credential ?? null,
+    reason: e.reason ?? null,
+    attachments,
+    attachmentUrls: attachmentUrls(origin.site, origin.gateway, e.id, attachments),
+  };
+}
+
+/** Where each picture of an event is served. */
+export function attachmentUrls(site: string, gateway: string, eventId: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `/api/v1/sites/${encodeURIComponent(site)}/events/${encodeURIComponent(gateway)}/${encodeURIComponent(eventId)}/attachments/${i}`);
 }

@@ -227,6 +227,164 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE event_attachments ADD COLUMN received_at timestamptz NOT NULL DEFAULT clock_timestamp();
     `,
   },
+  {
+    version: 7,
+    name: 'accounts (users, sessions, API tokens, login failures), alarms and their notifications, the append-only audit log, the live feed, meters in communication error, camera snapshots',
+    sql: `
+      -- People who use the console and the API. roles: admin, guard, engineer, facilities; sites: the
+      -- site ids granted ('*': every site). Users are disabled, never deleted: the audit names them.
+      CREATE TABLE users (
+        username text PRIMARY KEY,
+        display_name text,
+        password_hash text NOT NULL,
+        roles text[] NOT NULL,
+        sites text[] NOT NULL,
+        disabled boolean NOT NULL DEFAULT false,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        password_changed_at timestamptz NOT NULL DEFAULT now(),
+        -- consecutive failed logins and the lockout they earned (temporary, never for ever)
+        failed_logins integer NOT NULL DEFAULT 0,
+        locked_until timestamptz,
+        last_login_at timestamptz
+      );
+      -- Console sessions: the cookie holds a random secret, the table only its SHA-256.
+      CREATE TABLE sessions (
+        id_hash text PRIMARY KEY,
+        username text NOT NULL REFERENCES users (username),
+        csrf_token text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        last_seen_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz NOT NULL,
+        address text,
+        user_agent text,
+        revoked_at timestamptz
+      );
+      CREATE INDEX sessions_username ON sessions (username);
+      -- Bearer tokens for scripts and integrations, scoped to roles and sites, hashed at rest.
+      CREATE TABLE api_tokens (
+        id text PRIMARY KEY,
+        name text NOT NULL,
+        token_hash text NOT NULL UNIQUE,
+        username text NOT NULL REFERENCES users (username),
+        roles text[] NOT NULL,
+        sites text[] NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        expires_at timestamptz NOT NULL,
+        revoked_at timestamptz,
+        last_used_at timestamptz
+      );
+      -- Failed logins per client address, for rate limiting across cloud instances.
+      CREATE TABLE login_failures (
+        address text NOT NULL,
+        at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX login_failures_address_at ON login_failures (address, at);
+
+      -- Alarms for guards. source_key names what raised it (door forced at a door, a device offline, a
+      -- gateway silent): while an alarm of a source is not closed, new occurrences count on it.
+      CREATE TABLE alarms (
+        id bigserial PRIMARY KEY,
+        site text NOT NULL,
+        source_key text NOT NULL,
+        type text NOT NULL,
+        priority integer NOT NULL,
+        state text NOT NULL DEFAULT 'new',
+        gateway text,
+        device text,
+        point text,
+        detail text,
+        -- the event that raised or last repeated it (its pictures are the alarm's)
+        event_gateway text,
+        event_id text,
+        occurrences integer NOT NULL DEFAULT 1,
+        first_at timestamptz NOT NULL,
+        last_at timestamptz NOT NULL,
+        raised_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        condition_ended_at timestamptz,
+        acknowledged_at timestamptz,
+        acknowledged_by text,
+        ack_type text,
+        ack_note text,
+        cleared_at timestamptz,
+        cleared_by text,
+        closed_at timestamptz,
+        closed_by text,
+        escalation_level integer NOT NULL DEFAULT 0
+      );
+      -- Two cloud instances cannot raise the same alarm twice: one open alarm per source.
+      CREATE UNIQUE INDEX alarms_open_source ON alarms (site, source_key) WHERE state <> 'closed';
+      CREATE INDEX alarms_site_state ON alarms (site, state, priority, last_at DESC);
+      CREATE INDEX alarms_unacknowledged ON alarms (first_at) WHERE state = 'new';
+      -- Escalations to send (webhook, e-mail), retried with backoff; the outbox of the notifier.
+      CREATE TABLE alarm_notifications (
+        id bigserial PRIMARY KEY,
+        alarm_id bigint NOT NULL REFERENCES alarms (id),
+        level integer NOT NULL,
+        channel text NOT NULL,
+        target text NOT NULL,
+        status text NOT NULL DEFAULT 'pending',
+        attempts integer NOT NULL DEFAULT 0,
+        next_attempt_at timestamptz NOT NULL DEFAULT now(),
+        last_error text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        sent_at timestamptz,
+        UNIQUE (alarm_id, level, channel, target)
+      );
+      CREATE INDEX alarm_notifications_due ON alarm_notifications (next_attempt_at) WHERE status = 'pending';
+
+      -- Who did what, when: alarm transitions, door commands, accounts. Append-only: the database
+      -- itself refuses to change or remove a line.
+      CREATE TABLE audit_log (
+        id bigserial PRIMARY KEY,
+        at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        actor text NOT NULL,
+        site text,
+        action text NOT NULL,
+        target_type text NOT NULL,
+        target_id text NOT NULL,
+        from_state text,
+        to_state text,
+        note text,
+        details jsonb
+      );
+      CREATE INDEX audit_log_site_at ON audit_log (site, at DESC);
+      CREATE INDEX audit_log_target ON audit_log (target_type, target_id, id);
+      CREATE FUNCTION audit_log_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $f$
+        BEGIN RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP; END
+      $f$;
+      CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+        FOR EACH ROW EXECUTE FUNCTION audit_log_is_append_only();
+      CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_log_is_append_only();
+
+      -- What the console is pushed live (new and changed alarms, stored events), numbered so that a
+      -- reconnecting browser asks for what came after the last number it saw.
+      CREATE TABLE live_feed (
+        seq bigserial PRIMARY KEY,
+        at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        site text NOT NULL,
+        kind text NOT NULL,
+        payload jsonb NOT NULL
+      );
+      CREATE INDEX live_feed_at ON live_feed (at);
+
+      -- Since when a meter's readings have all been communication errors (null: it answers).
+      ALTER TABLE devices ADD COLUMN comm_error_since timestamptz;
+
+      -- Pictures a guard asked a camera for.
+      CREATE TABLE camera_snapshots (
+        id bigserial PRIMARY KEY,
+        site text NOT NULL,
+        device text NOT NULL,
+        content_type text NOT NULL,
+        taken_at timestamptz NOT NULL,
+        requested_by text NOT NULL,
+        data bytea NOT NULL
+      );
+      CREATE INDEX camera_snapshots_device ON camera_snapshots (site, device, taken_at DESC);
+    `,
+  },
 ];
 
 // Arbitrary constant: serialises migrations when several cloud instances start against one database.
