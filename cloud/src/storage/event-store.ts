@@ -6,7 +6,7 @@ import type { SqlClient, SqlExecutor } from './sql-client.js';
  * Called in the transaction that stores events, with the ones stored for the first time (a redelivered
  * event is not passed again): what it writes commits with them, or not at all.
  */
-export type EventsStoredHook = (tx: SqlExecutor, origin: GatewayAddress, inserted: readonly DeviceEvent[]) => Promise<void>;
+export type EventsStoredHook = (tx: SqlExecutor, origin: GatewayAddress, stored: { inserted: readonly DeviceEvent[]; picturesAdded: readonly DeviceEvent[] }) => Promise<void>;
 
 export interface StoredEvent {
   site: string;
@@ -36,6 +36,8 @@ export class EventStore {
     let inserted = 0;
     await this.db.transaction(async (tx) => {
       const fresh: DeviceEvent[] = [];
+      // events stored before, whose pictures arrive now
+      const picturesAdded: DeviceEvent[] = [];
       for (const e of events) {
         const rows = await tx.query(
           `INSERT INTO events (site, gateway, id, device, type, ts, point, credential, reason)
@@ -49,22 +51,24 @@ export class EventStore {
         }
         // The gateway sends a door alarm at once, and again with its pictures when the cameras have
         // answered: the second time the event is known, its pictures are added.
+        let newPictures = 0;
         for (const [idx, a] of (e.attachments ?? []).entries()) {
-          await tx.query(
+          newPictures += await tx.execute(
             `INSERT INTO event_attachments (site, gateway, event_id, idx, camera, content_type, ts, data)
                VALUES ($1, $2, $3, $4, $5, $6, to_timestamp($7 / 1000.0), $8)
              ON CONFLICT (site, gateway, event_id, idx) DO NOTHING`,
             [origin.site, origin.gateway, e.id, idx, a.camera, a.contentType, a.ts, Buffer.from(a.dataBase64, 'base64')],
           );
         }
+        if (rows.length === 0 && newPictures > 0) picturesAdded.push(e);
       }
-      if (fresh.length === 0) return;
-      // The console is told of each new event (without its pictures: it asks for those by URL).
+      if (fresh.length === 0 && picturesAdded.length === 0) return;
+      // The console is told of each new event, and again when its pictures arrive (it fetches them by URL).
       await appendToLiveFeed(
         tx,
-        fresh.map((e) => ({ site: origin.site, kind: 'event' as const, payload: liveEventPayload(origin, e) })),
+        [...fresh, ...picturesAdded].map((e) => ({ site: origin.site, kind: 'event' as const, payload: liveEventPayload(origin, e) })),
       );
-      for (const hook of this.hooks) await hook(tx, origin, fresh);
+      for (const hook of this.hooks) await hook(tx, origin, { inserted: fresh, picturesAdded });
     });
     return { inserted, duplicates: events.length - inserted };
   }
