@@ -25,6 +25,8 @@ import { MAX_READINGS_PER_BATCH, type Reading } from '@gatehouse/contracts';
 import {
   CommandService,
   buildApi,
+  createAuthServices,
+  LiveHub,
   createCloudMetrics,
   createPgliteClient,
   createPostgresClient,
@@ -151,12 +153,15 @@ async function influxQuery(q: string): Promise<void> {
   if (!res.ok) throw new Error(`InfluxDB refused "${q}": ${res.status}`);
 }
 
+/** The API wants a caller: the bench queries as an engineer's script would, with an API token. */
+let apiToken = '';
+
 async function timeRequests(label: string, urls: () => string, runs: number): Promise<{ p50: number; p95: number; items: number }> {
   const times: number[] = [];
   let items = 0;
   for (let i = 0; i < runs + 3; i++) {
     const began = performance.now();
-    const res = await fetch(urls());
+    const res = await fetch(urls(), { headers: { authorization: `Bearer ${apiToken}` } });
     const body = (await res.json()) as { points?: unknown[]; devices?: { buckets?: unknown[]; values?: unknown[] }[] };
     const ms = performance.now() - began;
     if (!res.ok) throw new Error(`${label}: HTTP ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
@@ -188,6 +193,11 @@ async function queryBenchmark(): Promise<Record<string, number>> {
     out(`  rollups: ${stats.buckets.toLocaleString('en')} 15-minute buckets (and their hours, days, months) from ${stats.readingsRead.toLocaleString('en')} readings in ${rollupSeconds.toFixed(1)} s (${fmt(stats.readingsRead / rollupSeconds)} readings/s)`);
     await db.query('VACUUM ANALYZE');
 
+    const auth = createAuthServices(db);
+    apiToken = await db.transaction(async (tx) => {
+      await auth.users.create(tx, { username: 'bench.engineer', password: 'bench-password-1234', roles: ['engineer'], sites: '*' });
+      return (await auth.tokens.create(tx, 'bench.engineer', { name: 'storage bench', roles: ['engineer'], sites: '*', expiresAt: Date.now() + 86_400_000 })).token;
+    });
     const api = await buildApi({
       db,
       timeSeries: store,
@@ -198,6 +208,8 @@ async function queryBenchmark(): Promise<Record<string, number>> {
       metrics: createCloudMetrics(),
       logger: pino({ level: 'silent' }),
       version: 'bench',
+      auth,
+      live: new LiveHub({ db, logger: pino({ level: 'silent' }) }),
       ingestConnected: () => true,
     });
     await api.listen({ host: '127.0.0.1', port: 0 });

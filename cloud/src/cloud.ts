@@ -20,6 +20,9 @@ import { openTimeSeriesStore } from './storage/open-time-series-store.js';
 import { StorageJobs } from './storage/storage-jobs.js';
 import type { TimeSeriesStore } from './storage/time-series-store.js';
 import { CLOUD_VERSION } from './version.js';
+import { createAuthServices, type AuthServices } from './auth/auth-services.js';
+import { ensureFirstAdmin } from './auth/first-admin.js';
+import { LiveHub } from './live/live-hub.js';
 
 export interface RunningCloud {
   httpPort: number;
@@ -29,7 +32,24 @@ export interface RunningCloud {
   timeSeries: TimeSeriesStore;
   metrics: CloudMetrics;
   api: FastifyInstance;
+  auth: AuthServices;
   stop(): Promise<void>;
+}
+
+export interface StartCloudOptions {
+  /**
+   * Told of the admin created on a database without users; default: prints the generated password
+   * once on stderr (it is stored only as a hash).
+   */
+  onFirstAdmin?: (admin: { username: string; generatedPassword?: string }) => void;
+}
+
+function printFirstAdmin(admin: { username: string; generatedPassword?: string }): void {
+  if (admin.generatedPassword === undefined) return;
+  process.stderr.write(
+    `\nFirst start: created the user "${admin.username}" with the password\n\n    ${admin.generatedPassword}\n\n` +
+      'It is shown this once. Log in and change it, or set GATEHOUSE_ADMIN_PASSWORD before the first start.\n\n',
+  );
 }
 
 async function openStorage(config: ReturnType<typeof cloudConfigSchema.parse>['storage']): Promise<SqlClient> {
@@ -42,7 +62,7 @@ async function openStorage(config: ReturnType<typeof cloudConfigSchema.parse>['s
  * Starts the cloud service: storage (migrated), the MQTT ingest, the HTTP API and, for the site in a box,
  * an embedded broker. Stops in reverse order.
  */
-export async function startCloud(input: CloudConfigInput, logger: Logger): Promise<RunningCloud> {
+export async function startCloud(input: CloudConfigInput, logger: Logger, options: StartCloudOptions = {}): Promise<RunningCloud> {
   const config = cloudConfigSchema.parse(input);
   const log = logger.child({ component: 'cloud' });
   const cleanups: (() => Promise<void>)[] = [];
@@ -67,6 +87,16 @@ export async function startCloud(input: CloudConfigInput, logger: Logger): Promi
       const b = broker;
       cleanups.push(() => b.close());
     }
+
+    const auth = createAuthServices(db, config.auth);
+    const firstAdmin = await ensureFirstAdmin(db, auth.users);
+    if (firstAdmin) {
+      log.warn({ username: firstAdmin.username, generated: firstAdmin.generatedPassword !== undefined }, 'no users yet: created the first admin');
+      (options.onFirstAdmin ?? printFirstAdmin)(firstAdmin);
+    }
+    const live = new LiveHub({ db, logger: log });
+    await live.start();
+    cleanups.push(async () => live.stop());
 
     const registry = new SiteRegistry(db);
     for (const site of config.sites) {
@@ -123,6 +153,10 @@ export async function startCloud(input: CloudConfigInput, logger: Logger): Promi
       logger: log,
       version: CLOUD_VERSION,
       ingestConnected: () => subscriber.connected,
+      auth,
+      live,
+      ...(config.console.dir ? { consoleDir: config.console.dir } : {}),
+      trustProxy: config.http.trustProxy,
     });
     cleanups.push(() => api.close());
     await api.listen({ host: config.http.host, port: config.http.port });
@@ -152,6 +186,7 @@ export async function startCloud(input: CloudConfigInput, logger: Logger): Promi
       timeSeries,
       metrics,
       api,
+      auth,
       stop: stopAll,
     };
   } catch (err) {

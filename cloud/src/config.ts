@@ -47,9 +47,14 @@ const retentionSchema = z
 export const cloudConfigSchema = z
   .object({
     http: z
-      .object({ host: z.string().default('0.0.0.0'), port: z.number().int().min(0).max(65535).default(8080) })
+      .object({
+        host: z.string().default('0.0.0.0'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        /** behind a reverse proxy: trust its X-Forwarded-For / -Proto (client address for lockouts, https for cookies) */
+        trustProxy: z.boolean().default(false),
+      })
       .strict()
-      .default({ host: '0.0.0.0', port: 8080 }),
+      .default({ host: '0.0.0.0', port: 8080, trustProxy: false }),
     mqtt: z
       .object({
         /** broker url; defaults to the embedded broker when that is enabled */
@@ -138,6 +143,27 @@ export const cloudConfigSchema = z
       })
       .strict()
       .optional(),
+    /** accounts: console sessions, lockouts, who may read /metrics */
+    auth: z
+      .object({
+        /** a console session unused for this long ends */
+        sessionIdleMinutes: z.number().int().min(5).max(7 * 24 * 60).default(12 * 60),
+        /** every session ends this long after its login */
+        sessionMaxHours: z.number().int().min(1).max(24 * 30).default(24),
+        /** Secure cookies: auto = when the request came over https (set http.trustProxy behind a TLS proxy) */
+        secureCookies: z.union([z.boolean(), z.literal('auto')]).default('auto'),
+        /** /metrics answers clients on this machine without a token */
+        metricsFromLoopback: z.boolean().default(true),
+        /** failed logins to one account from one address before that pair is locked for lockoutMinutes */
+        maxFailuresPerAccount: z.number().int().min(1).max(100).default(5),
+        /** failed logins from one address, whatever the accounts, before the address is refused */
+        maxFailuresPerAddress: z.number().int().min(1).max(1000).default(20),
+        lockoutMinutes: z.number().int().min(1).max(24 * 60).default(15),
+      })
+      .strict()
+      .default({ sessionIdleMinutes: 720, sessionMaxHours: 24, secureCookies: 'auto', metricsFromLoopback: true, maxFailuresPerAccount: 5, maxFailuresPerAddress: 20, lockoutMinutes: 15 }),
+    /** the web console's built files (console/dist); omitted: the one beside this package */
+    console: z.object({ dir: z.string().optional() }).strict().default({}),
     /** run an embedded MQTT broker in this process (site in a box); gateways connect to it */
     embeddedBroker: z
       .object({

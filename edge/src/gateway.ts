@@ -9,6 +9,7 @@ import { isAccessControlDriver } from './drivers/access/access-driver.js';
 import { isCameraDriver } from './drivers/camera/camera-driver.js';
 import { VideoLinkage } from './linkage/video-linkage.js';
 import { CommandLedger } from './commands/command-ledger.js';
+import { executeSnapshotCommand } from './commands/snapshot-command.js';
 import { Journal } from './journal/journal.js';
 import { compactReadings } from './journal/readings-compaction.js';
 import { DriverStateFile } from './drivers/driver-state-file.js';
@@ -186,13 +187,14 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
     onCommand: (name, command) => executeCommand(name, command),
   });
 
-  /** Commands from the cloud: open or close a door, resend journal entries it found missing, or republish the birth. */
+  /** Commands from the cloud: open or close a door, take a snapshot, resend journal entries it found missing, or republish the birth. */
   const executeCommand = async (name: string, command: Command): Promise<Pick<CommandResult, 'status' | 'detail' | 'data'>> => {
     if (name === 'rebirth') {
       uplink.publishState();
       return { status: 'ok' };
     }
     if (name === 'door') return executeDoorCommand(command);
+    if (name === 'snapshot') return executeSnapshotCommand(command, { device: (id) => drivers.find((d) => d.descriptor.id === id), logger: log });
     if (name !== 'resend') return { status: 'rejected', detail: `unknown command ${name}` };
     const args = resendArgsSchema.safeParse(command.args);
     if (!args.success) return { status: 'rejected', detail: `bad arguments: ${args.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` };

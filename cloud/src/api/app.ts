@@ -1,3 +1,7 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fastifyCookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import {
@@ -17,6 +21,13 @@ import type { SiteRegistry } from '../storage/site-registry.js';
 import type { SqlClient } from '../storage/sql-client.js';
 import type { TimeSeriesStore } from '../storage/time-series-store.js';
 import { ApiError } from './errors.js';
+import { authenticate, installAccessGuard } from '../auth/access-guard.js';
+import { registerAuthRoutes } from '../auth/auth-routes.js';
+import type { AuthServices } from '../auth/auth-services.js';
+import { registerAuditRoutes } from '../audit/audit-routes.js';
+import type { LiveHub } from '../live/live-hub.js';
+import { registerLiveRoutes } from '../live/live-routes.js';
+import type { Api } from './route-types.js';
 import { registerReadRoutes } from './read-routes.js';
 import { registerCommandRoutes } from './command-routes.js';
 
@@ -32,7 +43,18 @@ export interface ApiDependencies {
   version: string;
   /** whether the ingest is connected to its broker, for /health */
   ingestConnected: () => boolean;
+  auth: AuthServices;
+  live: LiveHub;
+  /** the routes of the cloud's domains (alarms, doors and cameras, events), each registering its own */
+  domainRoutes?: readonly ((api: Api) => void)[];
+  /** the web console's built files; default: console/dist of this repository */
+  consoleDir?: string;
+  /** trust X-Forwarded-* from a reverse proxy */
+  trustProxy?: boolean;
 }
+
+/** Where `npm run build` puts the console, seen from cloud/dist/api/. */
+export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../../console/dist/', import.meta.url));
 
 export const errorBodySchema = z.object({ code: z.string(), message: z.string() });
 
@@ -41,9 +63,12 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
   // pino's Logger and fastify's logger interface differ only in generics.
   const loggerInstance = deps.logger.child({ component: 'http' }) as unknown as FastifyBaseLogger;
   // Per-request lines would drown the ingest's logs; errors are still logged by the error handler.
-  const app = Fastify({ loggerInstance, logController: new LogController({ disableRequestLogging: true }) });
+  const app = Fastify({ loggerInstance, logController: new LogController({ disableRequestLogging: true }), trustProxy: deps.trustProxy ?? false });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  await app.register(fastifyCookie);
+  // Before any route: every route is checked against the role × route matrix as it is added.
+  installAccessGuard(app, { sessions: deps.auth.sessions, tokens: deps.auth.tokens, metricsFromLoopback: deps.auth.settings.metricsFromLoopback });
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -51,8 +76,10 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
       info: {
         title: 'Gatehouse cloud API',
         version: deps.version,
-        description: 'Sites, gateways, devices and their readings and events.',
+        description: 'Sites, gateways, devices and their readings and events; alarms, door commands, accounts. Log in with POST /api/v1/auth/login (session cookie + x-csrf-token on changes) or send an API token as Authorization: Bearer gh_….',
       },
+      components: { securitySchemes: { session: { type: 'apiKey', in: 'cookie', name: 'gh_session' }, token: { type: 'http', scheme: 'bearer' } } },
+      security: [{ session: [] }, { token: [] }],
     },
     transform: jsonSchemaTransform,
   });
@@ -70,9 +97,21 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
     request.log.error({ err }, 'request failed');
     return reply.status(500).send({ code: 'GH_INTERNAL', message: 'internal error; see the server log' });
   });
+  const consoleDir = deps.consoleDir ?? DEFAULT_CONSOLE_DIR;
+  const consoleBuilt = existsSync(`${consoleDir}/index.html`);
   app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send({ code: 'GH_NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}; see /api/v1/openapi.json` });
+    const path = request.url.split('?')[0]!;
+    // The console is a single-page app: its own paths (/alarms, /doors …) get its page.
+    if (request.method === 'GET' && !path.startsWith('/api/') && path !== '/metrics') {
+      if (consoleBuilt) return reply.header('cache-control', 'no-cache').sendFile('index.html');
+      return reply.status(404).type('text/plain; charset=utf-8').send(`The web console is not built here (${consoleDir}): run npm run build. The API is at /api/v1/.`);
+    }
+    reply.status(404).send({ code: 'GH_NOT_FOUND', message: `no route ${request.method} ${path}; see /api/v1/openapi.json` });
   });
+  if (consoleBuilt) {
+    // Hashed asset names: cached for good; index.html (the not-found path above): always revalidated.
+    await app.register(fastifyStatic, { root: consoleDir, index: false, wildcard: true, maxAge: '365d', immutable: true });
+  }
 
   const api = app.withTypeProvider<ZodTypeProvider>();
   const startedAt = Date.now();
@@ -107,8 +146,15 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
     },
   );
 
+  registerAuthRoutes(api, { db: deps.db, ...deps.auth, secureCookies: deps.auth.settings.secureCookies, sessionMaxHours: deps.auth.settings.sessionMaxHours });
   registerReadRoutes(api, deps);
   registerCommandRoutes(api, deps);
+  registerAuditRoutes(api, deps);
+  registerLiveRoutes(api, {
+    hub: deps.live,
+    stillAuthorised: (request) => authenticate(request, { sessions: deps.auth.sessions, tokens: deps.auth.tokens, metricsFromLoopback: false }).then((p) => p !== undefined, () => false),
+  });
+  for (const register of deps.domainRoutes ?? []) register(api);
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {

@@ -16,6 +16,8 @@ export const API_ERRORS = {
   GH_BAD_TRANSITION: { status: 409, message: 'not allowed from the current state' },
   GH_LOCKED_OUT: { status: 429, message: 'too many failed logins: try again later' },
   GH_INTERNAL: { status: 500, message: 'internal error' },
+  GH_GATEWAY_FAILED: { status: 502, message: 'the gateway could not do it' },
+  GH_TIMEOUT: { status: 504, message: 'no answer from the gateway in time' },
 } as const;
 
 export type ApiErrorCode = keyof typeof API_ERRORS;

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { commandCodec, MAX_COMMAND_LIFETIME_MS, topics, type CommandResult, type GatewayAddress } from '@gatehouse/contracts';
+import { COMMAND_NAMES, commandCodec, MAX_COMMAND_LIFETIME_MS, topics, type CommandResult, type GatewayAddress } from '@gatehouse/contracts';
 import type { Logger } from 'pino';
+import { CameraSnapshotStore } from '../storage/camera-snapshots.js';
 import type { SqlClient } from '../storage/sql-client.js';
+import { keepSnapshot, type RecordedOutcome } from './snapshot-results.js';
 
 export interface StoredCommand {
   id: string;
@@ -45,6 +47,7 @@ const WAIT_POLL_MS = 200;
  */
 export class CommandService {
   private readonly waiters = new Map<string, Set<(command: StoredCommand) => void>>();
+  private readonly snapshots: CameraSnapshotStore;
 
   constructor(
     private readonly deps: {
@@ -52,8 +55,12 @@ export class CommandService {
       publish: (topic: string, payload: Buffer) => Promise<void>;
       logger: Logger;
       now?: () => number;
+      /** where pictures taken on request are kept; default: camera_snapshots in `db` */
+      snapshots?: CameraSnapshotStore;
     },
-  ) {}
+  ) {
+    this.snapshots = deps.snapshots ?? new CameraSnapshotStore(deps.db);
+  }
 
   async issue(request: IssueRequest): Promise<StoredCommand> {
     if (request.lifetimeMs <= 0 || request.lifetimeMs > MAX_COMMAND_LIFETIME_MS) throw new RangeError(`a command lives between 1 ms and ${MAX_COMMAND_LIFETIME_MS} ms, not ${request.lifetimeMs}`);
@@ -73,14 +80,35 @@ export class CommandService {
     return (await this.get(command.id))!;
   }
 
-  /** Records a gateway's result for a command issued here (results of other commands are ignored). */
+  /**
+   * Records a gateway's result for a command issued here (results of other commands are ignored). The
+   * picture of a snapshot goes to camera_snapshots in the same transaction; the command keeps where it
+   * went, not the image.
+   */
   async recordResult(origin: GatewayAddress, result: CommandResult): Promise<void> {
-    const rows = await this.deps.db.query<{ id: string }>(
-      `UPDATE commands SET status = $4, detail = $5, result = $6, result_at = to_timestamp($7 / 1000.0)
-        WHERE id = $1 AND site = $2 AND gateway = $3 AND status = 'sent' RETURNING id`,
-      [result.id, origin.site, origin.gateway, result.status, result.detail ?? null, result.data ? JSON.stringify(result.data) : null, result.ts],
-    );
-    if (rows.length === 0) return;
+    const recorded = await this.deps.db.transaction(async (tx) => {
+      // Locked: a result delivered twice (two cloud instances, a redelivery) is recorded, and its picture kept, once.
+      const rows = await tx.query<{ name: string; device: string | null; issuedBy: string }>(
+        `SELECT name, device, issued_by AS "issuedBy" FROM commands WHERE id = $1 AND site = $2 AND gateway = $3 AND status = 'sent' FOR UPDATE`,
+        [result.id, origin.site, origin.gateway],
+      );
+      const command = rows[0];
+      if (!command) return undefined;
+      const outcome: RecordedOutcome =
+        command.name === COMMAND_NAMES.snapshot && result.status === 'ok'
+          ? await keepSnapshot(tx, this.snapshots, { site: origin.site, device: command.device, issuedBy: command.issuedBy }, result)
+          : { status: result.status, detail: result.detail ?? null, result: result.data ?? null };
+      await tx.execute(`UPDATE commands SET status = $2, detail = $3, result = $4, result_at = to_timestamp($5 / 1000.0) WHERE id = $1`, [
+        result.id,
+        outcome.status,
+        outcome.detail,
+        outcome.result ? JSON.stringify(outcome.result) : null,
+        result.ts,
+      ]);
+      return outcome;
+    });
+    if (!recorded) return;
+    if (recorded.status !== result.status) this.deps.logger.warn({ ...origin, id: result.id, reported: result.status, recorded: recorded.status, detail: recorded.detail }, 'command result recorded as failed');
     const waiting = this.waiters.get(result.id);
     if (!waiting) return;
     const stored = await this.get(result.id);

@@ -21,6 +21,30 @@ export interface StoredEvent {
   attachments: number;
 }
 
+/** Where a page of events ends: the keyset (time, gateway, id) of its last event, newest first. */
+export interface EventKey {
+  /** the event's time in microseconds since the epoch, exactly as stored */
+  tsUs: string;
+  gateway: string;
+  id: string;
+}
+
+export interface EventSearch {
+  site: string;
+  device?: string;
+  /** any of these types */
+  types?: readonly string[];
+  /** epoch ms, inclusive */
+  from?: number;
+  /** epoch ms, exclusive */
+  to?: number;
+  /** the last characters of a card number (hex digits): masked credentials ending with them */
+  card?: string;
+  /** continue after this event */
+  after?: EventKey;
+  limit: number;
+}
+
 /** Security and device events with their evidence (camera snapshots); stored once per (gateway, id), pictures added when they follow. */
 export class EventStore {
   private readonly hooks: EventsStoredHook[] = [];
@@ -93,6 +117,43 @@ export class EventStore {
          FROM events e WHERE e.site = $1 ORDER BY e.ts DESC LIMIT $2`,
       [site, limit],
     );
+  }
+
+  /**
+   * Events of a site matching the filters, newest first (time, then gateway and id), `limit` at most,
+   * and where the next page starts when there are more.
+   */
+  async search(q: EventSearch): Promise<{ events: StoredEvent[]; next: EventKey | null }> {
+    const params: unknown[] = [q.site];
+    const where = ['e.site = $1'];
+    const param = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    if (q.device !== undefined) where.push(`e.device = ${param(q.device)}`);
+    if (q.types !== undefined) where.push(`e.type = ANY(${param(q.types)}::text[])`);
+    if (q.from !== undefined) where.push(`e.ts >= to_timestamp(${param(q.from)} / 1000.0)`);
+    if (q.to !== undefined) where.push(`e.ts < to_timestamp(${param(q.to)} / 1000.0)`);
+    if (q.card !== undefined) where.push(`upper(e.credential) LIKE '%' || ${param(q.card.toUpperCase().replace(/[^0-9A-Z]/g, ''))}`);
+    if (q.after !== undefined) {
+      const ts = `('epoch'::timestamptz + ${param(q.after.tsUs)}::bigint * interval '1 microsecond')`;
+      // The first condition lets the (site, ts) index bound the scan; the second is the exact keyset.
+      where.push(`e.ts <= ${ts}`, `(e.ts, e.gateway, e.id) < (${ts}, ${param(q.after.gateway)}, ${param(q.after.id)})`);
+    }
+    const rows = await this.db.query<StoredEvent & { tsUs: string }>(
+      `SELECT e.site, e.gateway, e.id, e.device, e.type, (extract(epoch from e.ts) * 1000)::float8 AS ts,
+              e.point, e.credential, e.reason,
+              (SELECT count(*)::int FROM event_attachments a
+                WHERE a.site = e.site AND a.gateway = e.gateway AND a.event_id = e.id) AS attachments,
+              floor(extract(epoch from e.ts) * 1000000)::bigint::text AS "tsUs"
+         FROM events e WHERE ${where.join(' AND ')}
+        ORDER BY e.ts DESC, e.gateway DESC, e.id DESC LIMIT ${param(q.limit + 1)}`,
+      params,
+    );
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    const next = rows.length > q.limit && last ? { tsUs: last.tsUs, gateway: last.gateway, id: last.id } : null;
+    return { events: page.map(({ tsUs: _, ...event }) => event), next };
   }
 }
 

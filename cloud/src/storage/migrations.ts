@@ -242,9 +242,6 @@ export const MIGRATIONS: readonly Migration[] = [
         disabled boolean NOT NULL DEFAULT false,
         created_at timestamptz NOT NULL DEFAULT now(),
         password_changed_at timestamptz NOT NULL DEFAULT now(),
-        -- consecutive failed logins and the lockout they earned (temporary, never for ever)
-        failed_logins integer NOT NULL DEFAULT 0,
-        locked_until timestamptz,
         last_login_at timestamptz
       );
       -- Console sessions: the cookie holds a random secret, the table only its SHA-256.
@@ -273,12 +270,15 @@ export const MIGRATIONS: readonly Migration[] = [
         revoked_at timestamptz,
         last_used_at timestamptz
       );
-      -- Failed logins per client address, for rate limiting across cloud instances.
+      -- Failed logins, for rate limiting across cloud instances: an account is locked per client
+      -- address, so that nobody can lock a user (the admin) out from everywhere by guessing.
       CREATE TABLE login_failures (
+        username text NOT NULL,
         address text NOT NULL,
         at timestamptz NOT NULL DEFAULT now()
       );
       CREATE INDEX login_failures_address_at ON login_failures (address, at);
+      CREATE INDEX login_failures_username_at ON login_failures (username, at);
 
       -- Alarms for guards. source_key names what raised it (door forced at a door, a device offline, a
       -- gateway silent): while an alarm of a source is not closed, new occurrences count on it.

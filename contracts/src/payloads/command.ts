@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { idSchema } from '../ids.js';
 import { timestampMsSchema } from './reading.js';
 
 /** Published by the cloud on `gh/v1/{site}/{gateway}/cmd/{name}`. */
@@ -31,7 +32,7 @@ export const commandResultSchema = z.object({
 export type CommandResult = z.infer<typeof commandResultSchema>;
 
 /** Command names the gateway understands. */
-export const COMMAND_NAMES = { resend: 'resend', rebirth: 'rebirth', door: 'door' } as const;
+export const COMMAND_NAMES = { resend: 'resend', rebirth: 'rebirth', door: 'door', snapshot: 'snapshot' } as const;
 
 /**
  * The longest a command may live (expiresAt − issuedAt): a gateway remembers each command id it ran
@@ -70,3 +71,29 @@ export const resendResultDataSchema = z.object({
   stream: z.enum(['telemetry', 'events']),
   unavailable: z.array(z.tuple([z.number().int().min(1), z.number().int().min(1)])).max(10_000),
 });
+
+/** `snapshot`: a still image from one camera, taken now (a guard looking at a door). */
+export const snapshotCommandArgsSchema = z
+  .object({
+    /** the camera */
+    device: idSchema,
+  })
+  .strict();
+
+export type SnapshotCommandArgs = z.infer<typeof snapshotCommandArgsSchema>;
+
+/**
+ * Largest picture a snapshot result carries, in base64 characters: as an event attachment, about
+ * 1.4 MB of image. A command result stays far below the 8 MiB of a message.
+ */
+export const MAX_SNAPSHOT_BASE64 = 2_000_000;
+
+/** What a gateway reports with a successful `snapshot`: the picture itself (keys beyond these are ignored). */
+export const snapshotResultDataSchema = z.object({
+  contentType: z.enum(['image/jpeg', 'image/png']),
+  /** when the camera was asked for it, epoch ms */
+  ts: timestampMsSchema,
+  dataBase64: z.base64('expected the image in base64').min(4, 'expected an image').max(MAX_SNAPSHOT_BASE64, `expected at most ${MAX_SNAPSHOT_BASE64} base64 characters`),
+});
+
+export type SnapshotResultData = z.infer<typeof snapshotResultDataSchema>;
