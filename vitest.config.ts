@@ -17,6 +17,8 @@ export default defineConfig({
     include: ['*/test/**/*.test.ts', 'test/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],
     pool: 'forks',
+    // Clouds started by tests create their first admin with this password instead of printing a generated one.
+    env: { GATEHOUSE_ADMIN_PASSWORD: 'test-admin-password' },
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

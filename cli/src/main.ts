@@ -4,6 +4,7 @@ import { registerBrokerCommands } from './commands/broker.js';
 import { registerComponentCommands } from './commands/components.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerModbusCommands } from './commands/modbus.js';
+import { registerUsersCommands } from './commands/users.js';
 import { CLI_VERSION } from './version.js';
 
 // Output piped into `head` and closed early is not an error.
@@ -21,6 +22,7 @@ registerDemoCommand(program);
 registerComponentCommands(program);
 registerModbusCommands(program);
 registerBrokerCommands(program);
+registerUsersCommands(program);
 
 program.exitOverride();
 try {

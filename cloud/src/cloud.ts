@@ -52,6 +52,18 @@ function printFirstAdmin(admin: { username: string; generatedPassword?: string }
   );
 }
 
+/** Opens (and migrates) the cloud's relational database, for tools such as `gatehouse users`. */
+export async function openCloudDatabase(config: ReturnType<typeof cloudConfigSchema.parse>['storage']): Promise<SqlClient> {
+  const db = await openStorage(config);
+  try {
+    await migrate(db);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return db;
+}
+
 async function openStorage(config: ReturnType<typeof cloudConfigSchema.parse>['storage']): Promise<SqlClient> {
   if (config.kind === 'postgres') return createPostgresClient({ connectionString: config.connectionString, maxConnections: config.maxConnections });
   if (config.dataDir) mkdirSync(config.dataDir, { recursive: true });

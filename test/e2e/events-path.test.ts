@@ -7,6 +7,7 @@ import { eventBatchPayload, topics, type DeviceEvent } from '@gatehouse/contract
 import { startCloud, type RunningCloud } from '@gatehouse/cloud';
 import { Journal, JournalPublisher } from '@gatehouse/edge';
 import { silentLogger } from '../support/site-under-test.js';
+import { cloudFetch } from '../support/api-access.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Security events take the same road as readings, on a journal and a stream of their own: written
@@ -54,7 +55,7 @@ describe('security events: journal → MQTT → cloud, with snapshots, exactly o
     const attachments = await cloud.db.query<{ event_id: string; data: Uint8Array }>('SELECT event_id, data FROM event_attachments WHERE site = $1 ORDER BY event_id', [address.site]);
     expect(attachments).toHaveLength(10);
     for (const a of attachments) expect(Buffer.from(a.data).equals(jpeg)).toBe(true);
-    const api = (await (await fetch(`http://127.0.0.1:${cloud.httpPort}/api/v1/events?site=${address.site}&limit=50`)).json()) as { events: { id: string; type: string; attachments: number; credential: string | null }[] };
+    const api = (await (await cloudFetch(cloud, `/api/v1/events?site=${address.site}&limit=50`)).json()) as { events: { id: string; type: string; attachments: number; credential: string | null }[] };
     expect(api.events).toHaveLength(20);
     expect(api.events.find((e) => e.id === 'gw01-3')).toMatchObject({ type: 'access_denied', credential: '****1234', attachments: 0 });
     expect(api.events.find((e) => e.id === 'gw01-4')).toMatchObject({ type: 'door_forced_open', attachments: 1 });

@@ -6,6 +6,7 @@ import { startCloud, type RunningCloud } from '@gatehouse/cloud';
 import { derivePeripheralKey, startGateway, type RunningGateway } from '@gatehouse/edge';
 import { SimulatedPeripheral } from '@gatehouse/firmware-sim';
 import { silentLogger } from '../support/site-under-test.js';
+import { cloudFetch } from '../support/api-access.js';
 import { waitFor } from '../support/wait-for.js';
 
 const SITE = 'osdp-site';
@@ -20,7 +21,7 @@ describe('an OSDP door end to end', () => {
   let server: Awaited<ReturnType<SimulatedPeripheral['listen']>>;
 
   const events = async () =>
-    ((await (await fetch(`http://127.0.0.1:${cloud.httpPort}/api/v1/events?site=${SITE}&limit=100`)).json()) as { events: { type: string; credential: string | null; reason: string | null; device: string }[] }).events.reverse();
+    ((await (await cloudFetch(cloud, `/api/v1/events?site=${SITE}&limit=100`)).json()) as { events: { type: string; credential: string | null; reason: string | null; device: string }[] }).events.reverse();
 
   beforeAll(async () => {
     // Factory-fresh and refusing anything outside the secure channel: the gateway installs its key first.
@@ -94,7 +95,7 @@ describe('an OSDP door end to end', () => {
     const before = (await events()).length;
     peripheral.goSilent(2500);
     const reportedAs = async () =>
-      ((await (await fetch(`http://127.0.0.1:${cloud.httpPort}/api/v1/devices?site=${SITE}`)).json()) as { devices: { id: string; reportedAs: string | null }[] }).devices.find((d) => d.id === 'door-lobby')?.reportedAs;
+      ((await (await cloudFetch(cloud, `/api/v1/devices?site=${SITE}`)).json()) as { devices: { id: string; reportedAs: string | null }[] }).devices.find((d) => d.id === 'door-lobby')?.reportedAs;
     await waitFor('device_offline', async () => (await events()).slice(before).some((e) => e.type === 'device_offline'), 10_000);
     // The devices list says so too, while the reader is silent.
     await waitFor('the devices list to show the reader offline', async () => (await reportedAs()) === 'offline');

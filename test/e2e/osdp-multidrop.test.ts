@@ -7,6 +7,7 @@ import { loadGatewayConfig, startGateway, type RunningGateway } from '@gatehouse
 import { listenOsdpBus, SimulatedPeripheral } from '@gatehouse/firmware-sim';
 import { writeFileSync } from 'node:fs';
 import { silentLogger } from '../support/site-under-test.js';
+import { cloudFetch } from '../support/api-access.js';
 import { waitFor } from '../support/wait-for.js';
 
 const SITE = 'multidrop-site';
@@ -22,7 +23,7 @@ describe('OSDP readers sharing one line', () => {
   let bus: Awaited<ReturnType<typeof listenOsdpBus>>;
 
   const events = async () =>
-    ((await (await fetch(`http://127.0.0.1:${cloud.httpPort}/api/v1/events?site=${SITE}&limit=100`)).json()) as { events: { device: string; type: string }[] }).events.reverse();
+    ((await (await cloudFetch(cloud, `/api/v1/events?site=${SITE}&limit=100`)).json()) as { events: { device: string; type: string }[] }).events.reverse();
 
   beforeAll(async () => {
     bus = await listenOsdpBus([east, west]);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drainAndCollect, expectStoredExactlyAsServed, startSiteUnderTest, storedCount, type SiteUnderTest } from '../support/site-under-test.js';
+import { cloudFetch } from '../support/api-access.js';
 import { waitFor } from '../support/wait-for.js';
 
 const SITE = 'e2e-embedded';
@@ -23,8 +24,8 @@ describe('end to end on the embedded stack: simulated meters → gateway → aed
   });
 
   it('shows the gateway, its devices and their readings in the API', async () => {
-    const base = `http://127.0.0.1:${site.cloud.httpPort}/api/v1`;
-    const devices = (await (await fetch(`${base}/devices?site=${SITE}`)).json()) as { devices: { id: string; profile: string; lastSeen: number }[] };
+    const get = (path: string) => cloudFetch(site.cloud, `/api/v1${path}`);
+    const devices = (await (await get(`/devices?site=${SITE}`)).json()) as { devices: { id: string; profile: string; lastSeen: number }[] };
     expect(devices.devices.map((d) => [d.id, d.profile])).toEqual([
       ['meter-1', 'eastron-sdm630'],
       ['meter-2', 'eastron-sdm630'],
@@ -32,10 +33,10 @@ describe('end to end on the embedded stack: simulated meters → gateway → aed
     ]);
     // The gateway stopped cleanly above: its retained death message marks it offline.
     await waitFor('the gateway to be reported offline', async () => {
-      const gateways = (await (await fetch(`${base}/gateways?site=${SITE}`)).json()) as { gateways: { status: string }[] };
+      const gateways = (await (await get(`/gateways?site=${SITE}`)).json()) as { gateways: { status: string }[] };
       return gateways.gateways[0]?.status === 'offline';
     });
-    const series = (await (await fetch(`${base}/series?site=${SITE}&device=meter-2&metric=import_energy&from=0&step=raw`)).json()) as { unit: string; points: { value: number }[] };
+    const series = (await (await get(`/series?site=${SITE}&device=meter-2&metric=import_energy&from=0&step=raw`)).json()) as { unit: string; points: { value: number }[] };
     expect(series.unit).toBe('kWh');
     expect(series.points.length).toBeGreaterThanOrEqual(8);
     // The energy register only grows.

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '@gatehouse/contracts';
 import { cleanBroker, createTestDatabase, createTestInfluxDatabase, REAL_MQTT_URL, requireBroker, uniqueName } from '../support/real-services.js';
+import { cloudFetch } from '../support/api-access.js';
 import { drainAndCollect, expectStoredExactlyAsServed, startSiteUnderTest, storedCount, type SiteUnderTest } from '../support/site-under-test.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -79,8 +80,8 @@ describe('end to end into InfluxDB, over two shared-subscription ingest connecti
     expectStoredExactlyAsServed(result);
 
     await site.cloud.timeSeries.refreshRollups();
-    const api = `http://127.0.0.1:${site.cloud.httpPort}/api/v1`;
-    const body = (await (await fetch(`${api}/sites/${site2}/rollups?metric=import_energy&level=1d&from=${Date.now() - 3 * 86_400_000}`)).json()) as {
+    const get = (path: string) => cloudFetch(site.cloud, `/api/v1${path}`);
+    const body = (await (await get(`/sites/${site2}/rollups?metric=import_energy&level=1d&from=${Date.now() - 3 * 86_400_000}`)).json()) as {
       devices: { device: string; kind: string; buckets: { consumption: number; count: number }[] }[];
     };
     expect(body.devices).toHaveLength(2);

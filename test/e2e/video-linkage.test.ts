@@ -7,6 +7,7 @@ import { startCloud, type RunningCloud } from '@gatehouse/cloud';
 import { startGateway, type RunningGateway } from '@gatehouse/edge';
 import { SimulatedCamera, SimulatedPeripheral, type RunningCamera } from '@gatehouse/firmware-sim';
 import { silentLogger } from '../support/site-under-test.js';
+import { cloudFetch } from '../support/api-access.js';
 import { waitFor } from '../support/wait-for.js';
 
 const SITE = 'linkage-site';
@@ -30,7 +31,7 @@ describe('video linkage: door alarms with the pictures of the cameras watching t
   const cameras: SimulatedCamera[] = [];
   const running: RunningCamera[] = [];
 
-  const api = (path: string) => fetch(`http://127.0.0.1:${cloud.httpPort}${path}`);
+  const api = (path: string) => cloudFetch(cloud, path);
   const events = async () => ((await (await api(`/api/v1/events?site=${SITE}&limit=100`)).json()) as { events: ApiEvent[] }).events.reverse();
   const metric = async (name: string) => {
     const text = await (await fetch(`http://127.0.0.1:${gateway.httpPort}/metrics`)).text();

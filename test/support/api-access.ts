@@ -23,3 +23,23 @@ export async function apiTokenFor(
 export function authedFetch(base: string, token: string): (path: string, init?: RequestInit) => Promise<Response> {
   return (path, init) => fetch(`${base}${path}`, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), authorization: `Bearer ${token}` } });
 }
+
+const tokens = new WeakMap<object, Map<string, Promise<string>>>();
+
+/**
+ * fetch against a running cloud's API (`path` from /api/v1/…) as a user of the given roles over every
+ * site (default: test.admin with every role); the token is made once per cloud and user.
+ */
+export function cloudFetch(
+  cloud: { db: SqlClient; auth: AuthServices; httpPort: number },
+  path: string,
+  init?: RequestInit,
+  as: { username?: string; roles?: Role[] } = {},
+): Promise<Response> {
+  let perUser = tokens.get(cloud);
+  if (!perUser) tokens.set(cloud, (perUser = new Map()));
+  const key = as.username ?? 'test.admin';
+  let token = perUser.get(key);
+  if (!token) perUser.set(key, (token = apiTokenFor(cloud, as)));
+  return token.then((t) => fetch(`http://127.0.0.1:${cloud.httpPort}${path}`, { ...init, headers: { ...(init?.headers as Record<string, string> | undefined), authorization: `Bearer ${t}` } }));
+}

@@ -6,12 +6,14 @@ import type { SimulatedSite } from '@gatehouse/firmware-sim';
 import type { Command } from 'commander';
 import { createLogger } from '../logger.js';
 import { runUntilSignal } from '../run-until-signal.js';
+import { ensureDemoAccounts, type DemoAccount } from './demo-accounts.js';
 
 /** The demo site's configs; the same files run the components one by one. */
 export const DEMO_CONFIG_DIR = fileURLToPath(new URL('../../../examples/site-in-a-box/', import.meta.url));
 
 interface DemoOptions {
   dataDir: string;
+  host: string;
   port: string;
   mqttPort: string;
   gatewayPort: string;
@@ -29,7 +31,8 @@ export function registerDemoCommand(program: Command): void {
     .command('demo')
     .description('run a whole demo site on this machine: simulated meters, gateway, embedded broker, cloud on PGlite')
     .option('--data-dir <dir>', 'where the demo keeps its database and meter state', './data')
-    .option('--port <port>', 'HTTP API port (also the PORT environment variable)', process.env.PORT ?? '8080')
+    .option('--port <port>', 'HTTP port of the console and API (also the PORT environment variable)', process.env.PORT ?? '8080')
+    .option('--host <address>', 'address the console and API listen on (0.0.0.0 to reach it from other machines)', '127.0.0.1')
     .option('--mqtt-port <port>', 'embedded MQTT broker port (1883 is left to a system broker)', '1884')
     .option('--gateway-port <port>', "gateway's /metrics and /health port", '9101')
     .option('--modbus-port <port>', 'Modbus TCP port of the simulated meters', '15020')
@@ -53,6 +56,8 @@ export function registerDemoCommand(program: Command): void {
       let cloud: RunningCloud | undefined;
       let gateway: RunningGateway | undefined;
       let brokerUrl = `mqtt://127.0.0.1:${mqttPort}`;
+      let firstAdminPassword: string | undefined;
+      let accounts: DemoAccount[] = [];
       const stop = async () => {
         await gateway?.stop();
         await sim?.stop();
@@ -74,13 +79,15 @@ export function registerDemoCommand(program: Command): void {
         cloud = await startCloud(
           {
             ...cloudConfig,
-            http: { ...cloudConfig.http, port: httpPort },
+            http: { ...cloudConfig.http, host: options.host, port: httpPort },
             storage: { kind: 'pglite', dataDir: resolve(dataDir, 'pglite') },
             embeddedBroker: { host: '127.0.0.1', port: mqttPort },
           },
           logger,
+          { onFirstAdmin: (admin) => (firstAdminPassword = admin.generatedPassword) },
         );
         brokerUrl = cloud.brokerUrl ?? brokerUrl;
+        accounts = await ensureDemoAccounts(cloud, resolve(dataDir, 'demo-accounts.json'), firstAdminPassword);
         // With --modbus-port 0 the simulator picked its port; point the gateway at the one it got.
         const meterPort = sim.modbusTcp[0]?.port ?? modbusPort;
         gateway = await startGateway(
@@ -111,7 +118,8 @@ export function registerDemoCommand(program: Command): void {
         throw err;
       }
 
-      const api = `http://localhost:${cloud.httpPort}`;
+      const shownHost = options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host.includes(':') ? `[${options.host}]` : options.host;
+      const api = `http://${shownHost}:${cloud.httpPort}`;
       const meters = sim.modbusTcp.flatMap((e) => e.meters.map((m) => `${m.id} (unit ${m.unitId})`));
       process.stdout.write(
         [
@@ -124,11 +132,12 @@ export function registerDemoCommand(program: Command): void {
           `  MQTT broker        ${brokerUrl}  (embedded)`,
           `  gateway            ${edgeConfig.site}/${edgeConfig.gateway}  metrics http://127.0.0.1:${gateway.httpPort}/metrics`,
           `  cloud storage      PGlite in ${resolve(dataDir, 'pglite')}`,
-          `  HTTP API           ${api}/api/v1/health`,
-          `                     ${api}/api/v1/devices`,
-          `                     ${api}/api/v1/series?site=${edgeConfig.site}&device=b1-main&metric=active_power`,
-          `                     ${api}/api/v1/events?site=${edgeConfig.site}`,
-          `                     ${api}/api/v1/openapi.json   ${api}/metrics`,
+          `  HTTP API           ${api}/api/v1/health   ${api}/api/v1/openapi.json   ${api}/metrics`,
+          '',
+          `  Console            ${api}/`,
+          ...accounts.map((a) => `    ${a.username.padEnd(16)} password ${a.password.padEnd(14)} ${a.roles.join(', ')}: ${a.what}`),
+          `  (kept in ${resolve(dataDir, 'demo-accounts.json')})`,
+          '',
           'Press Ctrl-C to stop.',
           '',
         ].join('\n') + '\n',

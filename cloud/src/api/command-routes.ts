@@ -4,6 +4,8 @@ import { z } from 'zod';
 import type { ApiDependencies } from './app.js';
 import { errorBodySchema } from './app.js';
 import { ApiError } from './errors.js';
+import { auditLog } from '../audit/audit-log.js';
+import { principalOf, requireRecordSite } from '../auth/request-principal.js';
 
 const storedCommandSchema = z.object({
   id: z.string(),
@@ -27,7 +29,7 @@ export function registerCommandRoutes(api: Api, deps: ApiDependencies): void {
     '/api/v1/sites/:site/doors/:device/commands',
     {
       schema: {
-        summary: 'Open or lock a door remotely; answers with the gateway\'s result, or 202 while it is still on its way',
+        summary: 'Open or lock a door remotely as the logged-in user (recorded in the audit log); answers with the gateway\'s result, or 202 while it is still on its way',
         tags: ['commands'],
         params: z.object({ site: idParam, device: idParam }),
         body: z
@@ -35,7 +37,6 @@ export function registerCommandRoutes(api: Api, deps: ApiDependencies): void {
             action: z.enum(['open', 'close']),
             door: z.string().min(1).max(16).optional().meta({ description: "'1', '2', … on a panel; absent: the device's only door" }),
             durationMs: z.number().int().min(1000).max(600_000).optional().meta({ description: 'open: how long the strike stays released (default: the door\'s own unlock time)' }),
-            issuedBy: z.string().min(1).max(128).meta({ description: 'the user asking, for the audit log' }),
             ttlSeconds: z.number().int().min(1).max(MAX_COMMAND_LIFETIME_MS / 1000).default(30).meta({ description: 'the gateway refuses the command after this long' }),
             waitMs: z.number().int().min(0).max(10_000).default(5000).meta({ description: 'how long to wait for the result before answering 202' }),
           })
@@ -46,6 +47,7 @@ export function registerCommandRoutes(api: Api, deps: ApiDependencies): void {
     async (request, reply) => {
       const { site, device } = request.params;
       const body = request.body;
+      const issuedBy = principalOf(request).username;
       const rows = await deps.db.query<{ gateway: string; kind: string }>('SELECT gateway, kind FROM devices WHERE site = $1 AND id = $2', [site, device]);
       const found = rows[0];
       if (!found) throw new ApiError('GH_NOT_FOUND', `no device ${device} at site ${site}`);
@@ -56,9 +58,19 @@ export function registerCommandRoutes(api: Api, deps: ApiDependencies): void {
         name: COMMAND_NAMES.door,
         device,
         args: { device, action: body.action, ...(body.door !== undefined ? { door: body.door } : {}), ...(body.durationMs !== undefined ? { durationMs: body.durationMs } : {}) },
-        issuedBy: body.issuedBy,
+        issuedBy,
         lifetimeMs: body.ttlSeconds * 1000,
       });
+      await deps.db.transaction((tx) =>
+        auditLog.append(tx, {
+          actor: issuedBy,
+          site,
+          action: `door.${body.action}`,
+          targetType: 'door',
+          targetId: body.door !== undefined ? `${device}/${body.door}` : device,
+          details: { command: issued.id, gateway: found.gateway, ...(body.durationMs !== undefined ? { durationMs: body.durationMs } : {}), sent: issued.status === 'sent' },
+        }),
+      );
       const outcome = (await deps.commands.waitForResult(issued.id, body.waitMs)) ?? issued;
       return reply.status(outcome.status === 'sent' ? 202 : 200).send(outcome);
     },
@@ -91,6 +103,7 @@ export function registerCommandRoutes(api: Api, deps: ApiDependencies): void {
     async (request) => {
       const command = await deps.commands.get(request.params.id);
       if (!command) throw new ApiError('GH_NOT_FOUND', `no command ${request.params.id}`);
+      requireRecordSite(request, command.site, `command ${request.params.id}`);
       return command;
     },
   );

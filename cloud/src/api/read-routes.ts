@@ -4,6 +4,8 @@ import { z } from 'zod';
 import type { ApiDependencies } from './app.js';
 import { errorBodySchema } from './app.js';
 import { ApiError } from './errors.js';
+import { principalOf } from '../auth/request-principal.js';
+import { canSeeSite } from '../auth/roles.js';
 import { meanOf } from '../storage/rollups/bucket-calculator.js';
 import { calendarOf, NOMINAL_LEVEL_MS, ROLLUP_LEVELS, type RollupLevel } from '../storage/rollups/site-calendar.js';
 import { chooseResolution, SeriesReadError, SeriesReader, type StepRequest } from '../storage/series-reader.js';
@@ -53,7 +55,10 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
         },
       },
     },
-    async () => ({ sites: await deps.registry.listSites() }),
+    async (request) => {
+      const principal = principalOf(request);
+      return { sites: (await deps.registry.listSites()).filter((s) => canSeeSite(principal, s.id)) };
+    },
   );
 
   api.get(
@@ -84,7 +89,10 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
         },
       },
     },
-    async (request) => ({ gateways: await deps.registry.listGateways(request.query.site) }),
+    async (request) => {
+      const principal = principalOf(request);
+      return { gateways: (await deps.registry.listGateways(request.query.site)).filter((g) => canSeeSite(principal, g.site)) };
+    },
   );
 
   api.get(
@@ -113,7 +121,10 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
         },
       },
     },
-    async (request) => ({ devices: await deps.registry.listDevices(request.query.site) }),
+    async (request) => {
+      const principal = principalOf(request);
+      return { devices: (await deps.registry.listDevices(request.query.site)).filter((d) => canSeeSite(principal, d.site)) };
+    },
   );
 
   api.get(
@@ -354,65 +365,6 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
           return { device: s.device, unit: s.unit, kind: s.kind, values: row };
         }),
       };
-    },
-  );
-
-  api.get(
-    '/api/v1/events',
-    {
-      schema: {
-        summary: 'The latest device events of a site, newest first',
-        tags: ['events'],
-        querystring: z.object({ site: idParam, limit: z.coerce.number().int().min(1).max(1000).default(100) }),
-        response: {
-          200: z.object({
-            events: z.array(
-              z.object({
-                site: z.string(),
-                gateway: z.string(),
-                id: z.string(),
-                device: z.string(),
-                type: z.string(),
-                ts: epochMs,
-                point: z.string().nullable(),
-                credential: z.string().nullable(),
-                reason: z.string().nullable(),
-                attachments: z.number(),
-                attachmentUrls: z.array(z.string()).meta({ description: 'where each attached picture is served' }),
-              }),
-            ),
-          }),
-        },
-      },
-    },
-    async (request) => ({
-      events: (await deps.events.list(request.query.site, request.query.limit)).map((e) => ({
-        ...e,
-        attachmentUrls: Array.from({ length: e.attachments }, (_, i) => `/api/v1/sites/${encodeURIComponent(e.site)}/events/${encodeURIComponent(e.gateway)}/${encodeURIComponent(e.id)}/attachments/${i}`),
-      })),
-    }),
-  );
-
-  api.get(
-    '/api/v1/sites/:site/events/:gateway/:event/attachments/:index',
-    {
-      schema: {
-        summary: 'A picture attached to an event (a camera snapshot taken when a door was forced, held open, or a duress code used)',
-        tags: ['events'],
-        params: z.object({ site: idParam, gateway: idParam, event: z.string().min(1).max(64), index: z.coerce.number().int().min(0).max(7) }),
-        response: { 200: z.any().meta({ description: 'the image (image/jpeg or image/png)' }), 404: errorBodySchema },
-      },
-    },
-    async (request, reply) => {
-      const { site, gateway, event, index } = request.params;
-      const picture = await deps.events.attachment(site, gateway, event, index);
-      if (!picture) throw new ApiError('GH_NOT_FOUND', `event ${event} of gateway ${gateway} at site ${site} has no attachment ${index}`);
-      return reply
-        .header('content-type', picture.contentType)
-        .header('x-camera', picture.camera)
-        .header('x-taken-at', new Date(picture.ts).toISOString())
-        .header('cache-control', 'private, max-age=86400')
-        .send(picture.data);
     },
   );
 
