@@ -99,3 +99,15 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
 export function rolesAllowed(permission: Permission): readonly Role[] {
   return PERMISSIONS[permission];
 }
+
+/** The matrix as a Markdown table (route, site check, one column per role), as the docs show it. */
+export function roleRouteMatrixMarkdown(): string {
+  const roles = ['admin', 'guard', 'engineer', 'facilities'] as const;
+  const lines = [`| route | permission | site | ${roles.join(' | ')} |`, `| --- | --- | --- | ${roles.map(() => ':---:').join(' | ')} |`];
+  for (const [route, access] of Object.entries(ROUTE_ACCESS)) {
+    const allowed: readonly string[] = access.permission === 'public' ? roles : PERMISSIONS[access.permission];
+    const marks = roles.map((r) => (access.permission === 'public' ? 'open' : allowed.includes(r) ? '✓' : '—'));
+    lines.push(`| \`${route}\` | ${access.permission} | ${access.site} | ${marks.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
