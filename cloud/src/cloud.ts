@@ -23,6 +23,8 @@ import { CLOUD_VERSION } from './version.js';
 import { createAuthServices, type AuthServices } from './auth/auth-services.js';
 import { ensureFirstAdmin } from './auth/first-admin.js';
 import { LiveHub } from './live/live-hub.js';
+import { registerEventRoutes } from './api/event-routes.js';
+import { registerDoorRoutes } from './api/door-routes.js';
 
 export interface RunningCloud {
   httpPort: number;
@@ -167,6 +169,7 @@ export async function startCloud(input: CloudConfigInput, logger: Logger, option
       ingestConnected: () => subscriber.connected,
       auth,
       live,
+      domainRoutes: [(a) => registerEventRoutes(a, { db, events }), (a) => registerDoorRoutes(a, { db, commands })],
       ...(config.console.dir ? { consoleDir: config.console.dir } : {}),
       trustProxy: config.http.trustProxy,
     });

@@ -383,6 +383,8 @@ export const MIGRATIONS: readonly Migration[] = [
         data bytea NOT NULL
       );
       CREATE INDEX camera_snapshots_device ON camera_snapshots (site, device, taken_at DESC);
+      -- A camera's latest picture, whichever event it was attached to.
+      CREATE INDEX event_attachments_camera ON event_attachments (site, camera, ts DESC);
     `,
   },
 ];

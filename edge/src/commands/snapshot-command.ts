@@ -44,9 +44,19 @@ export async function executeSnapshotCommand(
     const data: SnapshotResultData = { contentType: snapshot.contentType, ts: snapshot.ts, dataBase64 };
     return { status: 'ok', detail: `${snapshot.data.length} bytes from camera ${device} in ${ms} ms`, data };
   } catch (err) {
-    deps.logger.warn({ device, id: command.id, issuedBy: command.issuedBy, err: (err as Error).message }, 'snapshot on request failed');
-    return { status: 'failed', detail: (err as Error).message };
+    const detail = describeFailure(device, err);
+    deps.logger.warn({ device, id: command.id, issuedBy: command.issuedBy, err: detail }, 'snapshot on request failed');
+    return { status: 'failed', detail };
   }
+}
+
+/** The camera's reason, naming the camera; a bare "fetch failed" says what failed underneath. */
+function describeFailure(device: string, err: unknown): string {
+  const message = (err as Error).message;
+  const cause = (err as { cause?: { message?: unknown; code?: unknown } }).cause;
+  const underneath = typeof cause?.message === 'string' && cause.message !== '' ? cause.message : typeof cause?.code === 'string' ? cause.code : undefined;
+  const text = underneath && !message.includes(underneath) ? `${message} (${underneath})` : message;
+  return text.includes(device) ? text : `snapshot from camera ${device}: ${text}`;
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
