@@ -24,6 +24,7 @@ import { createAuthServices, type AuthServices } from './auth/auth-services.js';
 import { ensureFirstAdmin } from './auth/first-admin.js';
 import { LiveHub } from './live/live-hub.js';
 import { registerEventRoutes } from './api/event-routes.js';
+import { AlarmJobs, AlarmService, registerAlarmRoutes } from './alarms/index.js';
 import { registerDoorRoutes } from './api/door-routes.js';
 
 export interface RunningCloud {
@@ -123,6 +124,12 @@ export async function startCloud(input: CloudConfigInput, logger: Logger, option
     storageJobs.start();
     cleanups.push(() => storageJobs.stop());
     const events = new EventStore(db);
+    // Alarms are raised in the transaction that stores their event: an event stored is an alarm raised.
+    const alarms = new AlarmService({ db, config: config.alarms, logger: log });
+    alarms.attach(events);
+    const alarmJobs = new AlarmJobs({ db, alarms, logger: log });
+    alarmJobs.start();
+    cleanups.push(() => alarmJobs.stop());
     const deadLetters = new DeadLetterStore(db);
     // Commands go out on the ingest's live connection, which exists further down.
     let publishCommand: (topic: string, payload: Buffer) => Promise<void> = async () => {
@@ -169,7 +176,7 @@ export async function startCloud(input: CloudConfigInput, logger: Logger, option
       ingestConnected: () => subscriber.connected,
       auth,
       live,
-      domainRoutes: [(a) => registerEventRoutes(a, { db, events }), (a) => registerDoorRoutes(a, { db, commands })],
+      domainRoutes: [(a) => registerAlarmRoutes(a, { alarms }), (a) => registerEventRoutes(a, { db, events }), (a) => registerDoorRoutes(a, { db, commands })],
       ...(config.console.dir ? { consoleDir: config.console.dir } : {}),
       trustProxy: config.http.trustProxy,
     });

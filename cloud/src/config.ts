@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { idSchema, loadConfigFile } from '@gatehouse/contracts';
 import { isValidTimeZone } from './storage/rollups/site-calendar.js';
+import { alarmsConfigSchema } from './alarms/alarm-config.js';
 
 const storageSchema = z.discriminatedUnion('kind', [
   z
@@ -162,6 +163,8 @@ export const cloudConfigSchema = z
       })
       .strict()
       .default({ sessionIdleMinutes: 720, sessionMaxHours: 24, secureCookies: 'auto', metricsFromLoopback: true, maxFailuresPerAccount: 5, maxFailuresPerAddress: 20, lockoutMinutes: 15 }),
+    /** alarms for guards: priorities, health thresholds, escalation by webhook and e-mail */
+    alarms: alarmsConfigSchema.prefault({}),
     /** the web console's built files (console/dist); omitted: the one beside this package */
     console: z.object({ dir: z.string().optional() }).strict().default({}),
     /** run an embedded MQTT broker in this process (site in a box); gateways connect to it */

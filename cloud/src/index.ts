@@ -38,3 +38,4 @@ export { SESSION_COOKIE, CSRF_HEADER } from './auth/access-guard.js';
 export * from './audit/audit-log.js';
 export * from './live/live-feed.js';
 export * from './live/live-hub.js';
+export * from './alarms/index.js';

@@ -26,7 +26,7 @@ export interface GapDetectorOptions {
 }
 
 // Serialises the check across cloud instances sharing one database.
-const GAP_CHECK_LOCK = 7_362_002;
+const GAP_CHECK_LOCK = 7_362_003;
 
 /**
  * Finds journal entries a gateway says were delivered (its broker acknowledged them) that the cloud

@@ -9,8 +9,18 @@ export interface LiveItem {
   payload: unknown;
 }
 
-// Arbitrary constant: one writer of the live feed at a time, so that numbers become visible in order.
-const LIVE_FEED_LOCK_ID = 7_362_002;
+// Arbitrary constant (the cloud's advisory locks are 7_362_0xx): one writer of the live feed at a time,
+// so that numbers become visible in order.
+const LIVE_FEED_LOCK_ID = 7_362_010;
+
+/**
+ * Takes the live feed's transaction lock. Transactions that also lock alarm rows take it first, before
+ * any alarm row: storing events takes it and then (in the alarm hook) locks alarm rows, so taking them
+ * in the other order would deadlock.
+ */
+export async function lockLiveFeed(tx: SqlExecutor): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock($1)', [LIVE_FEED_LOCK_ID]);
+}
 
 /**
  * Appends to the live feed in the caller's transaction. The transaction-scoped advisory lock makes
@@ -19,7 +29,7 @@ const LIVE_FEED_LOCK_ID = 7_362_002;
  */
 export async function appendToLiveFeed(tx: SqlExecutor, items: readonly { site: string; kind: LiveKind; payload: unknown }[]): Promise<void> {
   if (items.length === 0) return;
-  await tx.query('SELECT pg_advisory_xact_lock($1)', [LIVE_FEED_LOCK_ID]);
+  await lockLiveFeed(tx);
   await tx.query(
     `INSERT INTO live_feed (site, kind, payload) SELECT s, k, p::jsonb FROM unnest($1::text[], $2::text[], $3::text[]) AS t (s, k, p)`,
     [items.map((i) => i.site), items.map((i) => i.kind), items.map((i) => JSON.stringify(i.payload))],

@@ -1,4 +1,4 @@
-import type { DeviceDescriptor, GatewayAddress, GatewayState } from '@gatehouse/contracts';
+import type { DeviceDescriptor, GatewayAddress, GatewayState, Reading } from '@gatehouse/contracts';
 import type { SqlClient, SqlExecutor } from './sql-client.js';
 
 export interface SiteSummary {
@@ -215,6 +215,39 @@ export class SiteRegistry {
       [address.site, address.gateway, ids, ids.map((id) => lastReadByDevice.get(id))],
     );
     return rows.filter((r) => !r.declared).map((r) => r.id);
+  }
+
+  /**
+   * Keeps each meter's comm_error_since (what the meter_comm_error alarm watches): set to the first
+   * communication error after its last answer when a batch ends in errors and it was answering, back to
+   * null once it answers again (a reading of any other quality, newer than the errors began).
+   */
+  async recordCommErrors(site: string, readings: readonly Reading[]): Promise<void> {
+    const byDevice = new Map<string, { answered: number | null; errors: number[] }>();
+    for (const r of readings) {
+      const d = byDevice.get(r.device) ?? { answered: null, errors: [] };
+      if (r.quality === 'comm_error') d.errors.push(r.ts);
+      else d.answered = Math.max(d.answered ?? r.ts, r.ts);
+      byDevice.set(r.device, d);
+    }
+    const ids = [...byDevice.keys()];
+    const answered = ids.map((id) => byDevice.get(id)!.answered);
+    // the first error after the last answer of the batch: the meter has not answered since
+    const failing = ids.map((id) => {
+      const d = byDevice.get(id)!;
+      const after = d.errors.filter((ts) => d.answered === null || ts > d.answered);
+      return after.length > 0 ? Math.min(...after) : null;
+    });
+    await this.db.query(
+      `UPDATE devices d SET comm_error_since = CASE
+           WHEN x.answered IS NOT NULL AND (d.comm_error_since IS NULL OR to_timestamp(x.answered / 1000.0) >= d.comm_error_since)
+             THEN to_timestamp(x.failing / 1000.0)
+           WHEN d.comm_error_since IS NULL THEN to_timestamp(x.failing / 1000.0)
+           ELSE d.comm_error_since END
+         FROM unnest($2::text[], $3::float8[], $4::float8[]) AS x (id, answered, failing)
+        WHERE d.site = $1 AND d.id = x.id`,
+      [site, ids, answered, failing],
+    );
   }
 
   async listSites(): Promise<SiteSummary[]> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createPgliteClient, migrate, openTimeSeriesStore } from '@gatehouse/cloud';
+import { createPgliteClient, migrate, MIGRATIONS, openTimeSeriesStore } from '@gatehouse/cloud';
 
 describe('migration 4: readings move to monthly partitions and get rollups', () => {
   it('keeps every reading stored before it, and rolls them up', async () => {
@@ -14,7 +14,7 @@ describe('migration 4: readings move to monthly partitions and get rollups', () 
            SELECT 1, to_timestamp(($1::float8 + i * 60000) / 1000.0), i, 'good' FROM generate_series(0, 119) AS i`,
         [t0],
       );
-      expect(await migrate(db)).toEqual([4, 5, 6]);
+      expect(await migrate(db)).toEqual(MIGRATIONS.map((m) => m.version).filter((v) => v > 3));
       const partitions = await db.query<{ name: string }>("SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'readings'::regclass ORDER BY 1");
       expect(partitions.map((p) => p.name)).toEqual(['readings_p2026_10', 'readings_p2026_11']);
       const store = await openTimeSeriesStore(db);
