@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ import {
   LiveHub,
   migrate,
   openTimeSeriesStore,
+  roleRouteMatrixMarkdown,
   SiteRegistry,
   type AuthServices,
   type SqlClient,
@@ -219,5 +221,13 @@ describe('accounts: passwords, sessions, CSRF, tokens, lockouts', () => {
     const admin = await db.transaction((tx) => auth.tokens.create(tx, 'boss', { name: 'prometheus', roles: ['admin'], sites: '*', expiresAt: Date.now() + 60_000 }));
     expect((await app.inject({ url: '/metrics', remoteAddress: '10.0.0.1', headers: { authorization: `Bearer ${admin.token}` } })).statusCode).toBe(200);
     expect((await app.inject({ url: '/api/v1/health', remoteAddress: '10.0.0.1' })).statusCode).toBe(200);
+  });
+});
+
+describe('the role × route matrix', () => {
+  it('is documented in docs/console.md exactly as the code has it', () => {
+    const doc = readFileSync(new URL('../../../docs/console.md', import.meta.url), 'utf8');
+    const between = /<!-- role-route-matrix:start -->\n([\s\S]*?)\n<!-- role-route-matrix:end -->/.exec(doc)?.[1];
+    expect(between).toBe(roleRouteMatrixMarkdown());
   });
 });
