@@ -107,7 +107,7 @@ async function run(dbUrl: string): Promise<Record<string, number>> {
   for (let i = 0; i < doors.length; i += 50) await uplink.publish(doors.slice(i, i + 50).map((device) => ({ device, type: 'door_forced_open', ts: Date.now() })));
   const api = (path: string) => fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
   for (;;) {
-    const body = (await (await api(`/api/v1/alarms?site=${SITE}&limit=1000`)).json()) as { alarms?: unknown[] };
+    const body = (await (await api(`/api/v1/alarms?site=${SITE}&limit=500`)).json()) as { alarms?: unknown[] };
     if ((body.alarms?.length ?? 0) >= ALARMS) break;
     await sleep(200);
   }

@@ -103,7 +103,7 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
     const path = request.url.split('?')[0]!;
     // The console is a single-page app: its own paths (/alarms, /doors …) get its page.
     if (request.method === 'GET' && !path.startsWith('/api/') && path !== '/metrics') {
-      if (consoleBuilt) return reply.header('cache-control', 'no-cache').sendFile('index.html');
+      if (consoleBuilt) return reply.header('cache-control', 'no-cache').sendFile('index.html', { cacheControl: false });
       return reply.status(404).type('text/plain; charset=utf-8').send(`The web console is not built here (${consoleDir}): run npm run build. The API is at /api/v1/.`);
     }
     reply.status(404).send({ code: 'GH_NOT_FOUND', message: `no route ${request.method} ${path}; see /api/v1/openapi.json` });
@@ -111,6 +111,7 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
   if (consoleBuilt) {
     // Hashed asset names: cached for good; index.html (the not-found path above): always revalidated.
     await app.register(fastifyStatic, { root: consoleDir, index: false, wildcard: true, maxAge: '365d', immutable: true });
+    app.get('/', { schema: { hide: true } }, (_request, reply) => reply.header('cache-control', 'no-cache').sendFile('index.html', { cacheControl: false }));
   }
 
   const api = app.withTypeProvider<ZodTypeProvider>();

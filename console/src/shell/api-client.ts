@@ -110,7 +110,8 @@ export class ApiClient {
       const { code, message } = errorBody(parsed, response.status);
       const retry = Number(response.headers.get('retry-after'));
       const error = new ApiError(response.status, code, message, Number.isFinite(retry) && retry > 0 ? retry : null);
-      if (response.status === 401 && path !== '/auth/login' && path !== '/auth/me') this.unauthorizedHandler?.();
+      // a wrong password (login, password change) is not a lost session
+      if (response.status === 401 && code !== 'GH_BAD_CREDENTIALS' && path !== '/auth/login' && path !== '/auth/me') this.unauthorizedHandler?.();
       throw error;
     }
     return { status: response.status, body: parsed as T };

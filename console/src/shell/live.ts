@@ -6,7 +6,9 @@ import type { Alarm, DeviceEvent } from './api-types';
  * Live push from /api/v1/live (Server-Sent Events). EventSource reconnects by itself after a dropped
  * connection and sends Last-Event-ID, so the server resumes with no gap. When the browser gives up
  * (an HTTP error, e.g. after a server restart behind a proxy) we open a new EventSource after a
- * backoff; that one starts from "now", so subscribers are told to reload what they show (`resync`).
+ * backoff, resuming after the last message received (?lastEventId=, as a header cannot be set);
+ * subscribers are told to reload what they show all the same (`resync`), as they are when the
+ * stream first opens: what was loaded before it may have missed a change.
  */
 
 export type LiveStatus = 'connecting' | 'open' | 'reconnecting' | 'down';
@@ -28,8 +30,14 @@ export class LiveFeed {
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private backoffMs = 1000;
   private started = false;
-  /** set once a fresh EventSource replaced one that gave up */
-  private needsResync = false;
+  /**
+   * A fresh EventSource starts from "now": whatever was loaded before it opened may have missed
+   * messages, so its opening asks subscribers to reload (the very first opening too).
+   */
+  private needsResync = true;
+  private everOpened = false;
+  /** id of the last message received: a new EventSource resumes after it (?lastEventId=) */
+  private lastEventId: string | null = null;
 
   constructor(private readonly url: string = `${API_BASE}/live`) {}
 
@@ -41,6 +49,9 @@ export class LiveFeed {
 
   stop(): void {
     this.started = false;
+    this.needsResync = true;
+    this.everOpened = false;
+    this.lastEventId = null;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.source?.close();
@@ -63,11 +74,12 @@ export class LiveFeed {
   }
 
   private open(): void {
-    this.setStatus(this.needsResync ? 'reconnecting' : 'connecting');
-    const source = new EventSource(this.url);
+    this.setStatus(this.everOpened ? 'reconnecting' : 'connecting');
+    const source = new EventSource(this.lastEventId ? `${this.url}?lastEventId=${encodeURIComponent(this.lastEventId)}` : this.url);
     this.source = source;
     source.onopen = () => {
       this.backoffMs = 1000;
+      this.everOpened = true;
       this.setStatus('open');
       if (this.needsResync) {
         this.needsResync = false;
@@ -97,6 +109,7 @@ export class LiveFeed {
   }
 
   private dispatch(kind: 'alarm' | 'event', message: MessageEvent<string>): void {
+    if (message.lastEventId) this.lastEventId = message.lastEventId;
     let data: unknown;
     try {
       data = JSON.parse(message.data);

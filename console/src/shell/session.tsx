@@ -40,8 +40,10 @@ export function readStoredSite(sites: Site[]): string {
   } catch {
     // storage blocked
   }
+  // with one site there is no "all sites" choice
+  if (sites.length === 1 && sites[0]) return sites[0].id;
   if (stored && (stored === ALL_SITES || sites.some((s) => s.id === stored))) return stored;
-  return sites.length === 1 && sites[0] ? sites[0].id : ALL_SITES;
+  return ALL_SITES;
 }
 
 const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';

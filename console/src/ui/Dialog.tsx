@@ -58,12 +58,14 @@ export function ConfirmDialog(props: {
 }) {
   const { t } = useI18n();
   const yes = useRef<HTMLButtonElement>(null);
-  useEffect(() => yes.current?.focus(), []);
+  const no = useRef<HTMLButtonElement>(null);
+  // a dangerous action is not one stray Enter away
+  useEffect(() => (props.danger ? no : yes).current?.focus(), [props.danger]);
   return (
     <Dialog title={props.title} onClose={props.onCancel} className="confirm">
       <div className="confirm-message">{props.message}</div>
       <div className="dialog-actions">
-        <button type="button" className="button" onClick={props.onCancel}>
+        <button ref={no} type="button" className="button" onClick={props.onCancel}>
           {t('common.cancel')}
         </button>
         <button

@@ -10,6 +10,9 @@ export function errorText(t: Translate, error: unknown): string {
     }
     const key = `error.${error.code}`;
     if (isMessageKey(key)) return t(key);
+    // the cloud answers 502/504 when the gateway behind it (camera, door) does not
+    if (error.status === 502) return t('error.gatewayUnreachable');
+    if (error.status === 504) return t('error.gatewayTimeout');
     if (error.status >= 500) return t('error.server', { status: error.status });
     return t('error.unknown', { status: error.status });
   }
@@ -19,7 +22,8 @@ export function errorText(t: Translate, error: unknown): string {
 /** The server's own message, when it adds something to the translated text (which field was wrong). */
 export function errorDetail(error: unknown): string | null {
   if (!(error instanceof ApiError)) return error instanceof Error ? error.message : null;
-  if (['GH_BAD_REQUEST', 'GH_NOT_FOUND', 'GH_CONFLICT', 'GH_BAD_TRANSITION', 'GH_BAD_TIME_RANGE'].includes(error.code)) return error.message;
+  if (error.status === 502 || error.status === 504) return error.message.startsWith('HTTP ') ? null : error.message;
+  if (['GH_BAD_REQUEST', 'GH_GATEWAY_FAILED', 'GH_TIMEOUT', 'GH_FORBIDDEN', 'GH_NOT_FOUND', 'GH_CONFLICT', 'GH_BAD_TRANSITION', 'GH_BAD_TIME_RANGE'].includes(error.code)) return error.message;
   return null;
 }
 
