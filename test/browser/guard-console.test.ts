@@ -265,7 +265,12 @@ describe('guard console in Chromium', () => {
   });
 
   it('doors, events, users: the other screens, on a desk and on a phone', async () => {
+    // A card read, so the event log has something of its own to show.
+    readers[0]!.presentCard(Buffer.from('12345640', 'hex'), 32);
+    await waitFor('the card read stored', async () => (await api<{ events: { type: string }[] }>(`/api/v1/events?site=${NORTH}`)).events.some((e) => e.type === 'access_granted'));
     const { context, page } = await logIn('admin');
+    // An admin sees every site: the doors and events of one at a time.
+    await page.getByTestId('site-picker').selectOption(NORTH);
     await page.getByTestId('nav-doors').click();
     await page.getByTestId('door-card').first().waitFor();
     await shot(page, '08-doors-and-cameras');

@@ -267,7 +267,7 @@ export const en = {
 
   'doors.title': 'Doors & cameras — {site}',
   'doors.chooseSite': 'Choose the site whose doors and cameras to show:',
-  'doors.summary': '{doors} doors ({open} open) · {cameras} cameras · {offline} offline',
+  'doors.summary': 'Doors: {doors} ({open} open) · cameras: {cameras} · offline: {offline}',
   'doors.doors': 'Doors',
   'doors.cameras': 'Cameras',
   'doors.noDoors': 'No doors at this site.',
