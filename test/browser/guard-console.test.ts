@@ -286,6 +286,7 @@ describe('guard console in Chromium', () => {
     await shot(phone.page, '11-phone-alarm-queue');
     await phone.page.getByTestId('alarm-row').first().click();
     await phone.page.getByTestId('alarm-detail').waitFor();
+    await phone.page.getByTestId('alarm-occurrences').waitFor();
     await shot(phone.page, '12-phone-alarm-detail');
     await phone.context.close();
   });

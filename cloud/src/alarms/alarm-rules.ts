@@ -118,8 +118,8 @@ export type TransitionName = keyof typeof TRANSITIONS;
 export function transitionRefusal(name: TransitionName, state: AlarmState): string | undefined {
   const t = TRANSITIONS[name];
   if ((t.from as readonly AlarmState[]).includes(state)) return undefined;
-  if (name === 'clear' && state === 'new') return 'the alarm is new: acknowledge it before clearing it';
-  return `the alarm is ${state}: only ${t.from.join(' or ')} alarms can be ${name === 'acknowledge' ? 'acknowledged' : name === 'clear' ? 'cleared' : 'closed'}`;
+  if (name === 'clear' && state === 'new') return 'acknowledge it before clearing it';
+  return `only ${t.from.join(' or ')} alarms can be ${name === 'acknowledge' ? 'acknowledged' : name === 'clear' ? 'cleared' : 'closed'}`;
 }
 
 /**

@@ -102,7 +102,7 @@ describe('alarm routes', () => {
     const url = `/api/v1/alarms/${tamper!.id}`;
     const early = await call('guard', 'POST', `${url}/clear`, {});
     expect(early.statusCode).toBe(409);
-    expect(early.json()).toEqual({ code: 'GH_BAD_TRANSITION', message: `alarm ${tamper!.id} is new: the alarm is new: acknowledge it before clearing it` });
+    expect(early.json()).toEqual({ code: 'GH_BAD_TRANSITION', message: `alarm ${tamper!.id} is new: acknowledge it before clearing it` });
     expect((await call('guard', 'POST', `${url}/acknowledge`, { note: '   ', ackType: 'genuine' })).json()).toMatchObject({ code: 'GH_BAD_REQUEST', message: expect.stringContaining('body.note') });
     expect((await call('guard', 'POST', `${url}/acknowledge`, { note: 'x'.repeat(1001), ackType: 'genuine' })).statusCode).toBe(400);
     expect((await call('guard', 'POST', `${url}/acknowledge`, { note: 'ok', ackType: 'maybe' })).statusCode).toBe(400);

@@ -86,10 +86,10 @@ describe('alarm rules', () => {
 
   it('allows acknowledge from new, clear from acknowledged, close from acknowledged or cleared', () => {
     expect(transitionRefusal('acknowledge', 'new')).toBeUndefined();
-    expect(transitionRefusal('acknowledge', 'cleared')).toBe('the alarm is cleared: only new alarms can be acknowledged');
-    expect(transitionRefusal('clear', 'new')).toBe('the alarm is new: acknowledge it before clearing it');
+    expect(transitionRefusal('acknowledge', 'cleared')).toBe('only new alarms can be acknowledged');
+    expect(transitionRefusal('clear', 'new')).toBe('acknowledge it before clearing it');
     expect(transitionRefusal('clear', 'acknowledged')).toBeUndefined();
-    expect(transitionRefusal('close', 'new')).toBe('the alarm is new: only acknowledged or cleared alarms can be closed');
+    expect(transitionRefusal('close', 'new')).toBe('only acknowledged or cleared alarms can be closed');
     expect(transitionRefusal('close', 'cleared')).toBeUndefined();
     expect(transitionRefusal('close', 'closed')).toMatch(/closed/);
   });

@@ -105,7 +105,7 @@ describe('alarm service (PGlite)', () => {
     const id = await openAlarmId(db, 'tamper:gw-01:reader-9:');
     const snapshot = async () => ({ row: await db.query('SELECT * FROM alarms WHERE id = $1', [id]), audit: await auditOf(db, id), live: await lastLiveSeq(db) });
     const before = await snapshot();
-    await expect(alarms.clear(id, 'guard.li', 'x')).rejects.toMatchObject({ code: 'GH_BAD_TRANSITION', status: 409, message: `alarm ${id} is new: the alarm is new: acknowledge it before clearing it` });
+    await expect(alarms.clear(id, 'guard.li', 'x')).rejects.toMatchObject({ code: 'GH_BAD_TRANSITION', status: 409, message: `alarm ${id} is new: acknowledge it before clearing it` });
     await expect(alarms.close(id, 'guard.li')).rejects.toMatchObject({ code: 'GH_BAD_TRANSITION' });
     await expect(alarms.acknowledge(id, 'guard.li', '   ', 'genuine')).rejects.toMatchObject({ code: 'GH_BAD_REQUEST' });
     await expect(alarms.acknowledge(id, 'guard.li', 'x'.repeat(1001), 'genuine')).rejects.toMatchObject({ code: 'GH_BAD_REQUEST' });
