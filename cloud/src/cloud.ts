@@ -127,6 +127,8 @@ export async function startCloud(input: CloudConfigInput, logger: Logger, option
     // Alarms are raised in the transaction that stores their event: an event stored is an alarm raised.
     const alarms = new AlarmService({ db, config: config.alarms, logger: log });
     alarms.attach(events);
+    // This instance's consoles hear of what it stored at once; other instances' at their next read.
+    events.onCommitted(() => live.nudge());
     const alarmJobs = new AlarmJobs({ db, alarms, logger: log });
     alarmJobs.start();
     cleanups.push(() => alarmJobs.stop());

@@ -25,6 +25,8 @@ export class LiveHub {
   private timer: NodeJS.Timeout | undefined;
   private purgeTimer: NodeJS.Timeout | undefined;
   private polling = false;
+  /** a nudge came while a read was under way: read once more after it */
+  private pollAgain = false;
   private readonly pollEveryMs: number;
   private readonly bufferSize: number;
 
@@ -83,12 +85,23 @@ export class LiveHub {
     });
   }
 
+  /**
+   * Reads the feed now rather than at the next tick: called when this instance has just committed
+   * something to it (an event stored), so that its consoles hear of it at once.
+   */
+  nudge(): void {
+    void this.poll().then(() => (this.pollAgain ? ((this.pollAgain = false), this.poll()) : undefined));
+  }
+
   private wake(): void {
     for (const waiter of [...this.waiters]) waiter();
   }
 
   private async poll(): Promise<void> {
-    if (this.polling) return;
+    if (this.polling) {
+      this.pollAgain = true;
+      return;
+    }
     this.polling = true;
     try {
       for (;;) {

@@ -48,8 +48,14 @@ export interface EventSearch {
 /** Security and device events with their evidence (camera snapshots); stored once per (gateway, id), pictures added when they follow. */
 export class EventStore {
   private readonly hooks: EventsStoredHook[] = [];
+  private readonly committedListeners: (() => void)[] = [];
 
   constructor(private readonly db: SqlClient) {}
+
+  /** Calls `listener` after a write that stored something new has committed (the live feed reads it then). */
+  onCommitted(listener: () => void): void {
+    this.committedListeners.push(listener);
+  }
 
   /** Runs `hook` for newly stored events, inside the storing transaction (the alarm engine raises alarms here). */
   onStored(hook: EventsStoredHook): void {
@@ -58,6 +64,7 @@ export class EventStore {
 
   async write(origin: GatewayAddress, events: readonly DeviceEvent[]): Promise<{ inserted: number; duplicates: number }> {
     let inserted = 0;
+    let changed = false;
     await this.db.transaction(async (tx) => {
       const fresh: DeviceEvent[] = [];
       // events stored before, whose pictures arrive now
@@ -87,6 +94,7 @@ export class EventStore {
         if (rows.length === 0 && newPictures > 0) picturesAdded.push(e);
       }
       if (fresh.length === 0 && picturesAdded.length === 0) return;
+      changed = true;
       // The console is told of each new event, and again when its pictures arrive (it fetches them by URL).
       await appendToLiveFeed(
         tx,
@@ -94,6 +102,7 @@ export class EventStore {
       );
       for (const hook of this.hooks) await hook(tx, origin, { inserted: fresh, picturesAdded });
     });
+    if (changed) for (const listener of this.committedListeners) listener();
     return { inserted, duplicates: events.length - inserted };
   }
 
