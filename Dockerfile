@@ -7,8 +7,11 @@ COPY edge edge
 COPY cloud cloud
 COPY firmware-sim firmware-sim
 COPY cli cli
+COPY bench bench
+COPY console console
 COPY examples examples
-RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
+# npm ci compiles the workspaces (prepare); the console is built before the dev tools are pruned.
+RUN npm ci --no-audit --no-fund && npm run build -w @gatehouse/console && npm prune --omit=dev --no-audit --no-fund
 ENV NODE_ENV=production
 ENTRYPOINT ["node", "cli/bin/gatehouse.js"]
 CMD ["--help"]
