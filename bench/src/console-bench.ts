@@ -126,6 +126,8 @@ async function run(dbUrl: string): Promise<Record<string, number>> {
   let alarmEvents = 0;
   out(`  ${RATE} events/s for ${MINUTES} min: half repeat a forced door, half are card reads…`);
   let lastReport = started;
+  // The console's heap once a minute (after a garbage collection): a leak shows as a steady climb.
+  const heapByMinute: number[] = [];
   // The alarm list, asked for once a second alongside, as another console or a script would.
   let running = true;
   const poller = (async () => {
@@ -152,7 +154,9 @@ async function run(dbUrl: string): Promise<Record<string, number>> {
     sent++;
     if (Date.now() - lastReport >= 60_000) {
       lastReport = Date.now();
-      out(`    ${Math.round((Date.now() - started) / 60_000)} min: ${sent} events sent`);
+      const heap = await heapMiB(page);
+      heapByMinute.push(heap);
+      out(`    ${Math.round((Date.now() - started) / 60_000)} min: ${sent} events sent, console JS heap ${heap.toFixed(2)} MiB`);
     }
   }
   running = false;
@@ -171,13 +175,14 @@ async function run(dbUrl: string): Promise<Record<string, number>> {
     event_committed_to_alarm_drawn_p50_ms: round(percentile(latencies, 50)),
     event_committed_to_alarm_drawn_p99_ms: round(percentile(latencies, 99)),
     event_committed_to_alarm_drawn_max_ms: round(latencies[latencies.length - 1] ?? Number.NaN),
-    console_js_heap_start_mib: round(heapStart),
-    console_js_heap_end_mib: round(heapEnd),
+    console_js_heap_start_mib: round2(heapStart),
+    console_js_heap_first_minute_mib: round2(heapByMinute[0] ?? Number.NaN),
+    console_js_heap_end_mib: round2(heapEnd),
     alarm_list_api_p50_ms: round(percentile(apiTimes, 50)),
     alarm_list_api_p99_ms: round(percentile(apiTimes, 99)),
   };
   out(`  event committed → alarm drawn: p50 ${figures.event_committed_to_alarm_drawn_p50_ms} ms, p99 ${figures.event_committed_to_alarm_drawn_p99_ms} ms, max ${figures.event_committed_to_alarm_drawn_max_ms} ms (${latencies.length} alarm changes drawn of ${alarmEvents} sent; repeats within one frame draw once)`);
-  out(`  console JS heap: ${figures.console_js_heap_start_mib} MiB at the start, ${figures.console_js_heap_end_mib} MiB after ${MINUTES} min`);
+  out(`  console JS heap: ${figures.console_js_heap_start_mib} MiB at the start, ${figures.console_js_heap_first_minute_mib} MiB after the first minute, ${figures.console_js_heap_end_mib} MiB after ${MINUTES} min (by minute: ${heapByMinute.map((h) => h.toFixed(2)).join(', ')})`);
   out(`  GET /api/v1/alarms (up to 500) under load: p50 ${figures.alarm_list_api_p50_ms} ms, p99 ${figures.alarm_list_api_p99_ms} ms (${apiTimes.length} requests)`);
   await browser.close();
   await mqttClient.endAsync();
@@ -190,6 +195,7 @@ function connectClient(url: string): MqttClient {
 }
 
 const round = (x: number) => Math.round(x * 10) / 10;
+const round2 = (x: number) => Math.round(x * 100) / 100;
 
 async function main(): Promise<void> {
   out('Gatehouse console benchmark: a guard\'s console under load (PostgreSQL, embedded broker, headless Chromium)');

@@ -44,7 +44,15 @@ describe('gatehouse demo (site in a box)', () => {
     for (const child of children) child.kill('SIGKILL');
   });
 
-  function startDemo(dataDir: string): Promise<{ child: ChildProcess; api: string; exited: Promise<number | null> }> {
+  interface Demo {
+    child: ChildProcess;
+    api: string;
+    exited: Promise<number | null>;
+    /** the logins the demo printed: username → password */
+    logins: Map<string, string>;
+  }
+
+  function startDemo(dataDir: string): Promise<Demo> {
     const child = spawn(process.execPath, [BIN, 'demo', '--data-dir', dataDir, '--port', '0', '--mqtt-port', '0', '--gateway-port', '0', '--modbus-port', '0'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, LOG_LEVEL: 'warn' },
@@ -55,8 +63,11 @@ describe('gatehouse demo (site in a box)', () => {
       let out = '';
       child.stdout?.on('data', (chunk: Buffer) => {
         out += chunk.toString();
-        const match = /HTTP API\s+(http:\/\/localhost:\d+)\/api\/v1\/health/.exec(out);
-        if (match?.[1]) resolve({ child, api: `${match[1]}/api/v1`, exited });
+        const match = /HTTP API\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/v1\/health/.exec(out);
+        if (match?.[1] && out.includes('Press Ctrl-C to stop.')) {
+          const logins = new Map([...out.matchAll(/^ {4}(\S+)\s+password (\S+)/gm)].map((m) => [m[1]!, m[2]!]));
+          resolve({ child, api: `${match[1]}/api/v1`, exited, logins });
+        }
       });
       child.stderr?.on('data', (chunk: Buffer) => {
         out += chunk.toString();
@@ -65,15 +76,24 @@ describe('gatehouse demo (site in a box)', () => {
     });
   }
 
-  async function energySeries(api: string): Promise<{ ts: number; value: number }[]> {
-    const res = await fetch(`${api}/series?site=demo-site&device=b1-main&metric=import_energy&from=0&step=raw`);
+  /** Logs in as the console does: the session cookie and the CSRF token. */
+  async function logIn(demo: Demo, username: string): Promise<{ cookie: string; csrf: string }> {
+    const res = await fetch(`${demo.api}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password: demo.logins.get(username) }) });
+    expect(res.status).toBe(200);
+    const cookie = /gh_session=[^;]+/.exec(res.headers.get('set-cookie') ?? '')![0];
+    return { cookie, csrf: ((await res.json()) as { csrfToken: string }).csrfToken };
+  }
+
+  async function energySeries(demo: Demo): Promise<{ ts: number; value: number }[]> {
+    const { cookie } = await logIn(demo, 'engineer.wang');
+    const res = await fetch(`${demo.api}/series?site=demo-site&device=b1-main&metric=import_energy&from=0&step=raw`, { headers: { cookie } });
     return ((await res.json()) as { points: { ts: number; value: number }[] }).points;
   }
 
-  async function waitForPoints(api: string, atLeast: number): Promise<{ ts: number; value: number }[]> {
+  async function waitForPoints(demo: Demo, atLeast: number): Promise<{ ts: number; value: number }[]> {
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const points = await energySeries(api);
+      const points = await energySeries(demo);
       if (points.length >= atLeast) return points;
       if (Date.now() > deadline) throw new Error(`only ${points.length} readings after 30 s`);
       await new Promise((resolve) => setTimeout(resolve, 250));
@@ -85,22 +105,33 @@ describe('gatehouse demo (site in a box)', () => {
 
     const first = await startDemo(dataDir);
     expect(((await (await fetch(`${first.api}/health`)).json()) as { status: string }).status).toBe('ok');
-    const before = await waitForPoints(first.api, 2);
+    // It printed a login per role, and the console answers at /.
+    expect([...first.logins.keys()].sort()).toEqual(['admin', 'engineer.wang', 'facilities.zhao', 'guard.li']);
+    expect((await fetch(first.api.replace('/api/v1', '/'))).headers.get('content-type')).toContain('text/html');
+    expect((await fetch(`${first.api}/devices`)).status).toBe(401);
+    const before = await waitForPoints(first, 2);
     // The doors and cameras are there too: a guard can open the lobby door (OSDP, secure channel).
-    const devices = ((await (await fetch(`${first.api}/devices?site=demo-site`)).json()) as { devices: { id: string; kind: string }[] }).devices;
+    const guard = await logIn(first, 'guard.li');
+    const devices = ((await (await fetch(`${first.api}/devices?site=demo-site`, { headers: { cookie: guard.cookie } })).json()) as { devices: { id: string; kind: string }[] }).devices;
     expect(devices.filter((d) => d.kind !== 'meter').map((d) => [d.id, d.kind]).sort()).toEqual([
       ['cam-carpark', 'camera'],
       ['cam-lobby', 'camera'],
       ['door-lobby', 'access_panel'],
       ['gate-carpark', 'access_panel'],
     ]);
-    const opened = await fetch(`${first.api}/sites/demo-site/doors/door-lobby/commands`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action: 'open', issuedBy: 'demo.guard' }) });
-    expect(await opened.json()).toMatchObject({ status: 'ok', detail: 'strike released for 5 s' });
+    const opened = await fetch(`${first.api}/sites/demo-site/doors/door-lobby/commands`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: guard.cookie, 'x-csrf-token': guard.csrf },
+      body: JSON.stringify({ action: 'open' }),
+    });
+    expect(await opened.json()).toMatchObject({ status: 'ok', detail: 'strike released for 5 s', issuedBy: 'guard.li' });
     first.child.kill('SIGINT');
     expect(await first.exited).toBe(0);
 
     const second = await startDemo(dataDir);
-    const after = await waitForPoints(second.api, before.length + 2);
+    // The same logins as the first time.
+    expect(second.logins).toEqual(first.logins);
+    const after = await waitForPoints(second, before.length + 2);
     // The readings stored by the first run are still there, and new ones follow them.
     expect(after.slice(0, before.length)).toEqual(before);
     const lastBefore = before[before.length - 1]!;
@@ -111,4 +142,35 @@ describe('gatehouse demo (site in a box)', () => {
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
   });
+});
+
+describe('gatehouse users', () => {
+  it('manages users and tokens in the cloud database, every change in the audit log', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-users-'));
+    const config = join(dir, 'cloud.yaml');
+    writeFileSync(config, `storage:\n  kind: pglite\n  dataDir: ${join(dir, 'pglite')}\nembeddedBroker: { port: 0 }\n`);
+    const added = run(['users', 'add', 'guard.li', '--config', config, '--role', 'guard', '--site', 'demo-site', '--name', '李保安']);
+    expect(added.stderr).toBe('');
+    expect(added.stdout).toMatch(/^created guard\.li \(guard; demo-site\)\npassword: \S{16}\n$/);
+    expect(run(['users', 'add', 'guard.li', '--config', config, '--role', 'guard', '--all-sites'])).toMatchObject({ status: 2, stderr: 'gatehouse: there is already a user guard.li\n' });
+    expect(run(['users', 'add', 'x', '--config', config, '--role', 'janitor', '--all-sites'])).toMatchObject({ status: 2, stderr: expect.stringContaining('username "x"') });
+    expect(run(['users', 'add', 'new.one', '--config', config, '--role', 'janitor', '--all-sites'])).toMatchObject({ status: 2, stderr: 'gatehouse: unknown role "janitor": expected one of admin, guard, engineer, facilities\n' });
+    expect(run(['users', 'set', 'guard.li', '--config', config, '--role', 'guard', '--role', 'facilities'])).toMatchObject({ status: 0, stdout: 'updated guard.li\n' });
+    const token = run(['users', 'token', 'guard.li', '--config', config, '--name', 'bms', '--days', '30']);
+    expect(token.stdout).toMatch(/^token [0-9a-f-]{36} for guard\.li, expires .+:\ngh_\S{43}\n$/);
+    expect(run(['users', 'token', 'guard.li', '--config', config, '--name', 'x', '--role', 'admin']).stderr).toBe('gatehouse: guard.li does not hold admin\n');
+    const tokenId = /^token (\S+)/.exec(token.stdout)![1]!;
+    expect(run(['users', 'revoke-token', tokenId, '--config', config]).stdout).toBe(`revoked ${tokenId}\n`);
+    expect(run(['users', 'unlock', 'guard.li', '--config', config]).stdout).toBe('unlocked guard.li\n');
+    const listed = JSON.parse(run(['users', 'list', '--config', config, '--json']).stdout) as { username: string; roles: string[]; sites: unknown; displayName: string }[];
+    expect(listed).toEqual([expect.objectContaining({ username: 'guard.li', displayName: '李保安', roles: ['guard', 'facilities'], sites: ['demo-site'] })]);
+    // The first admin is not made by the command line: only users it was told to add exist.
+    const { createPgliteClient } = await import('@gatehouse/cloud');
+    const db = await createPgliteClient(join(dir, 'pglite'));
+    const audit = await db.query<{ action: string; actor: string }>('SELECT action, actor FROM audit_log ORDER BY id');
+    await db.close();
+    expect(audit.map((a) => a.action)).toEqual(['user.create', 'user.update', 'token.create', 'token.revoke', 'user.unlock']);
+    expect(new Set(audit.map((a) => a.actor)).size).toBe(1);
+    expect(audit[0]!.actor).toMatch(/^cli:/);
+  }, 60_000);
 });

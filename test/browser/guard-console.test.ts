@@ -264,6 +264,35 @@ describe('guard console in Chromium', () => {
     await context.close();
   });
 
+  it('shows device and user names with markup as text, never running them', async () => {
+    // A gateway declares a reader whose name carries markup; its forced door raises an alarm.
+    const { connect } = await import('mqtt');
+    const { gatewayStateCodec, eventBatchCodec, topics } = await import('@gatehouse/contracts');
+    const evil = connect(cloud.brokerUrl!, { clientId: 'gh-north-gw-evil' });
+    await new Promise<void>((resolve) => evil.once('connect', () => resolve()));
+    const address = { site: NORTH, gateway: 'gw-evil' };
+    await evil.publishAsync(topics.state(address), gatewayStateCodec.encode({ v: 1, status: 'online', ts: Date.now(), devices: [{ id: 'door-evil', kind: 'access_panel', driver: 'osdp+tcp', name: '<img src=z onerror="window.__xss=2">Back door' }] }), { qos: 1 });
+    await evil.publishAsync(topics.events(address), eventBatchCodec.encode({ v: 1, seq: 1, lastSeq: 1, sentAt: Date.now(), historical: false, events: [{ id: 'evil-1', device: 'door-evil', type: 'door_forced_open', ts: Date.now(), reason: '<script>window.__xss=3</script>' }] }), { qos: 1 });
+    await evil.endAsync();
+    await api('/api/v1/users', { method: 'POST', body: JSON.stringify({ username: 'guard.evil', displayName: '<b onmouseover="window.__xss=4">Evil</b>', password: 'evil-password-1', roles: ['guard'], sites: [NORTH] }) });
+
+    const { context, page } = await logIn('admin');
+    const row = page.getByTestId('alarm-row').filter({ hasText: 'Back door' });
+    await row.waitFor();
+    expect(await row.innerText()).toContain('<img src=z onerror="window.__xss=2">Back door');
+    await row.click();
+    await page.getByTestId('alarm-detail').waitFor();
+    await expect.poll(() => page.getByTestId('alarm-detail').innerText()).toContain('<script>window.__xss=3</script>');
+    await page.getByTestId('nav-users').click();
+    const user = page.getByTestId('user-row').filter({ hasText: 'guard.evil' });
+    await user.waitFor();
+    expect(await user.innerText()).toContain('<b onmouseover="window.__xss=4">Evil</b>');
+    await user.hover();
+    expect(await page.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    expect(await page.locator('img[src="z"], b[onmouseover]').count()).toBe(0);
+    await context.close();
+  });
+
   it('doors, events, users: the other screens, on a desk and on a phone', async () => {
     // A card read, so the event log has something of its own to show.
     readers[0]!.presentCard(Buffer.from('12345640', 'hex'), 32);

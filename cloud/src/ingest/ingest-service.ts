@@ -151,6 +151,8 @@ export class IngestService {
     }
     await this.deps.registry.ensureSite(address.site);
     const { inserted, duplicates } = accepted.length > 0 ? await this.deps.events.write(address, accepted) : { inserted: 0, duplicates: 0 };
+    // A gateway that only has events to say (no meters) is alive all the same.
+    if (!decoded.value.historical) await this.deps.registry.recordHeardFrom(address);
     await this.deps.registry.recordBatch(address, 'events', decoded.value.seq, decoded.value.lastSeq, decoded.value.historical);
     this.deps.metrics.messages.inc({ kind: 'events', result: 'stored' });
     this.deps.metrics.eventsStored.inc(inserted);

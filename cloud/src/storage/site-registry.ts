@@ -167,6 +167,15 @@ export class SiteRegistry {
     }
   }
 
+  /** Records that a gateway was heard from (any message of its own is a sign of life). */
+  async recordHeardFrom(address: GatewayAddress): Promise<void> {
+    await this.db.query(
+      `INSERT INTO gateways (site, id, status, last_seen, status_changed_at) VALUES ($1, $2, 'online', now(), now())
+       ON CONFLICT (site, id) DO UPDATE SET last_seen = now()`,
+      [address.site, address.gateway],
+    );
+  }
+
   /** Records that a batch (journal entries seq..lastSeq of one stream) was stored. */
   async recordBatch(address: GatewayAddress, stream: 'telemetry' | 'events', seq: number, lastSeq: number, historical: boolean): Promise<void> {
     await this.db.query(
