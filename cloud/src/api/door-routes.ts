@@ -29,7 +29,7 @@ const doorSchema = z.object({
   point: z.string().nullable().meta({ description: "the door on a panel ('1', '2' …, 'door' on a single-door reader); null: not known yet" }),
   name: z.string().nullable(),
   driver: z.string().nullable(),
-  online: z.boolean().nullable().meta({ description: "the device's last device_online / device_offline event (false while its gateway is offline); null: never reported" }),
+  online: z.boolean().nullable().meta({ description: "the device's last device_online / device_offline event (false while its gateway is offline; true behind an online gateway when never reported offline); null: its gateway's state is unknown" }),
   doorState: z.enum(['open', 'closed', 'unknown']).meta({ description: 'from the last door_opened / door_forced_open / door_held_open / door_closed event' }),
   lastEvent: eventSchema.nullable(),
   cameras: z.array(z.string()).meta({ description: "cameras whose pictures were attached to this door's events" }),
@@ -75,7 +75,11 @@ function snapshotUrl(site: string, device: string, snapshotId?: number): string 
 function onlineOf(row: DeviceRow): boolean | null {
   // A device behind a gateway that is gone cannot be reached, whatever it said last.
   if (row.gatewayStatus === 'offline') return false;
-  return row.presence === 'device_online' ? true : row.presence === 'device_offline' ? false : null;
+  if (row.presence === 'device_online') return true;
+  if (row.presence === 'device_offline') return false;
+  // Gateways report a device when it goes offline and comes back: one never reported offline, behind
+  // a gateway that is online, is taken as online.
+  return row.gatewayStatus === 'online' ? true : null;
 }
 
 /**
