@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { auditEntrySchema } from '../audit/audit-routes.js';
+import { eventSchema } from '../api/event-routes.js';
 import { errorBodySchema } from '../api/app.js';
 import { ApiError } from '../api/errors.js';
 import { epochMs, idParam, type Api } from '../api/route-types.js';
@@ -38,20 +40,6 @@ export const alarmSchema = z.object({
   snapshotUrls: z.array(z.string()).meta({ description: 'pictures of the event that raised or last repeated it' }),
 });
 
-const auditEntrySchema = z.object({
-  id: z.number(),
-  at: epochMs,
-  actor: z.string(),
-  site: z.string().nullable(),
-  action: z.string(),
-  targetType: z.string(),
-  targetId: z.string(),
-  fromState: z.string().nullable(),
-  toState: z.string().nullable(),
-  note: z.string().nullable(),
-  details: z.record(z.string(), z.unknown()).nullable(),
-});
-
 const notificationSchema = z.object({
   id: z.string(),
   level: z.number().int(),
@@ -65,19 +53,6 @@ const notificationSchema = z.object({
   sentAt: nullableMs,
 });
 
-const eventSchema = z.object({
-  site: z.string(),
-  gateway: z.string(),
-  id: z.string(),
-  device: z.string(),
-  type: z.string(),
-  ts: epochMs,
-  point: z.string().nullable(),
-  credential: z.string().nullable(),
-  reason: z.string().nullable(),
-  attachments: z.number().int(),
-  attachmentUrls: z.array(z.string()),
-});
 
 const alarmIdParams = z.object({ id: z.string().min(1).max(20) });
 const note = z.string().trim().max(1000, 'expected a note of at most 1000 characters');
