@@ -75,3 +75,37 @@ describe('gap detector', () => {
     expect(await detector.missing()).toEqual([{ ...other, stream: 'telemetry', from: 26, to: 30 }]);
   });
 });
+
+describe('gap detector: the start of a stream', () => {
+  it('asks for the entries before the first stored batch (published before any cloud had subscribed), a million at most at a time', async () => {
+    const db = await createPgliteClient(undefined);
+    await migrate(db);
+    const registry = new SiteRegistry(db);
+    const published: unknown[] = [];
+    const detector = new GapDetector({
+      db,
+      publish: async (_topic, payload) => {
+        const decoded = commandCodec.decode(payload);
+        published.push(decoded.ok ? decoded.value.args : undefined);
+      },
+      logger: pino({ level: 'silent' }),
+      metrics: createCloudMetrics(),
+      checkEveryMs: 1000,
+      graceMs: 0,
+      resendEveryMs: 60_000,
+    });
+    await registry.recordGatewayState(gw, { status: 'online', streams: { telemetry: stream(30), events: stream(3_000_000) } });
+    await registry.recordBatch(gw, 'telemetry', 11, 30, false);
+    await registry.recordBatch(gw, 'events', 2_500_000, 3_000_000, false);
+    expect(await detector.missing()).toEqual([
+      { ...gw, stream: 'events', from: 1, to: 2_499_999 },
+      { ...gw, stream: 'telemetry', from: 1, to: 10 },
+    ]);
+    await detector.checkAndRequest(Date.now());
+    expect(published).toEqual([
+      { stream: 'events', from: 1, to: 999_999 },
+      { stream: 'telemetry', from: 1, to: 10 },
+    ]);
+    await db.close();
+  });
+});

@@ -10,6 +10,8 @@ import { pino } from 'pino';
 import { sleep, startGatehouse, waitForPort, type Child } from '../processes.js';
 import { TcpProxy } from './tcp-proxy.js';
 import { compareServedWithStored, type Comparison, type ServedValue, type StoredValue } from './served-vs-stored.js';
+import { compareForcedWithStored, ForcedDoor, type ForcedDoorComparison } from './forced-door.js';
+import { AlarmGuard, alarmFigures, readJournaledForcedDoors, type AlarmFigures } from './alarm-checks.js';
 
 const silentLogger = pino({ level: 'silent' });
 
@@ -26,7 +28,24 @@ export interface ChaosOptions {
   pollIntervalMs: number;
   /** PostgreSQL server to create the chaos database on (as a superuser) */
   pgAdminUrl: string;
+  /** the simulated OSDP door is forced open this often (3 s), for `doorOpenMs` (1 s) */
+  doorForcedEveryMs?: number;
+  doorOpenMs?: number;
+  /** a guard acknowledges and closes the door's open alarms this often (5 s) */
+  guardEveryMs?: number;
   log: (line: string) => void;
+}
+
+/** What became of the forced door: reader, gateway journal, events and alarms in the database. */
+export interface DoorAlarmReport extends ForcedDoorComparison, Omit<AlarmFigures, 'doorForcedStoredTs' | 'doorForcedStoredIds' | 'doorForcedStored'> {
+  /** door_forced_open events in the gateway's journal */
+  journaled: number;
+  /** journaled but not stored (must be none: events are never dropped) */
+  journaledNotStored: number;
+  /** stored but not in the journal */
+  storedNotJournaled: number;
+  /** alarms the guard closed */
+  closedByGuard: number;
 }
 
 export interface ChaosReport extends Comparison {
@@ -34,6 +53,7 @@ export interface ChaosReport extends Comparison {
   crashWindows: number;
   durationSeconds: number;
   historicalBatches: number;
+  door: DoorAlarmReport;
 }
 
 /** Values served by the simulator: JSON lines written by its `servedLog`. */
@@ -50,6 +70,22 @@ function readServedLog(file: string): Map<string, ServedValue[]> {
     }
   }
   return served;
+}
+
+/**
+ * kill -9 and wait for the exit. A component that already exited on its own crashed (or was stopped
+ * by something else): the run says so with what it printed, rather than waiting for an exit that
+ * already happened.
+ */
+async function killNow(child: Child, name: string): Promise<void> {
+  const p = child.process;
+  if (p.exitCode !== null || p.signalCode !== null) {
+    throw new Error(`${name} exited on its own (code ${p.exitCode}, signal ${p.signalCode}) before it was to be killed; its last output:\n${child.output()}`);
+  }
+  await new Promise((resolve) => {
+    p.once('exit', resolve);
+    p.kill('SIGKILL');
+  });
 }
 
 class Mosquitto {
@@ -106,6 +142,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const children: Child[] = [];
   let mosquitto: Mosquitto | undefined;
   let proxy: TcpProxy | undefined;
+  const door = new ForcedDoor(1, options.doorForcedEveryMs ?? 3000, options.doorOpenMs ?? 1000);
+  let guard: AlarmGuard | undefined;
   try {
     // Broker: a Mosquitto of our own, persistent, with room for long outages.
     const brokerPort = await findFreePort();
@@ -128,6 +166,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const sim = startGatehouse(['sim', '--config', join(dir, 'sim.yaml')]);
     children.push(sim);
     await waitForPort(modbusPort);
+    // An OSDP door forced open every few seconds, simulated here so that every opening is counted.
+    const doorPort = await door.listen();
 
     // Two cloud instances sharing the stream.
     const startCloud = (name: string): Child => {
@@ -159,7 +199,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         journal: { fsync: 'interval', fsyncIntervalMs: 200 },
         modbus: { timeoutMs: 1000, reconnectDelayMs: 200 },
         http: { host: '127.0.0.1', port: gatewayHttp },
-        devices: meters.map((m) => ({ id: m.id, driver: 'modbus+tcp', host: '127.0.0.1', port: modbusPort, unitId: m.unitId, profile: 'eastron-sdm630', intervalMs: options.pollIntervalMs })),
+        devices: [
+          ...meters.map((m) => ({ id: m.id, driver: 'modbus+tcp', host: '127.0.0.1', port: modbusPort, unitId: m.unitId, profile: 'eastron-sdm630', intervalMs: options.pollIntervalMs })),
+          { id: 'door-1', driver: 'osdp+tcp', host: '127.0.0.1', port: doorPort, address: door.address, door: { unlockMs: 1000, heldOpenMs: 30_000, cards: [] } },
+        ],
       }),
     );
     let gateway = startGatehouse(['edge', '--config', gatewayConfig]);
@@ -172,11 +215,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (i > 300) throw new Error(`no reading stored within 30 s\n${gateway.output()}\n${clouds.a.output()}`);
       await sleep(100);
     }
-    log(`running: ${options.meters} meters every ${options.pollIntervalMs} ms; faults every ${options.faultEveryMs} ms for ${options.durationMs / 1000} s`);
+    log(`running: ${options.meters} meters every ${options.pollIntervalMs} ms, a door forced open every ${options.doorForcedEveryMs ?? 3000} ms; faults every ${options.faultEveryMs} ms for ${options.durationMs / 1000} s`);
+    door.start();
+    guard = new AlarmGuard(dbUrl.toString(), silentLogger);
+    guard.start(options.guardEveryMs ?? 5000);
 
     // Faults, in turn.
     const faults: Record<FaultKind, number> = { kill_gateway: 0, kill_cloud: 0, restart_broker: 0, cut_database: 0, partition: 0 };
     const crashWindows: { from: number; to: number }[] = [];
+    // Around a gateway kill, door openings may never become events (see compareForcedWithStored), and
+    // what the reader queued meanwhile is reported once the new gateway reads it.
+    const doorCrashWindows: { from: number; to: number }[] = [];
     const order: FaultKind[] = ['kill_gateway', 'restart_broker', 'kill_cloud', 'partition', 'cut_database'];
     const started = Date.now();
     let turn = 0;
@@ -187,20 +236,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       switch (fault) {
         case 'kill_gateway': {
           const at = Date.now();
-          gateway.process.kill('SIGKILL');
-          await new Promise((resolve) => gateway.process.once('exit', resolve));
+          await killNow(gateway, 'the gateway');
           // What the gateway had read but not yet written to its journal is gone with it.
           crashWindows.push({ from: at - 1500, to: Date.now() });
           await sleep(1000);
           gateway = startGatehouse(['edge', '--config', gatewayConfig]);
           children.push(gateway);
           await waitForPort(gatewayHttp);
+          doorCrashWindows.push({ from: at - 1500, to: Date.now() + 2000 });
           break;
         }
         case 'kill_cloud': {
           const name = cloudTurn++ % 2 === 0 ? 'a' : 'b';
-          clouds[name].process.kill('SIGKILL');
-          await new Promise((resolve) => clouds[name].process.once('exit', resolve));
+          await killNow(clouds[name], `cloud instance ${name}`);
           await sleep(1500);
           clouds[name] = startCloud(name);
           children.push(clouds[name]);
@@ -232,18 +280,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // it delivered is in the database (the cloud asks for lost ones again); then the gateway stops.
     log('faults over; draining');
     await sim.stop();
-    const health = async () => (await (await fetch(`http://127.0.0.1:${gatewayHttp}/health`)).json()) as { connected: boolean; streams: { telemetry: { backlogItems: number } } };
+    await door.stopForcing();
+    await guard.stop();
+    const closedByGuard = guard.closed;
+    guard = undefined;
+    // The door's last reports reach the gateway within a few polls.
+    await sleep(1000);
+    type Stream = { backlogItems: number };
+    const health = async () => (await (await fetch(`http://127.0.0.1:${gatewayHttp}/health`)).json()) as { connected: boolean; streams: { telemetry: Stream; events: Stream } };
     for (let i = 0; ; i++) {
       const h = await health().catch(() => undefined);
-      if (h?.connected && h.streams.telemetry.backlogItems === 0) break;
+      if (h?.connected && h.streams.telemetry.backlogItems === 0 && h.streams.events.backlogItems === 0) break;
       if (i > 1200) throw new Error(`gateway backlog did not drain: ${JSON.stringify(h)}`);
       await sleep(100);
     }
     const checker = createPostgresClient({ connectionString: dbUrl.toString(), maxConnections: 1 });
     const gaps = new GapDetector({ db: checker, publish: async () => undefined, logger: silentLogger, metrics: createCloudMetrics(), checkEveryMs: 1000, graceMs: 0, resendEveryMs: 1000 });
-    let last = -1;
+    const eventCount = async () => Number((await db.query('SELECT count(*) AS n FROM events')).rows[0]?.n ?? 0);
+    let last = '';
     for (let i = 0, stable = 0; stable < 50; i++) {
-      const n = await storedCount();
+      const n = `${await storedCount()} readings, ${await eventCount()} events`;
       const missing = await gaps.missing();
       stable = n === last && missing.length === 0 ? stable + 1 : 0;
       last = n;
@@ -252,6 +308,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
     await checker.close();
     await gateway.stop();
+    await door.close();
 
     const stored = new Map<string, StoredValue[]>();
     const rows = await db.query<{ device: string; metric: string; ts: number; value: number | null }>(
@@ -266,8 +323,25 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     }
     const historicalBatches = Number((await db.query("SELECT count(*) AS n FROM received_batches WHERE historical")).rows[0]?.n ?? 0);
     const comparison = compareServedWithStored(readServedLog(servedLog), stored, crashWindows);
-    return { ...comparison, faults, crashWindows: crashWindows.length, durationSeconds: Math.round((Date.now() - started) / 1000), historicalBatches };
+
+    // The door: what the reader did, what the gateway journaled, what was stored and counted on alarms.
+    const alarms = await alarmFigures(db);
+    const journaled = readJournaledForcedDoors(join(dir, 'edge'));
+    const storedIds = new Set(alarms.doorForcedStoredIds);
+    const { doorForcedStoredTs, doorForcedStoredIds, doorForcedStored, ...counts } = alarms;
+    const doorReport: DoorAlarmReport = {
+      ...compareForcedWithStored(door.openings, doorForcedStoredTs, doorCrashWindows),
+      ...counts,
+      stored: doorForcedStored,
+      journaled: journaled.size,
+      journaledNotStored: [...journaled.keys()].filter((id) => !storedIds.has(id)).length,
+      storedNotJournaled: doorForcedStoredIds.filter((id) => !journaled.has(id)).length,
+      closedByGuard,
+    };
+    return { ...comparison, faults, crashWindows: crashWindows.length, durationSeconds: Math.round((Date.now() - started) / 1000), historicalBatches, door: doorReport };
   } finally {
+    await guard?.stop().catch(() => undefined);
+    await door.close();
     await Promise.all(children.map((c) => c.stop()));
     await proxy?.stop();
     await mosquitto?.stop();

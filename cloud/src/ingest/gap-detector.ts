@@ -25,6 +25,8 @@ export interface GapDetectorOptions {
   resendEveryMs: number;
 }
 
+const MAX_RESEND_ENTRIES = 999_999;
+
 // Serialises the check across cloud instances sharing one database.
 const GAP_CHECK_LOCK = 7_362_003;
 
@@ -68,9 +70,11 @@ export class GapDetector {
                                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before
              FROM received_batches
          )
-         SELECT o.site, o.gateway, o.stream, (o.before + 1)::float8 AS "from", (LEAST(o.first_seq - 1, d.acked))::float8 AS "to"
+         -- Before a stream's first stored batch lie its entries from 1 on (published before any cloud
+         -- had subscribed, say): missing too.
+         SELECT o.site, o.gateway, o.stream, (COALESCE(o.before, 0) + 1)::float8 AS "from", (LEAST(o.first_seq - 1, d.acked))::float8 AS "to"
            FROM ordered o JOIN delivered d USING (site, gateway, stream)
-          WHERE o.before IS NOT NULL AND o.first_seq > o.before + 1 AND o.before + 1 <= d.acked
+          WHERE o.first_seq > COALESCE(o.before, 0) + 1 AND COALESCE(o.before, 0) + 1 <= d.acked
          UNION ALL
          SELECT d.site, d.gateway, d.stream, (m.last + 1)::float8, d.acked::float8
            FROM delivered d
@@ -131,7 +135,9 @@ export class GapDetector {
       const last = this.requestedAt.get(key);
       if (now - since < this.options.graceMs || (last !== undefined && now - last < this.options.resendEveryMs)) continue;
       this.requestedAt.set(key, now);
-      const command = commandCodec.encode({ v: 1, id: randomUUID(), issuedBy: 'cloud:gap-detector', issuedAt: now, expiresAt: now + 60_000, args: { stream: range.stream, from: range.from, to: range.to } });
+      // A resend covers fewer than a million entries; a longer range is asked for a piece at a time.
+      const to = Math.min(range.to, range.from + MAX_RESEND_ENTRIES - 1);
+      const command = commandCodec.encode({ v: 1, id: randomUUID(), issuedBy: 'cloud:gap-detector', issuedAt: now, expiresAt: now + 60_000, args: { stream: range.stream, from: range.from, to } });
       await this.options.publish(topics.command({ site: range.site, gateway: range.gateway }, 'resend'), command);
       this.options.metrics.resendsRequested.inc({ stream: range.stream });
       this.options.logger.warn({ ...range }, 'entries delivered by the gateway but never stored; asked for them again');
