@@ -222,6 +222,28 @@ describe('accounts: passwords, sessions, CSRF, tokens, lockouts', () => {
     expect((await app.inject({ url: '/metrics', remoteAddress: '10.0.0.1', headers: { authorization: `Bearer ${admin.token}` } })).statusCode).toBe(200);
     expect((await app.inject({ url: '/api/v1/health', remoteAddress: '10.0.0.1' })).statusCode).toBe(200);
   });
+
+  it('behind a reverse proxy on this machine, judges /metrics and lockouts by the client\'s address, not the proxy\'s', async () => {
+    const proxied = await buildApi({
+      db,
+      timeSeries: await openTimeSeriesStore(db),
+      registry: new SiteRegistry(db),
+      events: new EventStore(db),
+      deadLetters: new DeadLetterStore(db),
+      commands: new CommandService({ db, publish: async () => undefined, logger: silent }),
+      metrics: createCloudMetrics(),
+      logger: silent,
+      version: 'test',
+      ingestConnected: () => true,
+      auth,
+      live: new LiveHub({ db, logger: silent }),
+      trustProxy: true,
+    });
+    const viaProxy = (forwardedFor: string) => proxied.inject({ url: '/metrics', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': forwardedFor } });
+    expect((await viaProxy('203.0.113.9')).statusCode).toBe(401);
+    expect((await viaProxy('127.0.0.1')).statusCode).toBe(200);
+    await proxied.close();
+  });
 });
 
 describe('the role × route matrix', () => {
