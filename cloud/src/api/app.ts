@@ -156,6 +156,8 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
     stillAuthorised: (request) => authenticate(request, { sessions: deps.auth.sessions, tokens: deps.auth.tokens, metricsFromLoopback: false }).then((p) => p !== undefined, () => false),
   });
   for (const register of deps.domainRoutes ?? []) register(api);
+  // Open live streams would keep the server from closing: end them first.
+  app.addHook('preClose', async () => deps.live.stop());
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {

@@ -47,7 +47,11 @@ export class LiveHub {
     this.purgeTimer.unref();
   }
 
+  /** true once stopping: open streams end, so that the HTTP server can close */
+  stopped = false;
+
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
     clearInterval(this.purgeTimer);
     this.wake();

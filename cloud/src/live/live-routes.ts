@@ -53,7 +53,7 @@ export function registerLiveRoutes(api: Api, deps: LiveRouteDependencies): void 
       const heartbeatMs = deps.heartbeatMs ?? 15_000;
       let lastWrite = Date.now();
       let lastAuthCheck = Date.now();
-      while (open) {
+      while (open && !deps.hub.stopped) {
         const items = await deps.hub.after(cursor);
         const chunks: string[] = [];
         for (const item of items) {

@@ -50,6 +50,16 @@ describe('live push (SSE)', () => {
     await cloud?.stop();
   });
 
+  // Last: it stops the cloud.
+  const stopsWithAStreamOpen = async () => {
+    const open = live('guard.a');
+    await open.open();
+    const began = Date.now();
+    await cloud.stop();
+    expect(Date.now() - began).toBeLessThan(5000);
+    cloud = undefined as unknown as RunningCloud;
+  };
+
   it('pushes events and alarms of granted sites only, and events only to those who may read them', async () => {
     const guard = live('guard.a');
     const engineer = live('engineer.a');
@@ -117,4 +127,6 @@ describe('live push (SSE)', () => {
     expect(bad.status).toBe(400);
     bad.cut();
   });
+
+  it('lets the cloud stop while a console is connected', stopsWithAStreamOpen);
 });
