@@ -51,8 +51,12 @@ export const cloudConfigSchema = z
       .object({
         host: z.string().default('0.0.0.0'),
         port: z.number().int().min(0).max(65535).default(8080),
-        /** behind a reverse proxy: trust its X-Forwarded-For / -Proto (client address for lockouts, https for cookies) */
-        trustProxy: z.boolean().default(false),
+        /**
+         * behind a reverse proxy: its address(es) or CIDR ("127.0.0.1", "10.0.0.0/8, 10.1.2.3") or how many
+         * proxies stand in front (1); X-Forwarded-For / -Proto are believed from those only (client address
+         * for lockouts, https for cookies). Never "every hop": a client could then claim any address.
+         */
+        trustProxy: z.union([z.literal(false), z.string().min(1), z.number().int().min(1).max(10)]).default(false),
       })
       .strict()
       .default({ host: '0.0.0.0', port: 8080, trustProxy: false }),

@@ -49,8 +49,8 @@ export interface ApiDependencies {
   domainRoutes?: readonly ((api: Api) => void)[];
   /** the web console's built files; default: console/dist of this repository */
   consoleDir?: string;
-  /** trust X-Forwarded-* from a reverse proxy */
-  trustProxy?: boolean;
+  /** trust X-Forwarded-* from these reverse proxies (addresses or CIDR), or this many hops */
+  trustProxy?: false | string | number;
 }
 
 /** Where `npm run build` puts the console, seen from cloud/dist/api/. */
@@ -58,12 +58,18 @@ export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../../console/dist/
 
 export const errorBodySchema = z.object({ code: z.string(), message: z.string() });
 
+/** Addresses as given, or a count of hops: believe that many proxies nearest to us. */
+function trustProxyOption(trust: false | string | number | undefined): boolean | string | ((address: string, hop: number) => boolean) {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return trust ?? false;
+}
+
 /** Builds the HTTP API without listening, so tests can call `app.inject()`. */
 export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> {
   // pino's Logger and fastify's logger interface differ only in generics.
   const loggerInstance = deps.logger.child({ component: 'http' }) as unknown as FastifyBaseLogger;
   // Per-request lines would drown the ingest's logs; errors are still logged by the error handler.
-  const app = Fastify({ loggerInstance, logController: new LogController({ disableRequestLogging: true }), trustProxy: deps.trustProxy ?? false });
+  const app = Fastify({ loggerInstance, logController: new LogController({ disableRequestLogging: true }), trustProxy: trustProxyOption(deps.trustProxy) });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   await app.register(fastifyCookie);

@@ -89,8 +89,9 @@ export function installAccessGuard(app: FastifyInstance, options: AccessGuardOpt
     const url = request.routeOptions.url;
     if (url === undefined) return; // 404: the not-found handler answers
     if (url === '/metrics') {
-      // request.ip is the client's address, also behind a proxy on this machine (with http.trustProxy).
-      if (options.metricsFromLoopback && isLoopback(request.ip) && request.headers.authorization === undefined) return;
+      // From this machine, and not forwarded: a reverse proxy on this machine passes on others' requests.
+      const direct = isLoopback(request.socket.remoteAddress) && request.headers['x-forwarded-for'] === undefined && request.headers.forwarded === undefined;
+      if (options.metricsFromLoopback && direct && request.headers.authorization === undefined) return;
       const principal = await authenticate(request, options);
       if (!principal || principal.kind !== 'token') throw new ApiError('GH_UNAUTHENTICATED', '/metrics needs an API token (Authorization: Bearer …) with the admin role');
       if (!principal.roles.some((r) => (PERMISSIONS['service.read'] as readonly string[]).includes(r))) throw new ApiError('GH_FORBIDDEN', '/metrics needs a token with the admin role');

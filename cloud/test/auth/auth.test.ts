@@ -237,11 +237,22 @@ describe('accounts: passwords, sessions, CSRF, tokens, lockouts', () => {
       ingestConnected: () => true,
       auth,
       live: new LiveHub({ db, logger: silent }),
-      trustProxy: true,
+      trustProxy: '127.0.0.1',
     });
-    const viaProxy = (forwardedFor: string) => proxied.inject({ url: '/metrics', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': forwardedFor } });
+    const viaProxy = (forwardedFor: string, from = '127.0.0.1') => proxied.inject({ url: '/metrics', remoteAddress: from, headers: { 'x-forwarded-for': forwardedFor } });
     expect((await viaProxy('203.0.113.9')).statusCode).toBe(401);
-    expect((await viaProxy('127.0.0.1')).statusCode).toBe(200);
+    // A client cannot pass for the machine itself by writing the header.
+    expect((await viaProxy('127.0.0.1')).statusCode).toBe(401);
+    expect((await viaProxy('127.0.0.1', '203.0.113.9')).statusCode).toBe(401);
+    expect((await proxied.inject({ url: '/metrics', remoteAddress: '127.0.0.1' })).statusCode).toBe(200);
+    // Lockouts count the client behind the trusted proxy, and only a trusted proxy's word is taken.
+    await db.execute('DELETE FROM login_failures');
+    const attempt = (forwardedFor: string, from: string) =>
+      proxied.inject({ method: 'POST', url: '/api/v1/auth/login', remoteAddress: from, headers: { 'x-forwarded-for': forwardedFor }, payload: { username: 'guard.li', password: 'wrong-password' } });
+    await attempt('198.51.100.77', '127.0.0.1');
+    await attempt('198.51.100.77', '203.0.113.66');
+    const addresses = await db.query<{ address: string }>('SELECT address FROM login_failures ORDER BY at');
+    expect(addresses.map((a) => a.address)).toEqual(['198.51.100.77', '203.0.113.66']);
     await proxied.close();
   });
 });
