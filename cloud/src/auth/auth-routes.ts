@@ -46,10 +46,15 @@ function clientAddress(request: FastifyRequest): string {
   return request.ip ?? request.socket.remoteAddress ?? 'unknown';
 }
 
-/** A token or a grant may not reach beyond its giver: roles and sites must be within the giver's. */
+/** A token may not reach beyond its giver: roles and sites must be within the giver's. */
 function requireWithin(giver: Principal, roles: readonly Role[], sites: readonly string[] | '*', what: string): void {
   const extraRoles = roles.filter((r) => !giver.roles.includes(r));
   if (extraRoles.length > 0) throw new ApiError('GH_FORBIDDEN', `${what} cannot have roles you do not hold: ${extraRoles.join(', ')}`);
+  requireSitesWithin(giver, sites, what);
+}
+
+/** Sites granted by someone must be within theirs (an admin of some sites cannot grant every site). */
+function requireSitesWithin(giver: Principal, sites: readonly string[] | '*', what: string): void {
   if (giver.sites === '*') return;
   if (sites === '*') throw new ApiError('GH_FORBIDDEN', `${what} cannot cover every site: you are granted ${giver.sites.join(', ')}`);
   const extraSites = sites.filter((s) => !giver.sites.includes(s));
@@ -81,7 +86,8 @@ export function registerAuthRoutes(api: Api, deps: AuthRouteDependencies): void 
     async (request, reply) => {
       const username = request.body.username.trim().toLowerCase();
       const address = clientAddress(request);
-      const lockedUntil = await deps.throttle.lockedUntil(username, address);
+      await deps.throttle.recordAttempt(username, address);
+      const lockedUntil = await deps.throttle.lockedUntil(username, address, 1);
       if (lockedUntil !== undefined) {
         const seconds = Math.max(1, Math.ceil((lockedUntil - Date.now()) / 1000));
         reply.header('retry-after', String(seconds));
@@ -90,7 +96,7 @@ export function registerAuthRoutes(api: Api, deps: AuthRouteDependencies): void 
       const stored = await deps.users.passwordHash(username);
       const ok = stored ? await verifyPassword(stored.hash, request.body.password) : await verifyAgainstNothing(request.body.password);
       if (!ok || !stored || stored.disabled) {
-        await deps.throttle.recordFailure(username, address);
+        // (the attempt is already recorded as a failure)
         await deps.db.transaction((tx) =>
           auditLog.append(tx, { actor: username, site: null, action: 'login.failed', targetType: 'user', targetId: username, details: { address, reason: !stored ? 'unknown user' : stored.disabled && ok ? 'disabled' : 'wrong password' } }),
         );
@@ -239,8 +245,10 @@ export function registerAuthRoutes(api: Api, deps: AuthRouteDependencies): void 
       },
     },
     async (request, reply) => {
-      const actor = principalOf(request).username;
+      const admin = principalOf(request);
+      const actor = admin.username;
       const { password: _password, ...rest } = request.body;
+      requireSitesWithin(admin, rest.sites, 'a user you create');
       await deps.db.transaction(async (tx) => {
         if (!(await deps.users.create(tx, request.body))) throw new ApiError('GH_CONFLICT', `there is already a user ${rest.username}`);
         await auditLog.append(tx, { actor, site: null, action: 'user.create', targetType: 'user', targetId: rest.username, details: { displayName: rest.displayName ?? null, roles: rest.roles, sites: rest.sites } });
@@ -261,16 +269,21 @@ export function registerAuthRoutes(api: Api, deps: AuthRouteDependencies): void 
       },
     },
     async (request) => {
-      const actor = principalOf(request).username;
+      const admin = principalOf(request);
+      const actor = admin.username;
       const { username } = request.params;
       const changes = request.body;
       await deps.db.transaction(async (tx) => {
         const before = await deps.users.get(username, tx);
         if (!before) throw new ApiError('GH_NOT_FOUND', `no user ${username}`);
+        // An admin of some sites manages the users of those sites only, and grants no other site.
+        requireSitesWithin(admin, before.sites, `${username}, who`);
+        if (changes.sites !== undefined) requireSitesWithin(admin, changes.sites, 'a grant');
         // The last admin who can log in stays one: nobody can lock everybody out of the console.
         if (before.roles.includes('admin') && !before.disabled && (changes.disabled === true || (changes.roles && !changes.roles.includes('admin')))) {
-          const others = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM users WHERE 'admin' = ANY(roles) AND NOT disabled AND username <> $1`, [username]);
-          if ((others[0]?.n ?? 0) === 0) throw new ApiError('GH_CONFLICT', `${username} is the last admin: make another admin first`);
+          // Locking the admins' rows makes two admins demoting each other at once wait for one another.
+          const admins = await tx.query<{ username: string }>(`SELECT username FROM users WHERE 'admin' = ANY(roles) AND NOT disabled ORDER BY username FOR UPDATE`);
+          if (admins.filter((a) => a.username !== username).length === 0) throw new ApiError('GH_CONFLICT', `${username} is the last admin: make another admin first`);
         }
         await deps.users.update(tx, username, changes);
         const { password, ...visible } = changes;

@@ -22,8 +22,11 @@ export class LoginThrottle {
     private readonly policy: LoginThrottlePolicy = DEFAULT_LOGIN_THROTTLE,
   ) {}
 
-  /** When the next attempt may be made (epoch ms), or undefined when it may be made now. */
-  async lockedUntil(username: string, address: string): Promise<number | undefined> {
+  /**
+   * When the next attempt may be made (epoch ms), or undefined when it may be made now. `pending`:
+   * attempts already recorded as failures before their password was checked (see recordAttempt).
+   */
+  async lockedUntil(username: string, address: string, pending = 0): Promise<number | undefined> {
     const rows = await this.db.query<{ pair: number; addr: number; pairUntil: number | null; addrUntil: number | null }>(
       `SELECT count(*) FILTER (WHERE username = $1)::int AS pair, count(*)::int AS addr,
               (extract(epoch from max(at) FILTER (WHERE username = $1) + make_interval(mins => $3)) * 1000)::float8 AS "pairUntil",
@@ -33,9 +36,18 @@ export class LoginThrottle {
     );
     const row = rows[0];
     if (!row) return undefined;
-    if (row.addr >= this.policy.perAddress && row.addrUntil) return row.addrUntil;
-    if (row.pair >= this.policy.perAccountAndAddress && row.pairUntil) return row.pairUntil;
+    if (row.addr - pending >= this.policy.perAddress && row.addrUntil) return row.addrUntil;
+    if (row.pair - pending >= this.policy.perAccountAndAddress && row.pairUntil) return row.pairUntil;
     return undefined;
+  }
+
+  /**
+   * Records an attempt as a failure before its password is checked (a success then forgets it): many
+   * guesses sent at once each count against the ones after them, instead of all passing the check
+   * before any of them is recorded.
+   */
+  async recordAttempt(username: string, address: string): Promise<void> {
+    await this.recordFailure(username, address);
   }
 
   async recordFailure(username: string, address: string): Promise<void> {

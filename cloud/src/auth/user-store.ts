@@ -81,7 +81,7 @@ export class UserStore {
     return n === 1;
   }
 
-  /** Applies changes; false if there is no such user. A new password or disabling ends the user's sessions. */
+  /** Applies changes; false if there is no such user. A new password or disabling ends the user's sessions; a new password also revokes their API tokens. */
   async update(tx: SqlExecutor, username: string, changes: UserChanges): Promise<boolean> {
     const sets: string[] = [];
     const params: unknown[] = [username];
@@ -101,6 +101,10 @@ export class UserStore {
     const n = await tx.execute(`UPDATE users SET ${sets.join(', ')} WHERE username = $1`, params);
     if (n === 1 && (changes.password !== undefined || changes.disabled === true)) {
       await tx.execute('UPDATE sessions SET revoked_at = now() WHERE username = $1 AND revoked_at IS NULL', [username]);
+    }
+    // Whoever held a stolen session may have made a token with it: a new password revokes them too.
+    if (n === 1 && changes.password !== undefined) {
+      await tx.execute('UPDATE api_tokens SET revoked_at = now() WHERE username = $1 AND revoked_at IS NULL', [username]);
     }
     return n === 1;
   }

@@ -179,6 +179,29 @@ describe('accounts: passwords, sessions, CSRF, tokens, lockouts', () => {
     expect(failures).toEqual([{ action: 'login.failed', n: 20 }]);
   });
 
+  it('counts guesses sent all at once: no more than the limit get their password checked', async () => {
+    await db.execute('DELETE FROM login_failures');
+    const answers = await Promise.all(Array.from({ length: 30 }, () => login('boss', 'parallel-guess-1', '192.0.2.44')));
+    const checked = answers.filter((a) => a.statusCode === 401).length;
+    expect(checked).toBeLessThanOrEqual(5);
+    expect(answers.filter((a) => a.statusCode === 429).length).toBe(30 - checked);
+  });
+
+  it('an admin of some sites grants only those, and a new password revokes the user\'s tokens', async () => {
+    await db.transaction((tx) => auth.users.create(tx, { username: 'site.admin', password: 'site-admin-pw-1', roles: ['admin'], sites: ['site-a'] }));
+    const res = await login('site.admin', 'site-admin-pw-1', '10.0.0.60');
+    const h = { cookie: cookieOf(res), 'x-csrf-token': (res.json() as { csrfToken: string }).csrfToken };
+    expect((await request({ method: 'PATCH', url: '/api/v1/users/site.admin', headers: h, payload: { sites: '*' } })).json()).toMatchObject({ code: 'GH_FORBIDDEN' });
+    expect((await request({ method: 'POST', url: '/api/v1/users', headers: h, payload: { username: 'b.guard', password: 'long-enough-pw', roles: ['guard'], sites: ['site-b'] } })).json()).toMatchObject({ code: 'GH_FORBIDDEN' });
+    expect((await request({ method: 'PATCH', url: '/api/v1/users/boss', headers: h, payload: { displayName: 'x' } })).json()).toMatchObject({ code: 'GH_FORBIDDEN' });
+    expect((await request({ method: 'POST', url: '/api/v1/users', headers: h, payload: { username: 'a.guard', password: 'long-enough-pw', roles: ['guard'], sites: ['site-a'] } })).statusCode).toBe(201);
+    const made = await db.transaction((tx) => auth.tokens.create(tx, 'a.guard', { name: 'x', roles: ['guard'], sites: ['site-a'], expiresAt: Date.now() + 60_000 }));
+    expect((await request({ url: '/api/v1/sites', headers: { authorization: `Bearer ${made.token}` } })).statusCode).toBe(200);
+    expect((await request({ method: 'PATCH', url: '/api/v1/users/a.guard', headers: h, payload: { password: 'another-password-1' } })).statusCode).toBe(200);
+    expect((await request({ url: '/api/v1/sites', headers: { authorization: `Bearer ${made.token}` } })).statusCode).toBe(401);
+    await db.execute(`UPDATE users SET disabled = true WHERE username = 'site.admin'`);
+  });
+
   it('keeps the last admin an admin, and validates account input with clear errors', async () => {
     const res = await login('boss', 'boss-password-12', '10.0.0.50');
     const h = { cookie: cookieOf(res), 'x-csrf-token': (res.json() as { csrfToken: string }).csrfToken };
