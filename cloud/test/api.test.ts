@@ -216,7 +216,10 @@ describe('HTTP API', () => {
     expect(missing.json()).toEqual({ code: 'GH_BAD_REQUEST', message: expect.stringContaining('querystring.metric') });
 
     const badTime = await api.inject({ url: '/api/v1/series?site=s&device=d&metric=m&from=yesterday' });
-    expect(badTime.json()).toEqual({ code: 'GH_BAD_REQUEST', message: 'querystring.from: expected an ISO 8601 time or epoch milliseconds' });
+    expect(badTime.json()).toEqual({ code: 'GH_BAD_REQUEST', message: 'querystring.from: expected an ISO 8601 time or epoch milliseconds, between 1970 and 9999' });
+    for (const from of ['99999999999999999999', '10000-01-01T00:00:00Z']) {
+      expect((await api.inject({ url: `/api/v1/series?site=${gw.site}&device=b1-main&metric=active_power&from=${from}` })).statusCode, from).toBe(400);
+    }
 
     const badStep = await api.inject({ url: '/api/v1/series?site=s&device=d&metric=m&step=5x' });
     expect(badStep.json().message).toBe('querystring.step: expected raw, 1mo or a duration like 30s, 15m, 1h, 1d');

@@ -4,7 +4,7 @@ import { eventSchema } from '../api/event-routes.js';
 import { errorBodySchema } from '../api/app.js';
 import { ApiError } from '../api/errors.js';
 import { epochMs, idParam, type Api } from '../api/route-types.js';
-import { listedSites, principalOf, requireRecordSite } from '../auth/request-principal.js';
+import { listedSites, mayDo, principalOf, requireRecordSite } from '../auth/request-principal.js';
 import { ACK_TYPES, ALARM_STATES, ALARM_TYPES, type AlarmState } from './alarm-rules.js';
 import type { AlarmService } from './alarm-service.js';
 
@@ -126,7 +126,8 @@ export function registerAlarmRoutes(api: Api, deps: { alarms: AlarmService }): v
       const alarm = await alarms.get(request.params.id);
       if (!alarm) throw new ApiError('GH_NOT_FOUND', `no alarm ${request.params.id}`);
       requireRecordSite(request, alarm.site, `alarm ${request.params.id}`);
-      return alarm;
+      // Card reads and door events are for those who may read events (not engineers).
+      return mayDo(request, 'events.read') ? alarm : { ...alarm, recentEvents: [] };
     },
   );
 

@@ -516,7 +516,7 @@ function encodeCursor(c: Cursor): string {
 function decodeCursor(text: string): Cursor {
   try {
     const [priority, lastAt, id] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
-    if (typeof priority === 'number' && Number.isInteger(priority) && typeof lastAt === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(lastAt) && typeof id === 'string' && parseAlarmId(id)) {
+    if (typeof priority === 'number' && Number.isInteger(priority) && priority >= 1 && priority <= 4 && typeof lastAt === 'string' && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/.test(lastAt) && Number.isFinite(Date.parse(lastAt)) && typeof id === 'string' && parseAlarmId(id)) {
       return { priority, lastAt, id };
     }
   } catch {

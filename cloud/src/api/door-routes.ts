@@ -1,6 +1,6 @@
 import { COMMAND_NAMES } from '@gatehouse/contracts';
 import { z } from 'zod';
-import { principalOf } from '../auth/request-principal.js';
+import { mayDo, principalOf } from '../auth/request-principal.js';
 import { CameraSnapshotStore } from '../storage/camera-snapshots.js';
 import type { SqlExecutor } from '../storage/sql-client.js';
 import type { ApiDependencies } from './app.js';
@@ -171,7 +171,11 @@ export function registerDoorRoutes(api: Api, deps: DoorRouteDependencies): void 
         response: { 200: z.object({ doors: z.array(doorSchema), cameras: z.array(cameraSchema) }), 404: errorBodySchema },
       },
     },
-    async (request) => doorsOverview(deps.db, snapshots, request.params.site),
+    async (request) => {
+      const overview = await doorsOverview(deps.db, snapshots, request.params.site);
+      // The last event at a door (a card read) is for those who may read events.
+      return mayDo(request, 'events.read') ? overview : { ...overview, doors: overview.doors.map((d) => ({ ...d, lastEvent: null })) };
+    },
   );
 
   api.post(

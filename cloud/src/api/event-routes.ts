@@ -75,7 +75,7 @@ export function decodeCursor(cursor: string): EventKey {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (Array.isArray(value) && value.length === 3) {
       const [tsUs, gateway, id] = value as unknown[];
-      if (typeof tsUs === 'string' && /^-?\d{1,19}$/.test(tsUs) && typeof gateway === 'string' && gateway.length <= 64 && typeof id === 'string' && id.length <= 64) {
+      if (typeof tsUs === 'string' && /^-?\d{1,17}$/.test(tsUs) && typeof gateway === 'string' && gateway.length <= 64 && typeof id === 'string' && id.length <= 64) {
         return { tsUs, gateway, id };
       }
     }

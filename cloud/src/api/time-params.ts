@@ -5,8 +5,9 @@ export const instantParam = z
   .string()
   .transform((text, ctx) => {
     const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-    if (!Number.isFinite(ms)) {
-      ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 time or epoch milliseconds' });
+    // Year 1970 to 9999: what the database's timestamps and this API's epoch milliseconds can hold.
+    if (!Number.isFinite(ms) || ms < 0 || ms > 253_402_300_799_999) {
+      ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 time or epoch milliseconds, between 1970 and 9999' });
       return z.NEVER;
     }
     return ms;

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../api/errors.js';
+import { PERMISSIONS, type Permission } from './access-policy.js';
 import { canSeeSite, type Principal } from './roles.js';
 
 declare module 'fastify' {
@@ -27,4 +28,10 @@ export function requireRecordSite(request: FastifyRequest, site: string, what: s
 export function listedSites(request: FastifyRequest, site: string | undefined): readonly string[] | '*' {
   if (site !== undefined) return [site];
   return principalOf(request).sites;
+}
+
+/** Whether the caller holds a permission (for parts of an answer only some may see). */
+export function mayDo(request: FastifyRequest, permission: Permission): boolean {
+  const allowed: readonly string[] = PERMISSIONS[permission];
+  return principalOf(request).roles.some((r) => allowed.includes(r));
 }
