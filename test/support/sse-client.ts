@@ -16,6 +16,12 @@ export class SseConnection {
   status: number | undefined;
   private req: ClientRequest | undefined;
   private waiters: (() => void)[] = [];
+  private ended: (() => void)[] = [];
+
+  /** Calls `listener` when the server ends the stream. */
+  onEnd(listener: () => void): void {
+    this.ended.push(listener);
+  }
 
   constructor(
     private readonly url: string,
@@ -38,6 +44,7 @@ export class SseConnection {
           }
         });
         res.on('error', () => undefined);
+        res.on('end', () => this.ended.forEach((f) => f()));
         resolve();
       });
       this.req.on('error', (err) => (this.status === undefined ? reject(err) : undefined));

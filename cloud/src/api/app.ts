@@ -159,7 +159,7 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
   registerAuditRoutes(api, deps);
   registerLiveRoutes(api, {
     hub: deps.live,
-    stillAuthorised: (request) => authenticate(request, { sessions: deps.auth.sessions, tokens: deps.auth.tokens, metricsFromLoopback: false }).then((p) => p !== undefined, () => false),
+    currentPrincipal: (request) => authenticate(request, { sessions: deps.auth.sessions, tokens: deps.auth.tokens, metricsFromLoopback: false }).catch(() => undefined),
   });
   for (const register of deps.domainRoutes ?? []) register(api);
   // Open live streams would keep the server from closing: end them first.

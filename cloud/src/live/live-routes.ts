@@ -9,10 +9,12 @@ import type { LiveItem } from './live-feed.js';
 
 export interface LiveRouteDependencies {
   hub: LiveHub;
-  /** whether the request's session or token is still valid (checked now and then on a long stream) */
-  stillAuthorised: (request: FastifyRequest) => Promise<boolean>;
+  /** the request's session or token as it stands now (undefined: ended), checked now and then on a long stream */
+  currentPrincipal: (request: FastifyRequest) => Promise<Principal | undefined>;
   heartbeatMs?: number;
 }
+
+const grantOf = (p: Principal) => JSON.stringify([[...p.roles].sort(), p.sites === '*' ? '*' : [...p.sites].sort()]);
 
 const mayRead = (principal: Principal, kind: LiveItem['kind']) => {
   const allowed = (kind === 'alarm' ? PERMISSIONS['alarms.read'] : PERMISSIONS['events.read']) as readonly string[];
@@ -74,9 +76,12 @@ export function registerLiveRoutes(api: Api, deps: LiveRouteDependencies): void 
           out.write(': heartbeat\n\n');
           lastWrite = Date.now();
         }
-        if (Date.now() - lastAuthCheck >= 60_000) {
+        if (Date.now() - lastAuthCheck >= 15_000) {
           lastAuthCheck = Date.now();
-          if (!(await deps.stillAuthorised(request))) break;
+          // A session that ended, or roles or sites changed meanwhile: the stream ends, and the
+          // console's reconnect is judged afresh.
+          const now = await deps.currentPrincipal(request);
+          if (!now || grantOf(now) !== grantOf(principal)) break;
         }
         await deps.hub.waitForMore(Math.min(heartbeatMs, 5000));
       }

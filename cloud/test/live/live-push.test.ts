@@ -128,5 +128,18 @@ describe('live push (SSE)', () => {
     bad.cut();
   });
 
+  it('ends a stream whose user lost a site meanwhile, so that the reconnect is judged afresh', async () => {
+    const stream = live('guard.a');
+    await stream.open();
+    const ended = new Promise<void>((resolve) => stream.onEnd(resolve));
+    await cloud.db.execute(`UPDATE users SET sites = '{site-b}' WHERE username = 'guard.a'`);
+    await ended;
+    const again = live('guard.a', '?site=site-a');
+    await again.open();
+    expect(again.status).toBe(403);
+    again.cut();
+    await cloud.db.execute(`UPDATE users SET sites = '{site-a}' WHERE username = 'guard.a'`);
+  }, 30_000);
+
   it('lets the cloud stop while a console is connected', stopsWithAStreamOpen);
 });
