@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import type { RunningCloud } from '@gatehouse/cloud';
+import { auditLog, type RunningCloud } from '@gatehouse/cloud';
 
 /** One account per role, so that a newcomer can try the console as each kind of user. */
 const DEMO_USERS = [
@@ -36,6 +36,7 @@ export async function ensureDemoAccounts(cloud: RunningCloud, file: string, admi
       // A demo account whose password was lost with the file gets a new one.
       if (exists) await cloud.auth.users.update(tx, user.username, { password });
       else await cloud.auth.users.create(tx, { username: user.username, displayName: user.displayName, password: password!, roles: [...user.roles], sites: '*' });
+      await auditLog.append(tx, { actor: 'system', site: null, action: exists ? 'user.password' : 'user.create', targetType: 'user', targetId: user.username, details: { demo: true } });
     });
     accounts.push({ username: user.username, password, roles: user.roles, what: user.what });
   }

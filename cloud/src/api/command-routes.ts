@@ -4,7 +4,6 @@ import { z } from 'zod';
 import type { ApiDependencies } from './app.js';
 import { errorBodySchema } from './app.js';
 import { ApiError } from './errors.js';
-import { auditLog } from '../audit/audit-log.js';
 import { principalOf, requireRecordSite } from '../auth/request-principal.js';
 
 const storedCommandSchema = z.object({
@@ -60,17 +59,14 @@ export function registerCommandRoutes(api: Api, deps: ApiDependencies): void {
         args: { device, action: body.action, ...(body.door !== undefined ? { door: body.door } : {}), ...(body.durationMs !== undefined ? { durationMs: body.durationMs } : {}) },
         issuedBy,
         lifetimeMs: body.ttlSeconds * 1000,
-      });
-      await deps.db.transaction((tx) =>
-        auditLog.append(tx, {
-          actor: issuedBy,
+        audit: {
           site,
           action: `door.${body.action}`,
           targetType: 'door',
           targetId: body.door !== undefined ? `${device}/${body.door}` : device,
-          details: { command: issued.id, gateway: found.gateway, ...(body.durationMs !== undefined ? { durationMs: body.durationMs } : {}), sent: issued.status === 'sent' },
-        }),
-      );
+          details: { gateway: found.gateway, ...(body.durationMs !== undefined ? { durationMs: body.durationMs } : {}) },
+        },
+      });
       const outcome = (await deps.commands.waitForResult(issued.id, body.waitMs)) ?? issued;
       return reply.status(outcome.status === 'sent' ? 202 : 200).send(outcome);
     },

@@ -201,7 +201,7 @@ export function registerDoorRoutes(api: Api, deps: DoorRouteDependencies): void 
       const { site, device } = request.params;
       const issuedBy = principalOf(request).username;
       const { gateway } = await cameraOf(deps.db, site, device);
-      const issued = await deps.commands.issue({ site, gateway, name: COMMAND_NAMES.snapshot, device, args: { device }, issuedBy, lifetimeMs: SNAPSHOT_COMMAND_LIFETIME_MS });
+      const issued = await deps.commands.issue({ site, gateway, name: COMMAND_NAMES.snapshot, device, args: { device }, issuedBy, lifetimeMs: SNAPSHOT_COMMAND_LIFETIME_MS, audit: { site, action: 'camera.snapshot', targetType: 'camera', targetId: device, details: { gateway } } });
       const outcome = (await deps.commands.waitForResult(issued.id, waitMs)) ?? issued;
       if (outcome.status === 'sent' || outcome.status === 'unanswered') {
         throw new ApiError('GH_TIMEOUT', `no picture from camera ${device}: gateway ${gateway} did not answer within ${waitMs / 1000} s (command ${issued.id})`);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { COMMAND_NAMES, commandCodec, MAX_COMMAND_LIFETIME_MS, topics, type CommandResult, type GatewayAddress } from '@gatehouse/contracts';
 import type { Logger } from 'pino';
 import { CameraSnapshotStore } from '../storage/camera-snapshots.js';
+import { auditLog, type AuditEntry } from '../audit/audit-log.js';
 import type { SqlClient } from '../storage/sql-client.js';
 import { keepSnapshot, type RecordedOutcome } from './snapshot-results.js';
 
@@ -30,6 +31,8 @@ export interface IssueRequest {
   args: Record<string, unknown>;
   issuedBy: string;
   lifetimeMs: number;
+  /** the audit line of a person's command (a door opened), written with the command in one transaction */
+  audit?: Omit<AuditEntry, 'actor'>;
 }
 
 const SELECT = `SELECT id, site, gateway, name, device, args, issued_by AS "issuedBy",
@@ -66,11 +69,14 @@ export class CommandService {
     if (request.lifetimeMs <= 0 || request.lifetimeMs > MAX_COMMAND_LIFETIME_MS) throw new RangeError(`a command lives between 1 ms and ${MAX_COMMAND_LIFETIME_MS} ms, not ${request.lifetimeMs}`);
     const issuedAt = (this.deps.now ?? Date.now)();
     const command = { v: 1 as const, id: randomUUID(), issuedBy: request.issuedBy, issuedAt, expiresAt: issuedAt + request.lifetimeMs, args: request.args };
-    await this.deps.db.query(
-      `INSERT INTO commands (id, site, gateway, name, device, args, issued_by, issued_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, to_timestamp($8 / 1000.0), to_timestamp($9 / 1000.0))`,
-      [command.id, request.site, request.gateway, request.name, request.device ?? null, JSON.stringify(request.args), request.issuedBy, issuedAt, command.expiresAt],
-    );
+    await this.deps.db.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO commands (id, site, gateway, name, device, args, issued_by, issued_at, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, to_timestamp($8 / 1000.0), to_timestamp($9 / 1000.0))`,
+        [command.id, request.site, request.gateway, request.name, request.device ?? null, JSON.stringify(request.args), request.issuedBy, issuedAt, command.expiresAt],
+      );
+      if (request.audit) await auditLog.append(tx, { ...request.audit, actor: request.issuedBy, details: { command: command.id, ...request.audit.details } });
+    });
     this.deps.logger.info({ site: request.site, gateway: request.gateway, command: request.name, id: command.id, issuedBy: request.issuedBy, args: request.args }, 'command issued');
     try {
       await this.deps.publish(topics.command({ site: request.site, gateway: request.gateway }, request.name), commandCodec.encode(command));
