@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { auditLog, type RunningCloud } from '@gatehouse/cloud';
+import type { RunningCloud } from '@gatehouse/cloud';
 
 /** One account per role, so that a newcomer can try the console as each kind of user. */
 const DEMO_USERS = [
@@ -22,6 +22,8 @@ export interface DemoAccount {
  * (readable by its owner only) so that every start prints the same logins.
  */
 export async function ensureDemoAccounts(cloud: RunningCloud, file: string, adminPassword: string | undefined): Promise<DemoAccount[]> {
+  // Loaded here, not at the top: only the demo needs the cloud's code.
+  const { auditLog } = await import('@gatehouse/cloud');
   const known = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
   const accounts: DemoAccount[] = [];
   for (const user of DEMO_USERS) {
