@@ -104,8 +104,12 @@ export function registerAuthRoutes(api: Api, deps: AuthRouteDependencies): void 
       }
       await deps.throttle.recordSuccess(username, address);
       await deps.users.recordLogin(username);
-      const session = await deps.sessions.create(username, { address, userAgent: request.headers['user-agent'] });
-      await deps.db.transaction((tx) => auditLog.append(tx, { actor: username, site: null, action: 'login', targetType: 'user', targetId: username, details: { address } }));
+      // The session and its audit line together, or neither.
+      const session = await deps.db.transaction(async (tx) => {
+        const made = await deps.sessions.create(username, { address, userAgent: request.headers['user-agent'] }, tx);
+        await auditLog.append(tx, { actor: username, site: null, action: 'login', targetType: 'user', targetId: username, details: { address } });
+        return made;
+      });
       setSessionCookie(request, reply, session.id);
       const user = (await deps.users.get(username))!;
       return { user: publicUser(user), csrfToken: session.csrfToken };
@@ -230,8 +234,12 @@ export function registerAuthRoutes(api: Api, deps: AuthRouteDependencies): void 
 
   api.get(
     '/api/v1/users',
-    { schema: { summary: 'Users with their roles, sites and whether they are locked out', tags: ['accounts'], response: { 200: z.object({ users: z.array(userAdminOut) }) } } },
-    async () => ({ users: await Promise.all((await deps.users.list()).map(adminView)) }),
+    { schema: { summary: 'Users with their roles, sites and whether they are locked out (an admin of some sites: the users of those sites)', tags: ['accounts'], response: { 200: z.object({ users: z.array(userAdminOut) }) } } },
+    async (request) => {
+      const admin = principalOf(request);
+      const within = (sites: readonly string[] | '*') => admin.sites === '*' || (sites !== '*' && sites.every((s) => admin.sites.includes(s)));
+      return { users: await Promise.all((await deps.users.list()).filter((u) => within(u.sites)).map(adminView)) };
+    },
   );
 
   api.post(

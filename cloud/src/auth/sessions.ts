@@ -1,4 +1,4 @@
-import type { SqlClient } from '../storage/sql-client.js';
+import type { SqlClient, SqlExecutor } from '../storage/sql-client.js';
 import { newSecret, sha256 } from './secrets.js';
 import { fromDbSites } from './user-store.js';
 import type { Principal, Role } from './roles.js';
@@ -18,11 +18,11 @@ export class SessionStore {
     private readonly policy: SessionPolicy,
   ) {}
 
-  async create(username: string, client: { address: string; userAgent: string | undefined }): Promise<{ id: string; csrfToken: string; expiresAt: number }> {
+  async create(username: string, client: { address: string; userAgent: string | undefined }, tx: SqlExecutor = this.db): Promise<{ id: string; csrfToken: string; expiresAt: number }> {
     const id = newSecret();
     const csrfToken = newSecret();
     const expiresAt = Date.now() + this.policy.idleMinutes * 60_000;
-    await this.db.execute(
+    await tx.execute(
       `INSERT INTO sessions (id_hash, username, csrf_token, expires_at, address, user_agent) VALUES ($1, $2, $3, to_timestamp($4 / 1000.0), $5, $6)`,
       [sha256(id), username, csrfToken, expiresAt, client.address, client.userAgent?.slice(0, 256) ?? null],
     );

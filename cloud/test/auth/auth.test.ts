@@ -194,6 +194,9 @@ describe('accounts: passwords, sessions, CSRF, tokens, lockouts', () => {
     expect((await request({ method: 'PATCH', url: '/api/v1/users/site.admin', headers: h, payload: { sites: '*' } })).json()).toMatchObject({ code: 'GH_FORBIDDEN' });
     expect((await request({ method: 'POST', url: '/api/v1/users', headers: h, payload: { username: 'b.guard', password: 'long-enough-pw', roles: ['guard'], sites: ['site-b'] } })).json()).toMatchObject({ code: 'GH_FORBIDDEN' });
     expect((await request({ method: 'PATCH', url: '/api/v1/users/boss', headers: h, payload: { displayName: 'x' } })).json()).toMatchObject({ code: 'GH_FORBIDDEN' });
+    // and sees only the users of its sites
+    const listed = ((await request({ url: '/api/v1/users', headers: h })).json() as { users: { username: string; sites: unknown }[] }).users;
+    expect(listed.map((u) => u.username)).toEqual(['guard.li', 'site.admin']);
     expect((await request({ method: 'POST', url: '/api/v1/users', headers: h, payload: { username: 'a.guard', password: 'long-enough-pw', roles: ['guard'], sites: ['site-a'] } })).statusCode).toBe(201);
     const made = await db.transaction((tx) => auth.tokens.create(tx, 'a.guard', { name: 'x', roles: ['guard'], sites: ['site-a'], expiresAt: Date.now() + 60_000 }));
     expect((await request({ url: '/api/v1/sites', headers: { authorization: `Bearer ${made.token}` } })).statusCode).toBe(200);
