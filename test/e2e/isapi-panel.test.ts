@@ -149,7 +149,10 @@ describe('the ISAPI driver against the simulated panel, over HTTP', () => {
     const ids = h.events.map((e) => Number(e.id.split('-').at(-1)));
     expect([...ids].sort((a, b) => a - b)).toEqual(ids);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(h.logs.some((l) => l.msg === 'ISAPI events caught up from the panel log' && l.delivered === 45)).toBe(true);
+    // The log search delivered the 45 (and the forced door too, when it searched after the door was forced).
+    const caughtUp = h.logs.filter((l) => l.msg === 'ISAPI events caught up from the panel log').reduce((n, l) => n + Number(l.delivered), 0);
+    expect(caughtUp).toBeGreaterThanOrEqual(45);
+    expect(caughtUp).toBeLessThanOrEqual(46);
   });
 
   it('a panel sending XML events: granted, denied and forced normalised exactly; a stream drop mid-burst caught up without loss or doubles', async () => {
