@@ -2,7 +2,7 @@ import type { DeviceEvent, GatewayAddress } from '@gatehouse/contracts';
 import type { Logger } from 'pino';
 import { ApiError } from '../api/errors.js';
 import { auditLog, type StoredAuditEntry } from '../audit/audit-log.js';
-import { attachmentUrls, type EventStore } from '../storage/event-store.js';
+import { attachmentUrls, type EventStore, type StoredEvent } from '../storage/event-store.js';
 import type { SqlClient, SqlExecutor } from '../storage/sql-client.js';
 import { alarmsConfigSchema, type AlarmsConfig, type AlarmsConfigInput } from './alarm-config.js';
 import {
@@ -30,19 +30,7 @@ export interface AlarmServiceOptions {
 }
 
 /** An event as the alarm detail lists it: the shape of GET /api/v1/events. */
-export interface AlarmEvent {
-  site: string;
-  gateway: string;
-  id: string;
-  device: string;
-  type: string;
-  ts: number;
-  point: string | null;
-  credential: string | null;
-  reason: string | null;
-  attachments: number;
-  attachmentUrls: string[];
-}
+export type AlarmEvent = StoredEvent & { attachmentUrls: string[] };
 
 /** An escalation message to send or sent; webhook targets without their query string. */
 export interface AlarmNotification {
@@ -471,7 +459,7 @@ export class AlarmService {
     } else {
       return [];
     }
-    const rows = await this.db.query<Omit<AlarmEvent, 'attachmentUrls'>>(
+    const rows = await this.db.query<StoredEvent>(
       `SELECT e.site, e.gateway, e.id, e.device, e.type, ${ms('e.ts')} AS ts, e.point, e.credential, e.reason,
               (SELECT count(*)::int FROM event_attachments x WHERE x.site = e.site AND x.gateway = e.gateway AND x.event_id = e.id) AS attachments
          FROM events e WHERE ${where} ORDER BY e.ts DESC, e.id DESC LIMIT 20`,

@@ -39,17 +39,12 @@ describe('accounts: passwords, sessions, CSRF, tokens, lockouts', () => {
     return `gh_session=${cookie.value}`;
   };
 
-  beforeAll(async () => {
-    db = await createPgliteClient(undefined);
-    await migrate(db);
-    auth = createAuthServices(db);
-    const registry = new SiteRegistry(db);
-    await registry.ensureSite('site-a');
-    await registry.ensureSite('site-b');
-    app = await buildApi({
+  /** The whole API over this test's database and accounts. */
+  const buildTestApi = async (extra: { trustProxy?: string } = {}) =>
+    buildApi({
       db,
       timeSeries: await openTimeSeriesStore(db),
-      registry,
+      registry: new SiteRegistry(db),
       events: new EventStore(db),
       deadLetters: new DeadLetterStore(db),
       commands: new CommandService({ db, publish: async () => undefined, logger: silent }),
@@ -59,7 +54,17 @@ describe('accounts: passwords, sessions, CSRF, tokens, lockouts', () => {
       ingestConnected: () => true,
       auth,
       live: new LiveHub({ db, logger: silent }),
+      ...extra,
     });
+
+  beforeAll(async () => {
+    db = await createPgliteClient(undefined);
+    await migrate(db);
+    auth = createAuthServices(db);
+    const registry = new SiteRegistry(db);
+    await registry.ensureSite('site-a');
+    await registry.ensureSite('site-b');
+    app = await buildTestApi();
     await db.transaction(async (tx) => {
       await auth.users.create(tx, { username: 'guard.li', displayName: 'Li', password: 'guard-password-1', roles: ['guard'], sites: ['site-a'] });
       await auth.users.create(tx, { username: 'boss', password: 'boss-password-12', roles: ['admin'], sites: '*' });
@@ -250,21 +255,7 @@ describe('accounts: passwords, sessions, CSRF, tokens, lockouts', () => {
   });
 
   it('behind a reverse proxy on this machine, judges /metrics and lockouts by the client\'s address, not the proxy\'s', async () => {
-    const proxied = await buildApi({
-      db,
-      timeSeries: await openTimeSeriesStore(db),
-      registry: new SiteRegistry(db),
-      events: new EventStore(db),
-      deadLetters: new DeadLetterStore(db),
-      commands: new CommandService({ db, publish: async () => undefined, logger: silent }),
-      metrics: createCloudMetrics(),
-      logger: silent,
-      version: 'test',
-      ingestConnected: () => true,
-      auth,
-      live: new LiveHub({ db, logger: silent }),
-      trustProxy: '127.0.0.1',
-    });
+    const proxied = await buildTestApi({ trustProxy: '127.0.0.1' });
     const viaProxy = (forwardedFor: string, from = '127.0.0.1') => proxied.inject({ url: '/metrics', remoteAddress: from, headers: { 'x-forwarded-for': forwardedFor } });
     expect((await viaProxy('203.0.113.9')).statusCode).toBe(401);
     // A client cannot pass for the machine itself by writing the header.
