@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerBrokerCommands } from './commands/broker.js';
 import { registerComponentCommands } from './commands/components.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerDetectCommand } from './commands/detect.js';
 import { registerModbusCommands } from './commands/modbus.js';
 import { registerUsersCommands } from './commands/users.js';
 import { CLI_VERSION } from './version.js';
@@ -23,6 +24,7 @@ registerComponentCommands(program);
 registerModbusCommands(program);
 registerBrokerCommands(program);
 registerUsersCommands(program);
+registerDetectCommand(program);
 
 program.exitOverride();
 try {

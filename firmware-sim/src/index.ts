@@ -2,6 +2,7 @@ export * from './config.js';
 export * from './simulated-site.js';
 export * from './faults.js';
 export * from './meters/load-shape.js';
+export * from './meters/random.js';
 export * from './meters/electricity-meter.js';
 export * from './meters/water-meter.js';
 export * from './meters/meter-unit.js';

@@ -72,3 +72,14 @@ export function loadFactor(shape: LoadShapeName, epochMs: number, timeZone: stri
   const next = profile[(hour + 1) % 24] ?? here;
   return here + ((next - here) * minute) / 60;
 }
+
+/**
+ * Fraction of rated load at a local hour and minute of a working day or a rest day: the shapes without
+ * the weekday lookup, for generators that follow a working calendar (holidays, make-up working days).
+ */
+export function shapeFactor(shape: LoadShapeName, restDay: boolean, hour: number, minute: number): number {
+  const profile = restDay ? SHAPES[shape].weekend : SHAPES[shape].weekday;
+  const here = profile[hour] ?? 0;
+  const next = profile[(hour + 1) % 24] ?? here;
+  return here + ((next - here) * minute) / 60;
+}

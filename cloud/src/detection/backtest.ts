@@ -1,0 +1,246 @@
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { DateTime } from 'luxon';
+import { readBacktestCsv, type MeterRows, type ParsedCsv } from './backtest-csv.js';
+import type { DetectionOptions } from './detection-options.js';
+import { DETECTORS } from './findings.js';
+import type { MeterAnalysis } from './meter-analysis.js';
+import { buildSeries, type MeterSeries } from './meter-series.js';
+import { addToActivity, analyseMeterInSite, checkMainAgainstSubs, type MeterTree, type SiteActivity } from './site-analysis.js';
+import { SLOT_MS, SlotClock, type WorkCalendar } from './work-calendar.js';
+
+export interface BacktestOptions {
+  input: string;
+  output: string;
+  calendar: WorkCalendar;
+  timeZone: string;
+  detection: DetectionOptions;
+  tree?: MeterTree;
+  /** unit of meters whose rows give none (kWh, m3, …): water meters get the leak detector */
+  defaultUnit?: string;
+  onProgress?: (stage: 'reading' | 'detecting' | 'done', done: number, total: number) => void;
+}
+
+export interface BacktestSummary {
+  meters: number;
+  rows: number;
+  skippedLines: number;
+  skippedExamples: { line: number; reason: string }[];
+  duplicateRows: number;
+  anomalousRows: number;
+  findings: Record<string, number>;
+  /** meters without enough history for a baseline (only the facts: gaps, resets) */
+  learningMeters: string[];
+}
+
+export const BACKTEST_HEADER = 'timestamp,meter,score,anomaly,detector,expected';
+
+/**
+ * `gatehouse detect`: reads the readings, runs every detector over each meter as the live path would
+ * (each interval judged only on what came before it), and writes one scored row per input row.
+ */
+export function runBacktest(options: BacktestOptions): BacktestSummary {
+  const parsed = readBacktestCsv(options.input, (done, total) => options.onProgress?.('reading', done, total));
+  const gridStart = Math.floor((parsed.minTs - 1) / 3_600_000) * 3_600_000;
+  const slots = Math.ceil((parsed.maxTs - gridStart) / SLOT_MS / 4) * 4 + 4;
+  const clock = new SlotClock(gridStart, slots, options.timeZone, options.calendar);
+  const commLossMs = options.detection.commLossMinutes * 60_000;
+  const tree = options.tree ?? new Map<string, readonly string[]>();
+  const inTree = new Set([...tree.keys(), ...[...tree.values()].flat()]);
+
+  // Each meter's rows in time order, duplicates marked (the last value of a timestamp counts).
+  const prepared = parsed.meters.map((rows) => prepareRows(rows));
+  const build = (p: PreparedMeter): MeterSeries => {
+    const series = buildSeries(p.rows.meter, p.kind, p.rows.unit ?? options.defaultUnit ?? '', p.ts, p.value, p.distinct, { gridStart, slots, commLossMs });
+    return series;
+  };
+
+  // First pass: which slots each commodity's meters were moving in (a stuck meter is one whose siblings go on).
+  const activity: SiteActivity = new Map();
+  for (const p of prepared) if (p.kind === 'counter') addToActivity(activity, build(p), slots);
+
+  const out = new OutputWriter(options.output, parsed.epochTimestamps, options.timeZone);
+  const summary: BacktestSummary = { meters: prepared.length, rows: parsed.rows, skippedLines: parsed.skipped, skippedExamples: parsed.skippedExamples, duplicateRows: 0, anomalousRows: 0, findings: Object.fromEntries(DETECTORS.map((d) => [d, 0])), learningMeters: [] };
+  try {
+    let done = 0;
+    // Meters of a main/sub-meter tree are analysed together, the others one at a time (memory stays flat).
+    const treeAnalyses = new Map<string, { analysis: MeterAnalysis; prepared: PreparedMeter }>();
+    for (const p of prepared) {
+      const analysis = analyseMeterInSite(build(p), clock, options.detection, activity);
+      if (inTree.has(p.rows.meter)) {
+        treeAnalyses.set(p.rows.meter, { analysis, prepared: p });
+        continue;
+      }
+      writeMeter(out, p, analysis, gridStart, summary);
+      options.onProgress?.('detecting', ++done, prepared.length);
+    }
+    for (const [main, subs] of tree) {
+      const m = treeAnalyses.get(main);
+      const s = subs.map((sub) => treeAnalyses.get(sub)?.analysis).filter((a): a is MeterAnalysis => a !== undefined);
+      if (m && s.length === subs.length && s.length > 0) checkMainAgainstSubs(m.analysis, s, options.detection);
+    }
+    for (const { analysis, prepared: p } of treeAnalyses.values()) {
+      writeMeter(out, p, analysis, gridStart, summary);
+      options.onProgress?.('detecting', ++done, prepared.length);
+    }
+  } finally {
+    out.close();
+  }
+  options.onProgress?.('done', 1, 1);
+  return summary;
+}
+
+interface PreparedMeter {
+  rows: MeterRows;
+  kind: 'counter' | 'gauge';
+  /** distinct timestamps in order and their values (the last row of a timestamp wins) */
+  ts: Float64Array;
+  value: Float64Array;
+  distinct: number;
+  /** for every input row in time order: the index of its distinct timestamp */
+  order: Uint32Array;
+  rowDistinct: Uint32Array;
+}
+
+function prepareRows(rows: MeterRows): PreparedMeter {
+  const n = rows.count;
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  if (!rows.sorted) {
+    const ts = rows.ts;
+    // Stable: rows of one timestamp keep their file order, so the last one written wins.
+    const sorted = Array.from(order).sort((a, b) => ts[a]! - ts[b]! || a - b);
+    order.set(sorted);
+  }
+  const ts = new Float64Array(n);
+  const value = new Float64Array(n);
+  const rowDistinct = new Uint32Array(n);
+  let distinct = 0;
+  let decreases = 0;
+  for (let k = 0; k < n; k++) {
+    const i = order[k]!;
+    const t = rows.ts[i]!;
+    // A reading the edge flagged is left out of the series (its interval stays unmeasured).
+    const flagged = rows.bad !== undefined && rows.bad[i] === 1;
+    if (distinct > 0 && ts[distinct - 1] === t) {
+      if (!flagged) value[distinct - 1] = rows.value[i]!;
+    } else if (!flagged) {
+      if (distinct > 0 && rows.value[i]! < value[distinct - 1]!) decreases++;
+      ts[distinct] = t;
+      value[distinct] = rows.value[i]!;
+      distinct++;
+    }
+    rowDistinct[k] = Math.max(0, distinct - 1);
+  }
+  // Without a kind column: a counter when the values (almost) never go down; a reset or a glitch now
+  // and then does not make a register a gauge.
+  const kind = rows.kind ?? (decreases <= Math.max(2, distinct * 0.01) ? 'counter' : 'gauge');
+  return { rows, kind, ts, value, distinct, order, rowDistinct };
+}
+
+const RANK_BY_CODE = (() => {
+  const priority = ['counter_reset', 'comm_loss', 'stuck', 'spike', 'leak', 'base_load', 'main_sub', 'level_shift', 'baseline'];
+  const rank = new Uint8Array(DETECTORS.length + 1);
+  priority.forEach((name, i) => (rank[DETECTORS.indexOf(name as (typeof DETECTORS)[number]) + 1] = priority.length - i));
+  return rank;
+})();
+
+function writeMeter(out: OutputWriter, p: PreparedMeter, analysis: MeterAnalysis, gridStart: number, summary: BacktestSummary): void {
+  for (const f of analysis.findings) summary.findings[f.detector] = (summary.findings[f.detector] ?? 0) + 1;
+  if (analysis.learnedFromSlot === null) summary.learningMeters.push(p.rows.meter);
+  const meterField = csvField(p.rows.meter);
+  let previousDistinct = -1;
+  for (let k = 0; k < p.rows.count; k++) {
+    const d = p.rowDistinct[k]!;
+    const t = p.rows.ts[p.order[k]!]!;
+    if (d === previousDistinct) summary.duplicateRows++;
+    previousDistinct = d;
+    // The row stands for the interval since the reading before it: every slot of that interval.
+    const last = Math.floor((t - 1 - gridStart) / SLOT_MS);
+    // A reading left out (flagged by the edge) stands for its own slot only.
+    const own = p.distinct > 0 && p.ts[d] === t;
+    const first = p.kind === 'counter' && own ? (d > 0 ? Math.floor((p.ts[d - 1]! - gridStart) / SLOT_MS) : last + 1) : last;
+    let score = 0;
+    let code = 0;
+    let expected = 0;
+    let expectedKnown = first <= last;
+    for (let s = Math.max(0, first); s <= last; s++) {
+      const sc = analysis.score[s]!;
+      if (sc > score) score = sc;
+      const c = analysis.detector[s]!;
+      if (c !== 0 && RANK_BY_CODE[c]! > RANK_BY_CODE[code]!) code = c;
+      const e = analysis.expected[s]!;
+      if (Number.isNaN(e)) expectedKnown = false;
+      else expected += e;
+    }
+    if (code !== 0) summary.anomalousRows++;
+    out.row(t, meterField, code !== 0 ? Math.max(1, score) : Math.min(score, 0.999), code !== 0, code === 0 ? '' : DETECTORS[code - 1]!, expectedKnown ? expected : Number.NaN);
+  }
+}
+
+function csvField(text: string): string {
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/** Buffered writing of the output rows; timestamps are formatted from a per-day cache. */
+class OutputWriter {
+  private readonly fd: number;
+  private chunk: string[] = [];
+  private size = 0;
+  private dayStart = Number.NaN;
+  private dayEnd = Number.NaN;
+  private dayPrefix = '';
+  private suffix = '';
+  private offsetMs = 0;
+
+  constructor(
+    file: string,
+    private readonly epoch: boolean,
+    private readonly timeZone: string,
+  ) {
+    this.fd = openSync(file, 'w');
+    this.chunk.push(`${BACKTEST_HEADER}\n`);
+  }
+
+  row(ts: number, meter: string, score: number, anomaly: boolean, detector: string, expected: number): void {
+    const line = `${this.timestamp(ts)},${meter},${Math.round(score * 1000) / 1000},${anomaly ? 'true' : 'false'},${detector},${Number.isNaN(expected) ? '' : Math.round(expected * 10_000) / 10_000}\n`;
+    this.chunk.push(line);
+    this.size += line.length;
+    if (this.size > 1 << 20) this.flush();
+  }
+
+  private timestamp(ts: number): string {
+    if (this.epoch) return String(ts);
+    if (!(ts >= this.dayStart && ts < this.dayEnd)) {
+      // One zone lookup per local day (and per offset change within it).
+      const local = DateTime.fromMillis(ts, { zone: this.timeZone });
+      const start = local.startOf('day');
+      const next = start.plus({ days: 1 });
+      this.offsetMs = local.offset * 60_000;
+      const sameOffset = start.offset === local.offset && next.offset === local.offset;
+      this.dayStart = sameOffset ? start.toMillis() : ts - (ts % 60_000);
+      this.dayEnd = sameOffset ? next.toMillis() : this.dayStart + 60_000;
+      this.dayPrefix = local.toFormat("yyyy-MM-dd'T'");
+      this.suffix = local.toFormat('ZZ');
+    }
+    const msOfDay = ts + this.offsetMs - Math.floor((ts + this.offsetMs) / 86_400_000) * 86_400_000;
+    const h = Math.floor(msOfDay / 3_600_000);
+    const m = Math.floor((msOfDay % 3_600_000) / 60_000);
+    const s = Math.floor((msOfDay % 60_000) / 1000);
+    const ms = msOfDay % 1000;
+    return `${this.dayPrefix}${h < 10 ? '0' : ''}${h}:${m < 10 ? '0' : ''}${m}:${s < 10 ? '0' : ''}${s}${ms === 0 ? '' : `.${String(ms).padStart(3, '0')}`}${this.suffix}`;
+  }
+
+  private flush(): void {
+    if (this.chunk.length === 0) return;
+    writeSync(this.fd, this.chunk.join(''));
+    this.chunk = [];
+    this.size = 0;
+  }
+
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+}
+
+export type { ParsedCsv };

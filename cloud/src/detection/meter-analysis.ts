@@ -1,0 +1,451 @@
+import type { DetectionOptions } from './detection-options.js';
+import { detectorCode, type DetectorName } from './findings.js';
+import { SLOT_BAD, SLOT_FILLED, type MeterSeries } from './meter-series.js';
+import { MAD_TO_SIGMA, medianAndMad, medianInPlace } from './robust.js';
+import { REST_DAY, SATURDAY, WORKDAY, type SlotClock } from './work-calendar.js';
+
+/** A finding as the detectors see it: slots [fromSlot, toSlot) of one meter. */
+export interface RawFinding {
+  detector: DetectorName;
+  fromSlot: number;
+  toSlot: number;
+  /** still going on at the last slot analysed */
+  ongoing: boolean;
+  /** the strongest score over the finding (1 = at the threshold) */
+  peakScore: number;
+  variant: string | null;
+  /** detector-specific figures the description uses */
+  detail: Record<string, number>;
+}
+
+/** One meter analysed: the expected band per slot, a score per slot, and its findings. */
+export interface MeterAnalysis {
+  series: MeterSeries;
+  /** expected consumption per slot and half-width of its band; NaN before the baseline is learned */
+  expected: Float64Array;
+  band: Float64Array;
+  /** 0 = normal … ≥ 1 beyond a threshold */
+  score: Float32Array;
+  /** detector code (findings.ts) of the finding covering each slot, 0 for none */
+  detector: Uint8Array;
+  findings: RawFinding[];
+  /** first slot with a trusted baseline, or null while the meter is still learning */
+  learnedFromSlot: number | null;
+  /** measured days so far (at least 20 hours with data) */
+  historyDays: number;
+}
+
+const CELLS = 3 * 24;
+const MIN_CELL_SAMPLES = 3;
+/**
+ * Where a rest-day kind has too few days yet (a new meter), it borrows the other rest-day kind's shape;
+ * never a working day's, which would make every weekend an anomaly (and, never learned from, for ever).
+ */
+const FALLBACK: Record<number, number[]> = { [WORKDAY]: [], [SATURDAY]: [REST_DAY], [REST_DAY]: [SATURDAY] };
+
+/** Detector priority for the one label a slot gets (the most specific explanation wins). */
+const PRIORITY: DetectorName[] = ['counter_reset', 'comm_loss', 'stuck', 'spike', 'leak', 'base_load', 'main_sub', 'level_shift', 'baseline'];
+const RANK = new Uint8Array(16);
+PRIORITY.forEach((name, i) => (RANK[detectorCode(name)] = PRIORITY.length - i));
+
+interface Episode {
+  start: number; // hour
+  lastHit: number;
+  hits: number;
+  scoreSum: number;
+  peak: number;
+  ratios: number[];
+}
+
+/**
+ * Runs every single-meter detector over one meter's slots, in time order, each hour judged only on what
+ * came before it (as it would be live): the baseline is re-learned at each local midnight from the
+ * preceding weeks, and hours already found anomalous are never learned from.
+ */
+export function analyseMeter(series: MeterSeries, clock: SlotClock, options: DetectionOptions, holidays: (day: number) => boolean): MeterAnalysis {
+  const slots = clock.slots;
+  const values = series.values;
+  const flags = series.flags;
+  const hours = Math.floor(slots / 4);
+  const expected = new Float64Array(slots).fill(Number.NaN);
+  const band = new Float64Array(slots).fill(Number.NaN);
+  const score = new Float32Array(slots);
+  const detector = new Uint8Array(slots);
+  const findings: RawFinding[] = [];
+  const isWater = series.commodity === 'water';
+  const isCounter = series.kind === 'counter';
+
+  // Hourly sums of clean slots (NaN where a slot is missing, bad or spread over a gap).
+  const hourly = new Float64Array(hours);
+  const excluded = new Uint8Array(hours);
+  for (let h = 0; h < hours; h++) {
+    let sum = 0;
+    for (let s = h * 4; s < h * 4 + 4; s++) {
+      const v = values[s]!;
+      if (Number.isNaN(v) || (flags[s]! & (SLOT_BAD | SLOT_FILLED)) !== 0) {
+        sum = Number.NaN;
+        break;
+      }
+      sum += v;
+    }
+    hourly[h] = sum;
+  }
+  const hourKind = (h: number) => clock.kind[h * 4]!;
+  const hourOfDay = (h: number) => clock.hour[h * 4]!;
+  const dayOf = (h: number) => clock.day[h * 4]!;
+
+  const mark = (name: DetectorName, from: number, to: number, slotScore: number) => {
+    const code = detectorCode(name);
+    for (let s = Math.max(0, from); s < Math.min(to, slots); s++) {
+      if (RANK[code]! > RANK[detector[s]!]!) detector[s] = code;
+      if (slotScore > score[s]!) score[s] = slotScore;
+    }
+  };
+  const excludeHours = (fromSlot: number, toSlot: number) => {
+    for (let h = Math.floor(fromSlot / 4); h < Math.ceil(toSlot / 4) && h < hours; h++) excluded[h] = 1;
+  };
+
+  // Facts that need no baseline: counter events and communication gaps.
+  for (const event of series.counterEvents) {
+    findings.push({ detector: 'counter_reset', fromSlot: event.slot, toSlot: event.slot + 1, ongoing: false, peakScore: 10, variant: event.kind, detail: { before: event.before, after: event.after } });
+    mark('counter_reset', event.slot, event.slot + 1, 10);
+  }
+  for (const gap of series.gaps) {
+    const gapHours = (gap.resumedTs - gap.lastTs) / 3_600_000;
+    const slotScore = Math.min(99, gapHours / (options.commLossMinutes / 60));
+    findings.push({ detector: 'comm_loss', fromSlot: gap.fromSlot, toSlot: gap.endSlot + 1, ongoing: false, peakScore: slotScore, variant: null, detail: { hours: gapHours } });
+    mark('comm_loss', gap.endSlot, gap.endSlot + 1, slotScore);
+    excludeHours(gap.fromSlot, gap.endSlot + 1);
+  }
+
+  // The baseline: per day kind and local hour, median and spread of the hourly consumption.
+  const profile = new Float64Array(CELLS).fill(Number.NaN);
+  const sigma = new Float64Array(CELLS).fill(Number.NaN);
+  // Share of slots that read no consumption (a counter standing still) or no change (a frozen gauge).
+  const stillShare = new Float64Array(CELLS).fill(1);
+  const samples = new Float64Array(CELLS * options.profileWorkdays);
+  const sampleCount = new Int32Array(CELLS);
+  const stillCount = new Int32Array(CELLS);
+  const slotCount = new Int32Array(CELLS);
+  let typicalHour = Number.NaN;
+  let peakHour = Number.NaN;
+  const scratch = new Float64Array(Math.max(64, options.profileDays));
+
+  const learnProfile = (h0: number) => {
+    sampleCount.fill(0);
+    stillCount.fill(0);
+    slotCount.fill(0);
+    const stop = Math.max(0, h0 - options.profileDays * 24);
+    for (let h = h0 - 1; h >= stop; h--) {
+      const v = hourly[h]!;
+      if (Number.isNaN(v) || excluded[h] === 1) continue;
+      const kind = hourKind(h);
+      const cell = kind * 24 + hourOfDay(h);
+      const cap = kind === WORKDAY ? options.profileWorkdays : options.profileRestDays;
+      if (sampleCount[cell]! >= cap) continue;
+      samples[cell * options.profileWorkdays + sampleCount[cell]!] = v;
+      sampleCount[cell]!++;
+      for (let s = h * 4; s < h * 4 + 4; s++) {
+        slotCount[cell]!++;
+        if (isCounter ? values[s] === 0 : s > 0 && values[s] === values[s - 1]) stillCount[cell]!++;
+      }
+    }
+    for (let cell = 0; cell < CELLS; cell++) {
+      const n = sampleCount[cell]!;
+      if (n < MIN_CELL_SAMPLES) {
+        profile[cell] = Number.NaN;
+        continue;
+      }
+      const view = samples.subarray(cell * options.profileWorkdays, cell * options.profileWorkdays + n);
+      const { median, mad } = medianAndMad(view, n);
+      profile[cell] = median;
+      sigma[cell] = mad * MAD_TO_SIGMA;
+      stillShare[cell] = stillCount[cell]! / slotCount[cell]!;
+    }
+    for (let cell = 0; cell < CELLS; cell++) {
+      if (!Number.isNaN(profile[cell]!)) continue;
+      const kind = Math.floor(cell / 24);
+      for (const other of FALLBACK[kind]!) {
+        const from = other * 24 + (cell % 24);
+        if (sampleCount[from]! >= MIN_CELL_SAMPLES) {
+          profile[cell] = profile[from]!;
+          sigma[cell] = sigma[from]!;
+          stillShare[cell] = stillShare[from]!;
+          break;
+        }
+      }
+    }
+    let n = 0;
+    for (let cell = 0; cell < CELLS; cell++) if (!Number.isNaN(profile[cell]!)) scratch[n++] = profile[cell]!;
+    typicalHour = medianInPlace(scratch, n);
+    peakHour = 0;
+    for (let cell = 0; cell < CELLS; cell++) if (profile[cell]! > peakHour) peakHour = profile[cell]!;
+  };
+
+  // Drift: the ratio of measured to baseline over the last few ordinary days (holidays left out).
+  const dayRatios: { day: number; ratio: number }[] = [];
+  let level = 1;
+  let levelOverride: { value: number; untilDay: number } | undefined;
+
+  // Night minima for the base-load and leak detectors.
+  const nightWindow = isWater ? options.leak.nightHours : options.baseLoad.nightHours;
+  const nights: { day: number; min: number; high: boolean }[] = [];
+  let nightEpisode: { startNight: number; nights: number[]; peak: number } | undefined;
+
+  let up: Episode | undefined;
+  let down: Episode | undefined;
+  let stillRun: { start: number; unexpected: number } | undefined;
+  let historyDays = 0;
+  let learnedFromSlot: number | null = null;
+  let currentDay = Number.NaN;
+  let dayValidHours = 0;
+  let daySum = 0;
+  let dayExpected = 0;
+
+  const finishEpisode = (episode: Episode, name: DetectorName, variant: string | null, endHour: number, ongoing: boolean) => {
+    const fromSlot = episode.start * 4;
+    const toSlot = endHour * 4;
+    findings.push({ detector: name, fromSlot, toSlot, ongoing, peakScore: episode.peak, variant, detail: { hours: endHour - episode.start, meanScore: episode.scoreSum / Math.max(1, episode.hits) } });
+    mark(name, fromSlot, toSlot, Math.max(1, episode.peak));
+    excludeHours(fromSlot, toSlot);
+  };
+
+  /**
+   * A shift lasting levelShiftHours: the baseline moves to the new level at once. A shift back to where
+   * the meter was before an earlier shift is that problem ending: its finding grows to the return
+   * instead of a second finding being raised.
+   */
+  let activeShift: { finding: RawFinding; before: number; direction: 'up' | 'down'; sinceDay: number } | undefined;
+  const confirmShift = (episode: Episode, direction: 'up' | 'down', h: number, day: number) => {
+    const newLevel = Math.min(3, Math.max(0.3, median(episode.ratios, scratch)));
+    const returning = activeShift && activeShift.direction !== direction && day - activeShift.sinceDay <= 14 && Math.abs(newLevel / activeShift.before - 1) < 0.3;
+    if (activeShift && returning) {
+      const finding = activeShift.finding;
+      finding.toSlot = episode.start * 4;
+      finding.detail.hours = (finding.toSlot - finding.fromSlot) / 4;
+      mark('level_shift', finding.fromSlot, episode.start * 4 + 4, Math.max(1, finding.peakScore));
+      excludeHours(finding.fromSlot, h * 4 + 4);
+      activeShift = undefined;
+    } else {
+      const before = level;
+      finishEpisode(episode, 'level_shift', direction, h + 1, false);
+      activeShift = { finding: findings[findings.length - 1]!, before, direction, sinceDay: day };
+    }
+    levelOverride = { value: newLevel, untilDay: day + options.levelDays + 1 };
+    level = newLevel;
+  };
+
+  const closeDay = (day: number) => {
+    if (dayValidHours >= 20) {
+      historyDays++;
+      if (dayExpected > 0 && !holidays(day)) dayRatios.push({ day, ratio: daySum / dayExpected });
+    }
+    dayValidHours = 0;
+    daySum = 0;
+    dayExpected = 0;
+  };
+
+  const startDay = (h: number, day: number) => {
+    if (historyDays >= options.minHistoryDays) {
+      learnProfile(h);
+      if (learnedFromSlot === null) learnedFromSlot = h * 4;
+      const recent = dayRatios.slice(-options.levelDays);
+      for (let i = 0; i < recent.length; i++) scratch[i] = recent[i]!.ratio;
+      level = recent.length > 0 ? Math.min(2, Math.max(0.5, medianInPlace(scratch, recent.length))) : 1;
+      if (levelOverride && day < levelOverride.untilDay) level = levelOverride.value;
+    }
+  };
+
+  const judgeNight = (day: number, endHour: number) => {
+    // The lowest clean hour of the night window that just ended.
+    let min = Infinity;
+    let seen = 0;
+    for (let h = endHour - (nightWindow[1] - nightWindow[0]); h < endHour; h++) {
+      if (h < 0 || Number.isNaN(hourly[h]!) || dayOf(h) !== day) continue;
+      seen++;
+      if (hourly[h]! < min) min = hourly[h]!;
+    }
+    if (seen < Math.ceil((nightWindow[1] - nightWindow[0]) / 2) || learnedFromSlot === null) return;
+    const reference = nights.filter((n) => !n.high).slice(-14);
+    if (reference.length < 7) {
+      nights.push({ day, min, high: false });
+      return;
+    }
+    for (let i = 0; i < reference.length; i++) scratch[i] = reference[i]!.min;
+    const { median, mad } = medianAndMad(scratch, reference.length);
+    const spread = mad * MAD_TO_SIGMA;
+    const threshold = isWater
+      ? median + Math.max(options.leak.sigmas * spread, options.leak.fractionOfPeak * peakHour)
+      : median + Math.max(options.baseLoad.sigmas * spread, options.baseLoad.relative * median, 0.02 * peakHour);
+    const high = min > threshold;
+    const nightStartSlot = (endHour - (nightWindow[1] - nightWindow[0])) * 4;
+    const nightScore = threshold > median ? (min - median) / (threshold - median) : 0;
+    nights.push({ day, min, high });
+    const needed = isWater ? options.leak.nights : options.baseLoad.nights;
+    const name: DetectorName = isWater ? 'leak' : 'base_load';
+    const windowSlots = (nightWindow[1] - nightWindow[0]) * 4;
+    if (!high) {
+      nightEpisode = undefined;
+      const existing = findings.find((f) => f.detector === name && f.ongoing);
+      if (existing) existing.ongoing = false;
+      return;
+    }
+    if (!nightEpisode) nightEpisode = { startNight: nightStartSlot, nights: [], peak: 0 };
+    nightEpisode.nights.push(nightStartSlot);
+    nightEpisode.peak = Math.max(nightEpisode.peak, nightScore);
+    if (nightEpisode.nights.length < needed) return;
+    // Confirmed: every high night of the episode so far is part of the finding.
+    for (const start of nightEpisode.nights) {
+      mark(name, start, start + windowSlots, Math.max(1, nightScore));
+      excludeHours(start, start + windowSlots);
+    }
+    nightEpisode.nights = [];
+    const existing = findings.find((f) => f.detector === name && f.ongoing);
+    if (existing) {
+      existing.toSlot = nightStartSlot + windowSlots;
+      existing.peakScore = Math.max(existing.peakScore, nightScore);
+      existing.detail.nights = (existing.detail.nights ?? 0) + 1;
+      existing.detail.nightMin = min;
+    } else {
+      findings.push({ detector: name, fromSlot: nightEpisode.startNight, toSlot: nightStartSlot + windowSlots, ongoing: true, peakScore: nightEpisode.peak, variant: null, detail: { nights: needed, nightMin: min, usualNightMin: median } });
+    }
+  };
+
+  for (let h = 0; h < hours; h++) {
+    const day = dayOf(h);
+    if (day !== currentDay) {
+      if (!Number.isNaN(currentDay)) closeDay(currentDay);
+      currentDay = day;
+      startDay(h, day);
+    }
+    const hod = hourOfDay(h);
+    if (hod === nightWindow[1] % 24 && h > 0) judgeNight(dayOf(h - 1), h);
+
+    const cell = hourKind(h) * 24 + hod;
+    const learned = learnedFromSlot !== null && !Number.isNaN(profile[cell]!);
+    const e = learned ? profile[cell]! * level : Number.NaN;
+    const spread = learned ? sigma[cell]! * level : Number.NaN;
+    const floor = isWater ? 0.08 * peakHour : 0.03 * peakHour;
+    const halfBand = learned ? Math.max(options.baseline.sigmas * spread, options.baseline.relative * e, floor) : Number.NaN;
+    for (let s = h * 4; s < h * 4 + 4; s++) {
+      expected[s] = e / 4;
+      band[s] = halfBand / 4;
+    }
+    let actual = hourly[h]!;
+    if (!learned) {
+      if (!Number.isNaN(actual)) {
+        dayValidHours++;
+      }
+      continue;
+    }
+
+    // Stuck: a run of slots without consumption (or change) where this hour normally always has some.
+    for (let s = h * 4; s < h * 4 + 4; s++) {
+      const v = values[s]!;
+      if (Number.isNaN(v) || (flags[s]! & SLOT_BAD) !== 0) continue;
+      const still = isCounter ? v === 0 : s > 0 && v === values[s - 1];
+      if (still) {
+        if (!stillRun) stillRun = { start: s, unexpected: 0 };
+        if (stillShare[cell]! < 0.05 && e > 0) stillRun.unexpected++;
+        continue;
+      }
+      if (stillRun) {
+        if (stillRun.unexpected >= options.stuckSlots) {
+          // A counter that catches up when it comes back (the register kept counting): the catch-up
+          // step belongs to the stuck period, not a spike.
+          let end = s;
+          let missed = 0;
+          for (let k = stillRun.start; k < s; k++) missed += Number.isNaN(expected[k]!) ? 0 : expected[k]!;
+          if (isCounter && v > 3 * (e / 4) && v < 3 * missed + e) end = s + 1;
+          findings.push({ detector: 'stuck', fromSlot: stillRun.start, toSlot: end, ongoing: false, peakScore: stillRun.unexpected / options.stuckSlots, variant: isCounter ? 'counter' : 'gauge', detail: { slots: s - stillRun.start, missed } });
+          mark('stuck', stillRun.start, end, Math.max(1, stillRun.unexpected / options.stuckSlots));
+          excludeHours(stillRun.start, end);
+        }
+        stillRun = undefined;
+      }
+    }
+
+    // Spikes: one or two slots far above expectation, with normal slots after them.
+    const slotE = e / 4;
+    const spikeAbove = Math.max(options.spike.sigmas * (spread / 2), (options.spike.ratio - 1) * slotE, floor);
+    for (let s = h * 4; s < h * 4 + 4; s++) {
+      const v = values[s]!;
+      if (Number.isNaN(v) || (flags[s]! & (SLOT_BAD | SLOT_FILLED)) !== 0 || detector[s] !== 0) continue;
+      const over = (v - slotE) / spikeAbove;
+      if (over <= 1) continue;
+      const isHigh = (k: number) => k < slots && !Number.isNaN(values[k]!) && values[k]! - slotE > spikeAbove / 2;
+      const isHighBefore = s > 0 && isHigh(s - 1) && detector[s - 1] !== detectorCode('spike');
+      const run = isHigh(s + 1) ? 2 : 1;
+      if (isHighBefore || isHigh(s + run) || isHigh(s + run + 1)) continue;
+      findings.push({ detector: 'spike', fromSlot: s, toSlot: s + run, ongoing: false, peakScore: over, variant: null, detail: { value: v, expected: slotE } });
+      mark('spike', s, s + run, Math.max(1, over));
+      // The hour is judged without its spike.
+      if (!Number.isNaN(actual)) actual -= v - slotE;
+      if (run === 2 && s + 1 < h * 4 + 4 && !Number.isNaN(actual)) actual -= values[s + 1]! - slotE;
+      excluded[h] = 1;
+      s += run - 1;
+    }
+
+    if (Number.isNaN(actual)) continue;
+    dayValidHours++;
+    if (excluded[h] === 0) {
+      daySum += actual;
+      dayExpected += profile[cell]!;
+    }
+    const z = halfBand > 0 ? (actual - e) / halfBand : 0;
+    for (let s = h * 4; s < h * 4 + 4; s++) if (z > score[s]!) score[s] = Math.min(99, z);
+    const ratio = profile[cell]! > 0 ? actual / profile[cell]! : 1;
+
+    // Excess over the baseline; kept up for levelShiftHours it is a level shift.
+    if (z > 1) {
+      if (!up) up = { start: h, lastHit: h, hits: 0, scoreSum: 0, peak: 0, ratios: [] };
+      up.lastHit = h;
+      up.hits++;
+      up.scoreSum += z;
+      up.peak = Math.max(up.peak, z);
+      up.ratios.push(ratio);
+    }
+    if (up) {
+      const length = h - up.start + 1;
+      if (length >= options.levelShiftHours && up.hits >= 0.75 * length) {
+        confirmShift(up, 'up', h, day);
+        up = undefined;
+      } else if (h - up.lastHit >= 2 || h === hours - 1) {
+        const ongoing = h === hours - 1 && h - up.lastHit < 2;
+        if (up.hits >= options.baseline.minHours || up.peak >= options.baseline.singleHourScore) finishEpisode(up, 'baseline', 'up', up.lastHit + 1, ongoing);
+        up = undefined;
+      }
+    }
+    // A shortfall is only a finding when it lasts (a level shift down): a quiet day is not a problem.
+    if (z < -1 && !holidays(day) && e > floor) {
+      if (!down) down = { start: h, lastHit: h, hits: 0, scoreSum: 0, peak: 0, ratios: [] };
+      down.lastHit = h;
+      down.hits++;
+      down.scoreSum -= z;
+      down.peak = Math.max(down.peak, -z);
+      down.ratios.push(ratio);
+    }
+    if (down) {
+      const length = h - down.start + 1;
+      if (length >= options.levelShiftHours && down.hits >= 0.75 * length) {
+        confirmShift(down, 'down', h, day);
+        down = undefined;
+      } else if (h - down.lastHit >= 3) {
+        down = undefined;
+      }
+    }
+  }
+  if (!Number.isNaN(currentDay)) closeDay(currentDay);
+  if (stillRun && stillRun.unexpected >= options.stuckSlots) {
+    findings.push({ detector: 'stuck', fromSlot: stillRun.start, toSlot: slots, ongoing: true, peakScore: stillRun.unexpected / options.stuckSlots, variant: isCounter ? 'counter' : 'gauge', detail: { slots: slots - stillRun.start } });
+    mark('stuck', stillRun.start, slots, Math.max(1, stillRun.unexpected / options.stuckSlots));
+  }
+  findings.sort((a, b) => a.fromSlot - b.fromSlot);
+  return { series, expected, band, score, detector, findings, learnedFromSlot, historyDays };
+}
+
+function median(list: number[], scratch: Float64Array): number {
+  const n = Math.min(list.length, scratch.length);
+  for (let i = 0; i < n; i++) scratch[i] = list[list.length - n + i]!;
+  return medianInPlace(scratch, n);
+}
