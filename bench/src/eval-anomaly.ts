@@ -60,7 +60,7 @@ try {
 const result = scoreEvents(flagged, anomalies, clean, period.months);
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`.padStart(7);
 console.log(`anomaly detection, event level (${tuning ? 'TUNING set' : 'reported set'}: seeds ${seeds.join(', ')}, ${period.from} + ${period.months} months, 15-minute data)`);
-console.log(`machine: ${describeMachine()}`);
+console.log(describeMachine());
 console.log(`${meters} meters, ${rows} readings, ${anomalies.length} labelled anomalies, ${clean.length} clean meters; ${((Date.now() - started) / 1000).toFixed(1)} s`);
 console.log('');
 console.log(`${'type'.padEnd(14)} ${'anomalies'.padStart(9)} ${'found'.padStart(6)} ${'alerts'.padStart(7)} ${'false'.padStart(6)} ${'precision'.padStart(9)} ${'recall'.padStart(7)} ${'F1'.padStart(7)}`);

@@ -36,6 +36,9 @@ export interface MeterAnalysis {
 }
 
 const CELLS = 3 * 24;
+/** An hour below this share of its expectation is low; half a day of mostly low hours, summing below SHIFT_DOWN_LEVEL, is a shift down. */
+const SHIFT_DOWN_RATIO = 0.7;
+const SHIFT_DOWN_LEVEL = 0.65;
 const MIN_CELL_SAMPLES = 3;
 /**
  * Where a rest-day kind has too few days yet (a new meter), it borrows the other rest-day kind's shape;
@@ -52,6 +55,10 @@ interface Episode {
   start: number; // hour
   lastHit: number;
   hits: number;
+  /** hours where the test applied, and their measured and expected sums (shortfalls only) */
+  applicable?: number;
+  actualSum?: number;
+  expectedSum?: number;
   scoreSum: number;
   peak: number;
   ratios: number[];
@@ -199,8 +206,7 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
   let learnedFromSlot: number | null = null;
   let currentDay = Number.NaN;
   let dayValidHours = 0;
-  let daySum = 0;
-  let dayExpected = 0;
+  let dayStartHour = 0;
 
   const finishEpisode = (episode: Episode, name: DetectorName, variant: string | null, endHour: number, ongoing: boolean) => {
     const fromSlot = episode.start * 4;
@@ -235,14 +241,24 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
     level = newLevel;
   };
 
-  const closeDay = (day: number) => {
-    if (dayValidHours >= 20) {
-      historyDays++;
-      if (dayExpected > 0 && !holidays(day)) dayRatios.push({ day, ratio: daySum / dayExpected });
+  const closeDay = (day: number, dayStartHour: number, endHour: number) => {
+    if (dayValidHours >= 20) historyDays++;
+    // The day's level against the baseline, from its ordinary hours only: hours found anomalous since
+    // (a stuck run, a shift) and a run of standing still not yet judged are left out.
+    if (learnedFromSlot !== null && !holidays(day)) {
+      let sum = 0;
+      let expectedSum = 0;
+      let counted = 0;
+      for (let h = dayStartHour; h < endHour; h++) {
+        const cell = hourKind(h) * 24 + hourOfDay(h);
+        if (Number.isNaN(hourly[h]!) || excluded[h] === 1 || Number.isNaN(profile[cell]!) || (stillRun && h * 4 + 4 > stillRun.start)) continue;
+        sum += hourly[h]!;
+        expectedSum += profile[cell]!;
+        counted++;
+      }
+      if (counted >= 12 && expectedSum > 0) dayRatios.push({ day, ratio: sum / expectedSum });
     }
     dayValidHours = 0;
-    daySum = 0;
-    dayExpected = 0;
   };
 
   const startDay = (h: number, day: number) => {
@@ -314,8 +330,9 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
   for (let h = 0; h < hours; h++) {
     const day = dayOf(h);
     if (day !== currentDay) {
-      if (!Number.isNaN(currentDay)) closeDay(currentDay);
+      if (!Number.isNaN(currentDay)) closeDay(currentDay, dayStartHour, h);
       currentDay = day;
+      dayStartHour = h;
       startDay(h, day);
     }
     const hod = hourOfDay(h);
@@ -388,10 +405,6 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
 
     if (Number.isNaN(actual)) continue;
     dayValidHours++;
-    if (excluded[h] === 0) {
-      daySum += actual;
-      dayExpected += profile[cell]!;
-    }
     const z = halfBand > 0 ? (actual - e) / halfBand : 0;
     for (let s = h * 4; s < h * 4 + 4; s++) if (z > score[s]!) score[s] = Math.min(99, z);
     const ratio = profile[cell]! > 0 ? actual / profile[cell]! : 1;
@@ -417,25 +430,33 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
       }
     }
     // A shortfall is only a finding when it lasts (a level shift down): a quiet day is not a problem.
-    if (z < -1 && !holidays(day) && e > floor) {
-      if (!down) down = { start: h, lastHit: h, hits: 0, scoreSum: 0, peak: 0, ratios: [] };
-      down.lastHit = h;
-      down.hits++;
-      down.scoreSum -= z;
-      down.peak = Math.max(down.peak, -z);
-      down.ratios.push(ratio);
-    }
-    if (down) {
-      const length = h - down.start + 1;
-      if (length >= options.levelShiftHours && down.hits >= 0.75 * length) {
-        confirmShift(down, 'down', h, day);
-        down = undefined;
-      } else if (h - down.lastHit >= 3) {
-        down = undefined;
+    // Hours where a shortfall means nothing (a holiday, a meter that normally reads next to nothing
+    // then, like water at night) neither count towards it nor interrupt it.
+    // Judged on the level rather than the band: over half a day, a level well below expectation is
+    // clear even on a meter whose hours are noisy.
+    if (!holidays(day) && e > floor) {
+      if (actual < SHIFT_DOWN_RATIO * e) {
+        if (!down) down = { start: h, lastHit: h, hits: 0, scoreSum: 0, peak: 0, ratios: [], applicable: 0, actualSum: 0, expectedSum: 0 };
+        down.lastHit = h;
+        down.hits++;
+        down.scoreSum -= z;
+        down.peak = Math.max(down.peak, -z);
+        down.ratios.push(ratio);
+      }
+      if (down) {
+        down.applicable = (down.applicable ?? 0) + 1;
+        down.actualSum = (down.actualSum ?? 0) + actual;
+        down.expectedSum = (down.expectedSum ?? 0) + e;
+        if (down.applicable >= options.levelShiftHours && down.hits >= 0.75 * down.applicable && down.actualSum < SHIFT_DOWN_LEVEL * down.expectedSum) {
+          confirmShift(down, 'down', h, day);
+          down = undefined;
+        } else if (actual >= SHIFT_DOWN_RATIO * e && down.applicable - down.hits >= 3 && h - down.lastHit >= 3) {
+          down = undefined;
+        }
       }
     }
   }
-  if (!Number.isNaN(currentDay)) closeDay(currentDay);
+  if (!Number.isNaN(currentDay)) closeDay(currentDay, dayStartHour, hours);
   if (stillRun && stillRun.unexpected >= options.stuckSlots) {
     findings.push({ detector: 'stuck', fromSlot: stillRun.start, toSlot: slots, ongoing: true, peakScore: stillRun.unexpected / options.stuckSlots, variant: isCounter ? 'counter' : 'gauge', detail: { slots: slots - stillRun.start } });
     mark('stuck', stillRun.start, slots, Math.max(1, stillRun.unexpected / options.stuckSlots));
