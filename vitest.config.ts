@@ -10,6 +10,7 @@ export default defineConfig({
       { find: /^@gatehouse\/contracts$/, replacement: src('contracts') },
       { find: /^@gatehouse\/edge$/, replacement: src('edge') },
       { find: /^@gatehouse\/cloud$/, replacement: src('cloud') },
+      { find: /^@gatehouse\/cloud\/detection$/, replacement: fileURLToPath(new URL('./cloud/src/detection/index.ts', import.meta.url)) },
       { find: /^@gatehouse\/firmware-sim$/, replacement: src('firmware-sim') },
     ],
   },

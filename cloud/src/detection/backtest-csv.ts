@@ -39,6 +39,8 @@ const CR = 13;
 const QUOTE = 34;
 const DEFAULT_METER = 'meter';
 const CHUNK = 16 * 1024 * 1024;
+/** Rows per storage chunk of a meter (a power of two). */
+const CHUNK_ROWS = 4096;
 
 /**
  * Parses the file. A line that cannot be used (a field missing, a timestamp or value that does not
@@ -86,8 +88,13 @@ class CsvParser {
   private line = 0;
   private columns: { timestamp: number; value: number; meter: number; kind: number; unit: number; quality: number; count: number } | undefined;
   private readonly meters = new Map<string, MeterRows>();
+  private readonly chunks = new Map<MeterRows, { ts: Float64Array[]; value: Float64Array[]; bad: Uint8Array[]; lastTs: number }>();
+  private lastStamp = Buffer.alloc(64);
+  private lastStampLength = -1;
+  private lastStampValue = Number.NaN;
   private readonly order: MeterRows[] = [];
   private lastMeterBytes: Buffer | undefined;
+  private readonly byHash = new Map<number, { bytes: Buffer; meter: MeterRows }[]>();
   private lastMeter: MeterRows | undefined;
   private rows = 0;
   private skipped = 0;
@@ -146,7 +153,19 @@ class CsvParser {
       this.skip(`expected ${c.count} fields, found ${n}`);
       return;
     }
-    const ts = parseTimestamp(buf, this.fieldStart[c.timestamp]!, this.fieldEnd[c.timestamp]!);
+    const ta = this.fieldStart[c.timestamp]!;
+    const tb = this.fieldEnd[c.timestamp]!;
+    let ts: number;
+    // Exports list all meters of one instant together: the same timestamp text is parsed once.
+    if (tb - ta === this.lastStampLength && buf.compare(this.lastStamp, 0, tb - ta, ta, tb) === 0) ts = this.lastStampValue;
+    else {
+      ts = parseTimestamp(buf, ta, tb);
+      if (tb - ta <= this.lastStamp.length && !Number.isNaN(ts)) {
+        buf.copy(this.lastStamp, 0, ta, tb);
+        this.lastStampLength = tb - ta;
+        this.lastStampValue = ts;
+      }
+    }
     if (Number.isNaN(ts)) {
       this.skip(`timestamp "${buf.toString('latin1', this.fieldStart[c.timestamp]!, this.fieldEnd[c.timestamp]!)}" is neither ISO 8601 with an offset nor epoch milliseconds`);
       return;
@@ -156,8 +175,7 @@ class CsvParser {
       this.skip(`value "${buf.toString('latin1', this.fieldStart[c.value]!, this.fieldEnd[c.value]!)}" is not a number`);
       return;
     }
-    const epoch = isAllDigits(buf, this.fieldStart[c.timestamp]!, this.fieldEnd[c.timestamp]!);
-    if (this.epoch === undefined) this.epoch = epoch;
+    if (this.epoch === undefined) this.epoch = isAllDigits(buf, ta, tb);
     const meter = c.meter >= 0 ? this.meterOf(buf, this.fieldStart[c.meter]!, this.fieldEnd[c.meter]!) : this.meterNamed(DEFAULT_METER);
     if (!meter) {
       this.skip('meter is empty');
@@ -172,17 +190,25 @@ class CsvParser {
       meter.kind = kind;
     }
     if (c.unit >= 0 && meter.unit === undefined && this.fieldEnd[c.unit]! > this.fieldStart[c.unit]!) meter.unit = buf.toString('utf8', this.fieldStart[c.unit]!, this.fieldEnd[c.unit]!);
-    const i = meter.count;
-    if (i === meter.ts.length) grow(meter);
-    meter.ts[i] = ts;
-    meter.value[i] = value;
+    const chunks = this.chunks.get(meter)!;
+    let at = meter.count & (CHUNK_ROWS - 1);
+    if (at === 0) {
+      chunks.ts.push(new Float64Array(CHUNK_ROWS));
+      chunks.value.push(new Float64Array(CHUNK_ROWS));
+      if (c.quality >= 0) chunks.bad.push(new Uint8Array(CHUNK_ROWS));
+    }
+    const last = chunks.ts.length - 1;
+    chunks.ts[last]![at] = ts;
+    chunks.value[last]![at] = value;
     if (c.quality >= 0) {
       const a = this.fieldStart[c.quality]!;
       const b = this.fieldEnd[c.quality]!;
       // Empty or "good" is good; anything else the edge flagged.
-      meter.bad![i] = b > a && !(b - a === 4 && buf.toString('latin1', a, b).toLowerCase() === 'good') ? 1 : 0;
+      chunks.bad[last]![at] = b > a && !(b - a === 4 && buf.toString('latin1', a, b).toLowerCase() === 'good') ? 1 : 0;
     }
-    if (i > 0 && ts < meter.ts[i - 1]!) meter.sorted = false;
+    if (ts < chunks.lastTs) meter.sorted = false;
+    chunks.lastTs = ts;
+    at = 0;
     meter.count++;
     this.rows++;
     if (ts < this.minTs) this.minTs = ts;
@@ -210,9 +236,18 @@ class CsvParser {
     // Rows of one meter usually come together: compare bytes before building a string.
     const last = this.lastMeterBytes;
     if (last && last.length === b - a && buf.compare(last, 0, last.length, a, b) === 0) return this.lastMeter;
-    const name = buf.toString('utf8', a, b);
-    const meter = this.meterNamed(name);
-    this.lastMeterBytes = Buffer.from(buf.subarray(a, b));
+    // Rows interleaved by time: find the meter by a hash of its bytes before building a string.
+    let hash = 2166136261;
+    for (let i = a; i < b; i++) hash = Math.imul(hash ^ buf[i]!, 16777619);
+    const candidates = this.byHash.get(hash);
+    let meter = candidates?.find((m) => m.bytes.length === b - a && buf.compare(m.bytes, 0, m.bytes.length, a, b) === 0)?.meter;
+    if (!meter) {
+      meter = this.meterNamed(buf.toString('utf8', a, b));
+      const entry = { bytes: Buffer.from(buf.subarray(a, b)), meter };
+      if (candidates) candidates.push(entry);
+      else this.byHash.set(hash, [entry]);
+    }
+    this.lastMeterBytes = this.byHash.get(hash)!.find((m) => m.meter === meter)!.bytes;
     this.lastMeter = meter;
     return meter;
   }
@@ -220,8 +255,9 @@ class CsvParser {
   private meterNamed(name: string): MeterRows {
     let meter = this.meters.get(name);
     if (!meter) {
-      meter = { meter: name, kind: undefined, unit: undefined, ts: new Float64Array(1024), value: new Float64Array(1024), bad: this.columns!.quality >= 0 ? new Uint8Array(1024) : undefined, count: 0, sorted: true };
+      meter = { meter: name, kind: undefined, unit: undefined, ts: new Float64Array(0), value: new Float64Array(0), bad: undefined, count: 0, sorted: true };
       this.meters.set(name, meter);
+      this.chunks.set(meter, { ts: [], value: [], bad: [], lastTs: -Infinity });
       this.order.push(meter);
     }
     return meter;
@@ -234,23 +270,25 @@ class CsvParser {
     if (first && this.skipped > maxBadShare * (this.rows + this.skipped)) {
       throw new CsvInputError(`line ${first.line}: ${first.reason}; ${this.skipped} of ${this.rows + this.skipped} lines cannot be used (more than ${maxBadShare * 100}%), so the file is refused`);
     }
+    // Rows were kept in fixed chunks (little slack whatever the meter count); each meter's become one
+    // array now, one meter at a time, so memory peaks at the rows plus one meter's copy.
+    for (const meter of this.order) {
+      const chunks = this.chunks.get(meter)!;
+      meter.ts = concat(chunks.ts, meter.count, Float64Array);
+      chunks.ts.length = 0;
+      meter.value = concat(chunks.value, meter.count, Float64Array);
+      chunks.value.length = 0;
+      if (chunks.bad.length > 0) meter.bad = concat(chunks.bad, meter.count, Uint8Array);
+    }
+    this.chunks.clear();
     return { meters: this.order, rows: this.rows, skipped: this.skipped, skippedExamples: this.examples, epochTimestamps: this.epoch ?? false, minTs: this.minTs, maxTs: this.maxTs };
   }
 }
 
-function grow(meter: MeterRows): void {
-  const size = meter.ts.length * 2;
-  const ts = new Float64Array(size);
-  ts.set(meter.ts);
-  const value = new Float64Array(size);
-  value.set(meter.value);
-  meter.ts = ts;
-  meter.value = value;
-  if (meter.bad) {
-    const bad = new Uint8Array(size);
-    bad.set(meter.bad);
-    meter.bad = bad;
-  }
+function concat<T extends Float64Array | Uint8Array>(chunks: T[], count: number, Type: { new (n: number): T }): T {
+  const out = new Type(count);
+  chunks.forEach((chunk, i) => out.set(chunk.subarray(0, Math.min(CHUNK_ROWS, count - i * CHUNK_ROWS)) as never, i * CHUNK_ROWS));
+  return out;
 }
 
 function isAllDigits(buf: Buffer, a: number, b: number): boolean {

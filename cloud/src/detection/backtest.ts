@@ -47,8 +47,9 @@ export function runBacktest(options: BacktestOptions): BacktestSummary {
   const tree = options.tree ?? new Map<string, readonly string[]>();
   const inTree = new Set([...tree.keys(), ...[...tree.values()].flat()]);
 
-  // Each meter's rows in time order, duplicates marked (the last value of a timestamp counts).
-  const prepared = parsed.meters.map((rows) => prepareRows(rows));
+  // Each meter's rows are put in time order (duplicates marked: the last value of a timestamp counts)
+  // when the meter is analysed, and dropped once written: memory holds the parsed rows and one meter.
+  const prepared = parsed.meters;
   const build = (p: PreparedMeter): MeterSeries => {
     const series = buildSeries(p.rows.meter, p.kind, p.rows.unit ?? options.defaultUnit ?? '', p.ts, p.value, p.distinct, { gridStart, slots, commLossMs });
     return series;
@@ -56,7 +57,10 @@ export function runBacktest(options: BacktestOptions): BacktestSummary {
 
   // First pass: which slots each commodity's meters were moving in (a stuck meter is one whose siblings go on).
   const activity: SiteActivity = new Map();
-  for (const p of prepared) if (p.kind === 'counter') addToActivity(activity, build(p), slots);
+  for (const rows of prepared) {
+    const p = prepareRows(rows);
+    if (p.kind === 'counter') addToActivity(activity, build(p), slots);
+  }
 
   const out = new OutputWriter(options.output, parsed.epochTimestamps, options.timeZone);
   const summary: BacktestSummary = { meters: prepared.length, rows: parsed.rows, skippedLines: parsed.skipped, skippedExamples: parsed.skippedExamples, duplicateRows: 0, anomalousRows: 0, findings: Object.fromEntries(DETECTORS.map((d) => [d, 0])), learningMeters: [] };
@@ -64,13 +68,15 @@ export function runBacktest(options: BacktestOptions): BacktestSummary {
     let done = 0;
     // Meters of a main/sub-meter tree are analysed together, the others one at a time (memory stays flat).
     const treeAnalyses = new Map<string, { analysis: MeterAnalysis; prepared: PreparedMeter }>();
-    for (const p of prepared) {
+    for (const rows of prepared) {
+      const p = prepareRows(rows);
       const analysis = analyseMeterInSite(build(p), clock, options.detection, activity);
       if (inTree.has(p.rows.meter)) {
         treeAnalyses.set(p.rows.meter, { analysis, prepared: p });
         continue;
       }
       writeMeter(out, p, analysis, gridStart, summary);
+      release(rows);
       options.onProgress?.('detecting', ++done, prepared.length);
     }
     for (const [main, subs] of tree) {
@@ -99,6 +105,12 @@ interface PreparedMeter {
   /** for every input row in time order: the index of its distinct timestamp */
   order: Uint32Array;
   rowDistinct: Uint32Array;
+}
+
+function release(rows: MeterRows): void {
+  rows.ts = new Float64Array(0);
+  rows.value = new Float64Array(0);
+  rows.bad = undefined;
 }
 
 function prepareRows(rows: MeterRows): PreparedMeter {
@@ -181,16 +193,30 @@ function csvField(text: string): string {
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-/** Buffered writing of the output rows; timestamps are formatted from a per-day cache. */
+const ASCII = /^[\x00-\x7f]*$/;
+
+/** A number with trailing zeros dropped, at most log10(scale) decimals; integer arithmetic, faster than toFixed. */
+function fixed(x: number, scale: number): string {
+  const n = Math.round(Math.abs(x) * scale);
+  if (!Number.isSafeInteger(n)) return String(Math.round(x * scale) / scale);
+  const whole = Math.floor(n / scale);
+  let fraction = n - whole * scale;
+  const sign = x < 0 && n > 0 ? '-' : '';
+  if (fraction === 0) return `${sign}${whole}`;
+  let digits = scale === 1000 ? 3 : 4;
+  while (fraction % 10 === 0) {
+    fraction /= 10;
+    digits--;
+  }
+  return `${sign}${whole}.${String(fraction).padStart(digits, '0')}`;
+}
+
+/** Buffered writing of the output rows; timestamps are formatted from a per-day cache shared by all meters. */
 class OutputWriter {
   private readonly fd: number;
-  private chunk: string[] = [];
-  private size = 0;
-  private dayStart = Number.NaN;
-  private dayEnd = Number.NaN;
-  private dayPrefix = '';
-  private suffix = '';
-  private offsetMs = 0;
+  private readonly buffer = Buffer.allocUnsafe(4 << 20);
+  private position = 0;
+  private readonly days = new Map<number, { start: number; end: number; prefix: string; suffix: string; offsetMs: number }>();
 
   constructor(
     file: string,
@@ -198,43 +224,51 @@ class OutputWriter {
     private readonly timeZone: string,
   ) {
     this.fd = openSync(file, 'w');
-    this.chunk.push(`${BACKTEST_HEADER}\n`);
+    this.write(`${BACKTEST_HEADER}\n`);
   }
 
   row(ts: number, meter: string, score: number, anomaly: boolean, detector: string, expected: number): void {
-    const line = `${this.timestamp(ts)},${meter},${Math.round(score * 1000) / 1000},${anomaly ? 'true' : 'false'},${detector},${Number.isNaN(expected) ? '' : Math.round(expected * 10_000) / 10_000}\n`;
-    this.chunk.push(line);
-    this.size += line.length;
-    if (this.size > 1 << 20) this.flush();
+    this.write(`${this.timestamp(ts)},${meter},${fixed(score, 1000)},${anomaly ? 'true' : 'false'},${detector},${Number.isNaN(expected) ? '' : fixed(expected, 10_000)}\n`);
+  }
+
+  private write(line: string): void {
+    if (this.position + line.length * 3 > this.buffer.length) this.flush();
+    // Latin-1 is a plain byte copy: right for ASCII lines, which nearly all are.
+    this.position += this.buffer.write(line, this.position, ASCII.test(line) ? 'latin1' : 'utf8');
   }
 
   private timestamp(ts: number): string {
     if (this.epoch) return String(ts);
-    if (!(ts >= this.dayStart && ts < this.dayEnd)) {
-      // One zone lookup per local day (and per offset change within it).
+    // Keyed by UTC hour: an hour never spans two offsets (offsets change on whole quarter hours, and
+    // the entry checks its own bounds).
+    const key = Math.floor(ts / 3_600_000);
+    let day = this.days.get(key);
+    if (!day || ts < day.start || ts >= day.end) {
       const local = DateTime.fromMillis(ts, { zone: this.timeZone });
-      const start = local.startOf('day');
-      const next = start.plus({ days: 1 });
-      this.offsetMs = local.offset * 60_000;
-      const sameOffset = start.offset === local.offset && next.offset === local.offset;
-      this.dayStart = sameOffset ? start.toMillis() : ts - (ts % 60_000);
-      this.dayEnd = sameOffset ? next.toMillis() : this.dayStart + 60_000;
-      this.dayPrefix = local.toFormat("yyyy-MM-dd'T'");
-      this.suffix = local.toFormat('ZZ');
+      const hourStart = key * 3_600_000;
+      const sameOffset = DateTime.fromMillis(hourStart, { zone: this.timeZone }).offset === local.offset && DateTime.fromMillis(hourStart + 3_599_999, { zone: this.timeZone }).offset === local.offset;
+      day = {
+        start: sameOffset ? hourStart : ts - (ts % 60_000),
+        end: sameOffset ? hourStart + 3_600_000 : ts - (ts % 60_000) + 60_000,
+        prefix: local.toFormat("yyyy-MM-dd'T'"),
+        suffix: local.toFormat('ZZ'),
+        offsetMs: local.offset * 60_000,
+      };
+      if (sameOffset) this.days.set(key, day);
     }
-    const msOfDay = ts + this.offsetMs - Math.floor((ts + this.offsetMs) / 86_400_000) * 86_400_000;
+    const shifted = ts + day.offsetMs;
+    const msOfDay = shifted - Math.floor(shifted / 86_400_000) * 86_400_000;
     const h = Math.floor(msOfDay / 3_600_000);
     const m = Math.floor((msOfDay % 3_600_000) / 60_000);
     const s = Math.floor((msOfDay % 60_000) / 1000);
     const ms = msOfDay % 1000;
-    return `${this.dayPrefix}${h < 10 ? '0' : ''}${h}:${m < 10 ? '0' : ''}${m}:${s < 10 ? '0' : ''}${s}${ms === 0 ? '' : `.${String(ms).padStart(3, '0')}`}${this.suffix}`;
+    return `${day.prefix}${h < 10 ? '0' : ''}${h}:${m < 10 ? '0' : ''}${m}:${s < 10 ? '0' : ''}${s}${ms === 0 ? '' : `.${String(ms).padStart(3, '0')}`}${day.suffix}`;
   }
 
   private flush(): void {
-    if (this.chunk.length === 0) return;
-    writeSync(this.fd, this.chunk.join(''));
-    this.chunk = [];
-    this.size = 0;
+    let written = 0;
+    while (written < this.position) written += writeSync(this.fd, this.buffer, written, this.position - written);
+    this.position = 0;
   }
 
   close(): void {

@@ -97,6 +97,16 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
     }
     hourly[h] = sum;
   }
+  // Per hour: its baseline cell (day kind × local hour), its local date, and how many of its slots
+  // stood still (no consumption on a counter, no change on a gauge).
+  const cellOfHour = new Uint8Array(hours);
+  const stillSlots = new Uint8Array(hours);
+  for (let h = 0; h < hours; h++) {
+    cellOfHour[h] = clock.kind[h * 4]! * 24 + clock.hour[h * 4]!;
+    let still = 0;
+    for (let s = h * 4; s < h * 4 + 4; s++) if (isCounter ? values[s] === 0 : s > 0 && values[s] === values[s - 1]) still++;
+    stillSlots[h] = still;
+  }
   const hourKind = (h: number) => clock.kind[h * 4]!;
   const hourOfDay = (h: number) => clock.hour[h * 4]!;
   const dayOf = (h: number) => clock.day[h * 4]!;
@@ -108,8 +118,11 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
       if (slotScore > score[s]!) score[s] = slotScore;
     }
   };
+  // Set when hours already learned from are found anomalous: the whole baseline is re-learned.
+  let relearnAll = true;
   const excludeHours = (fromSlot: number, toSlot: number) => {
     for (let h = Math.floor(fromSlot / 4); h < Math.ceil(toSlot / 4) && h < hours; h++) excluded[h] = 1;
+    relearnAll = true;
   };
 
   // Facts that need no baseline: counter events and communication gaps.
@@ -138,26 +151,32 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
   let peakHour = Number.NaN;
   const scratch = new Float64Array(Math.max(64, options.profileDays));
 
-  const learnProfile = (h0: number) => {
-    sampleCount.fill(0);
-    stillCount.fill(0);
-    slotCount.fill(0);
+  /**
+   * Re-learns the cells of the day kinds in `kinds` (a bit set): each day only the kind of the day
+   * that just ended has new samples, unless hours were found anomalous since (then every kind).
+   */
+  const learnProfile = (h0: number, kinds: number) => {
+    for (let cell = 0; cell < CELLS; cell++) {
+      if ((kinds & (1 << Math.floor(cell / 24))) === 0) continue;
+      sampleCount[cell] = 0;
+      stillCount[cell] = 0;
+      slotCount[cell] = 0;
+    }
     const stop = Math.max(0, h0 - options.profileDays * 24);
     for (let h = h0 - 1; h >= stop; h--) {
       const v = hourly[h]!;
       if (Number.isNaN(v) || excluded[h] === 1) continue;
-      const kind = hourKind(h);
-      const cell = kind * 24 + hourOfDay(h);
-      const cap = kind === WORKDAY ? options.profileWorkdays : options.profileRestDays;
-      if (sampleCount[cell]! >= cap) continue;
-      samples[cell * options.profileWorkdays + sampleCount[cell]!] = v;
-      sampleCount[cell]!++;
-      for (let s = h * 4; s < h * 4 + 4; s++) {
-        slotCount[cell]!++;
-        if (isCounter ? values[s] === 0 : s > 0 && values[s] === values[s - 1]) stillCount[cell]!++;
-      }
+      const cell = cellOfHour[h]!;
+      if ((kinds & (1 << Math.floor(cell / 24))) === 0) continue;
+      const count = sampleCount[cell]!;
+      if (count >= (cell < 24 ? options.profileWorkdays : options.profileRestDays)) continue;
+      samples[cell * options.profileWorkdays + count] = v;
+      sampleCount[cell] = count + 1;
+      slotCount[cell]! += 4;
+      stillCount[cell]! += stillSlots[h]!;
     }
     for (let cell = 0; cell < CELLS; cell++) {
+      if ((kinds & (1 << Math.floor(cell / 24))) === 0) continue;
       const n = sampleCount[cell]!;
       if (n < MIN_CELL_SAMPLES) {
         profile[cell] = Number.NaN;
@@ -263,7 +282,8 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
 
   const startDay = (h: number, day: number) => {
     if (historyDays >= options.minHistoryDays) {
-      learnProfile(h);
+      learnProfile(h, relearnAll || h === 0 ? 7 : 1 << hourKind(h - 1));
+      relearnAll = false;
       if (learnedFromSlot === null) learnedFromSlot = h * 4;
       const recent = dayRatios.slice(-options.levelDays);
       for (let i = 0; i < recent.length; i++) scratch[i] = recent[i]!.ratio;
