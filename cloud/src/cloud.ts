@@ -18,6 +18,8 @@ import { SiteRegistry } from './storage/site-registry.js';
 import { createPgliteClient, createPostgresClient, type SqlClient } from './storage/sql-client.js';
 import { openTimeSeriesStore } from './storage/open-time-series-store.js';
 import { StorageJobs } from './storage/storage-jobs.js';
+import { DetectionService } from './detection/detection-service.js';
+import { registerFindingRoutes } from './detection/finding-routes.js';
 import type { TimeSeriesStore } from './storage/time-series-store.js';
 import { CLOUD_VERSION } from './version.js';
 import { createAuthServices, type AuthServices } from './auth/auth-services.js';
@@ -36,6 +38,8 @@ export interface RunningCloud {
   metrics: CloudMetrics;
   api: FastifyInstance;
   auth: AuthServices;
+  /** the energy detectors (runOnce: one pass now) */
+  detection: DetectionService;
   stop(): Promise<void>;
 }
 
@@ -132,6 +136,12 @@ export async function startCloud(input: CloudConfigInput, logger: Logger, option
     const alarmJobs = new AlarmJobs({ db, alarms, logger: log });
     alarmJobs.start();
     cleanups.push(() => alarmJobs.stop());
+    // Energy detectors on the rollups: findings, and the energy_anomaly health alarms drawn from them.
+    const detection = new DetectionService({ db, timeSeries, config: config.detection, sites: config.sites, logger: log });
+    if (config.detection.enabled) {
+      detection.start();
+      cleanups.push(() => detection.stop());
+    }
     const deadLetters = new DeadLetterStore(db);
     // Commands go out on the ingest's live connection, which exists further down.
     let publishCommand: (topic: string, payload: Buffer) => Promise<void> = async () => {
@@ -178,7 +188,9 @@ export async function startCloud(input: CloudConfigInput, logger: Logger, option
       ingestConnected: () => subscriber.connected,
       auth,
       live,
-      domainRoutes: [(a) => registerAlarmRoutes(a, { alarms }), (a) => registerEventRoutes(a, { db, events }), (a) => registerDoorRoutes(a, { db, commands })],
+      domainRoutes: [(a) => registerAlarmRoutes(a, { alarms }), (a) => registerEventRoutes(a, { db, events }), (a) => registerDoorRoutes(a, { db, commands }),
+        (a) => registerFindingRoutes(a, { db, requiredDays: config.detection.settings.minHistoryDays }),
+      ],
       ...(config.console.dir ? { consoleDir: config.console.dir } : {}),
       trustProxy: config.http.trustProxy,
     });
@@ -211,6 +223,7 @@ export async function startCloud(input: CloudConfigInput, logger: Logger, option
       metrics,
       api,
       auth,
+      detection,
       stop: stopAll,
     };
   } catch (err) {

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { tariffSchema } from './detection/tariff.js';
+import { detectionConfigSchema } from './detection/detection-config.js';
 import { idSchema, loadConfigFile } from '@gatehouse/contracts';
 import { isValidTimeZone } from './storage/rollups/site-calendar.js';
 import { alarmsConfigSchema } from './alarms/alarm-config.js';
@@ -112,6 +114,10 @@ export const cloudConfigSchema = z
                   .strict(),
               )
               .default([]),
+            /** what a kWh and a m³ cost here (CNY), electricity optionally by time of use (峰/平/谷) */
+            tariff: tariffSchema.optional(),
+            /** main meters and the sub-meters they feed (device ids): the detectors check one against the others */
+            subMeters: z.record(idSchema, z.array(idSchema).min(1)).default({}),
           })
           .strict()
           .superRefine((site, ctx) => {
@@ -167,6 +173,8 @@ export const cloudConfigSchema = z
       })
       .strict()
       .default({ sessionIdleMinutes: 720, sessionMaxHours: 24, secureCookies: 'auto', metricsFromLoopback: true, maxFailuresPerAccount: 5, maxFailuresPerAddress: 20, lockoutMinutes: 15 }),
+    /** energy anomaly detection on the rollups (docs/energy-detection.md) */
+    detection: detectionConfigSchema.prefault({}),
     /** alarms for guards: priorities, health thresholds, escalation by webhook and e-mail */
     alarms: alarmsConfigSchema.prefault({}),
     /** the web console's built files (console/dist); omitted: the one beside this package */

@@ -39,3 +39,7 @@ export * from './audit/audit-log.js';
 export * from './live/live-feed.js';
 export * from './live/live-hub.js';
 export * from './alarms/index.js';
+export * from './detection/index.js';
+export * from './detection/detection-service.js';
+export * from './detection/detection-config.js';
+export * from './detection/finding-description.js';

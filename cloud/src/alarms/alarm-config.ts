@@ -25,6 +25,8 @@ const prioritiesSchema = z
     meter_comm_error: prioritySchema.default(3),
     /** a device reported a fault of its own */
     device_fault: prioritySchema.default(4),
+    /** an ongoing energy finding (stuck meter, leak, base load, …) at least energyAnomalyConfidence sure */
+    energy_anomaly: prioritySchema.default(4),
   })
   .strict();
 
@@ -83,6 +85,8 @@ export const alarmsConfigSchema = z
     commErrorMinutes: z.number().int().min(1).max(10_080).default(10),
     /** a gateway whose oldest undelivered journal entry is older than this raises backlog_stale */
     backlogMinutes: z.number().int().min(1).max(10_080).default(15),
+    /** an ongoing energy finding at least this sure raises energy_anomaly (ended with the finding) */
+    energyAnomalyConfidence: z.number().min(0.5).max(1).default(0.8),
     /** how often health checks, escalation and the notifier run */
     checkEveryMs: z.number().int().min(100).max(600_000).default(5000),
     /** who is told of alarms left unacknowledged, and when; levels apply in order of their delay */

@@ -11,6 +11,7 @@ export const ALARM_TYPES = [
   'gateway_offline',
   'meter_comm_error',
   'backlog_stale',
+  'energy_anomaly',
 ] as const;
 export type AlarmType = (typeof ALARM_TYPES)[number];
 
@@ -49,6 +50,7 @@ export const healthSourceKey = {
   gatewayOffline: (gateway: string) => `gateway_offline:${gateway}`,
   backlogStale: (gateway: string) => `backlog_stale:${gateway}`,
   meterCommError: (device: string) => `meter_comm_error:${device}`,
+  energyAnomaly: (device: string, detector: string) => `energy_anomaly:${device}:${detector}`,
 };
 
 /** The alarm an event raises, with its source key; undefined for events that raise none. */

@@ -83,7 +83,7 @@ interface Occurrence {
 type HealthCondition = Omit<Occurrence, 'event' | 'point'>;
 
 const OPEN_STATES: readonly AlarmState[] = ['new', 'acknowledged', 'cleared'];
-const HEALTH_TYPES: readonly AlarmType[] = ['gateway_offline', 'meter_comm_error', 'backlog_stale'];
+const HEALTH_TYPES: readonly AlarmType[] = ['gateway_offline', 'meter_comm_error', 'backlog_stale', 'energy_anomaly'];
 const MAX_NOTE = 1000;
 
 /**
@@ -331,6 +331,16 @@ export class AlarmService {
         at: b.oldest,
       });
     }
+    // Energy findings still going on (a stuck meter, a leak, a base load risen), sure enough to act on.
+    const findings = await this.db.query<{ site: string; device: string; detector: string; gateway: string | null; reason: string; since: number }>(
+      `SELECT f.site, f.device, f.detector, d.gateway, f.reason_en AS reason, ${ms('f.start_at')} AS since
+         FROM findings f LEFT JOIN devices d ON d.site = f.site AND d.id = f.device
+        WHERE f.ongoing AND f.confidence >= $1`,
+      [c.energyAnomalyConfidence],
+    );
+    for (const f of findings) {
+      found.push({ site: f.site, type: 'energy_anomaly', sourceKey: healthSourceKey.energyAnomaly(f.device, f.detector), gateway: f.gateway, device: f.device, detail: f.reason, at: f.since });
+    }
     return found;
   }
 
@@ -487,6 +497,7 @@ function eventDetails(o: Occurrence): Record<string, unknown> | null {
 function healthEndNote(sourceKey: string): string {
   if (sourceKey.startsWith('gateway_offline:')) return 'the gateway is heard from again';
   if (sourceKey.startsWith('meter_comm_error:')) return 'the meter answers again';
+  if (sourceKey.startsWith('energy_anomaly:')) return 'the energy finding has ended';
   return 'the journal has drained';
 }
 

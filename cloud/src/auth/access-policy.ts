@@ -9,6 +9,8 @@ export const PERMISSIONS = {
   'sites.read': ['admin', 'guard', 'engineer', 'facilities'],
   /** meter readings, rollups */
   'readings.read': ['admin', 'engineer', 'facilities'],
+  /** energy findings of the anomaly detectors, and which meters they watch */
+  'findings.read': ['admin', 'engineer', 'facilities'],
   /** door, reader and camera events with their pictures */
   'events.read': ['admin', 'guard', 'facilities'],
   /** the alarm queue */
@@ -76,6 +78,9 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'GET /api/v1/sites/:site/devices/:device/latest': { permission: 'readings.read', site: 'param' },
   'GET /api/v1/series': { permission: 'readings.read', site: 'query' },
   'GET /api/v1/sites/:site/rollups': { permission: 'readings.read', site: 'param' },
+  'GET /api/v1/sites/:site/findings': { permission: 'findings.read', site: 'param' },
+  'GET /api/v1/sites/:site/findings/:id': { permission: 'findings.read', site: 'param' },
+  'GET /api/v1/sites/:site/detection': { permission: 'findings.read', site: 'param' },
   'GET /api/v1/sites/:site/rollup-table': { permission: 'readings.read', site: 'param' },
   'GET /api/v1/events': { permission: 'events.read', site: 'query' },
   'GET /api/v1/events.csv': { permission: 'events.read', site: 'query' },

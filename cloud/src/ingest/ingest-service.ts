@@ -106,6 +106,7 @@ export class IngestService {
     if (undeclared.length > 0) this.flagUndeclared(address, undeclared, accepted);
     // A replay tells of the past; whether a meter answers now is for the live readings to say.
     if (!batch.historical && accepted.length > 0) await this.deps.registry.recordCommErrors(address.site, accepted);
+    await this.deps.registry.recordCounterEvents(address.site, accepted);
     await this.deps.registry.recordBatch(address, 'telemetry', batch.seq, batch.lastSeq, batch.historical);
     this.deps.metrics.messages.inc({ kind: 'telemetry', result: 'stored' });
     this.deps.metrics.readingsStored.inc(inserted);

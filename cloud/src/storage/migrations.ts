@@ -387,6 +387,66 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX event_attachments_camera ON event_attachments (site, camera, ts DESC);
     `,
   },
+  {
+    version: 8,
+    name: 'energy findings of the anomaly detectors, the meters they watch, counter events flagged by the edge',
+    sql: `
+      -- What the detectors found: one row per ongoing or past problem of one meter (it grows while the
+      -- problem lasts). Rows starting within the re-analysed window are replaced when late data changes
+      -- the picture; older ones are kept as they were.
+      CREATE TABLE findings (
+        id bigserial PRIMARY KEY,
+        site text NOT NULL,
+        device text NOT NULL,
+        metric text NOT NULL,
+        detector text NOT NULL,
+        variant text,
+        start_at timestamptz NOT NULL,
+        end_at timestamptz NOT NULL,
+        ongoing boolean NOT NULL,
+        unit text NOT NULL,
+        commodity text NOT NULL,
+        actual double precision,
+        expected double precision,
+        expected_low double precision,
+        expected_high double precision,
+        excess double precision,
+        cost_cny double precision,
+        confidence double precision NOT NULL,
+        reason_en text NOT NULL,
+        reason_zh text NOT NULL,
+        evidence jsonb,
+        first_seen_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        UNIQUE (site, device, metric, detector, start_at)
+      );
+      CREATE INDEX findings_site_start ON findings (site, start_at DESC);
+      CREATE INDEX findings_ongoing ON findings (site) WHERE ongoing;
+      -- Each watched meter: how much history its baseline has, and when it was last analysed.
+      CREATE TABLE detection_meters (
+        site text NOT NULL,
+        device text NOT NULL,
+        metric text NOT NULL,
+        unit text NOT NULL,
+        history_days integer NOT NULL,
+        learned_from timestamptz,
+        analysed_at timestamptz NOT NULL,
+        data_to timestamptz,
+        PRIMARY KEY (site, device, metric)
+      );
+      -- Counter readings the edge flagged (reset, rollover, negative step, jump): kept apart because the
+      -- rollups leave them out and the detectors report them.
+      CREATE TABLE counter_events (
+        site text NOT NULL,
+        device text NOT NULL,
+        metric text NOT NULL,
+        ts timestamptz NOT NULL,
+        quality text NOT NULL,
+        value double precision,
+        PRIMARY KEY (site, device, metric, ts)
+      );
+    `,
+  },
 ];
 
 // Arbitrary constant: serialises migrations when several cloud instances start against one database.

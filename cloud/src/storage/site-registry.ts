@@ -57,6 +57,8 @@ export interface AssetSummary {
   devices: string[];
 }
 
+const COUNTER_EVENT_QUALITIES = new Set(['counter_reset', 'counter_rollover', 'counter_negative_step', 'counter_jump']);
+
 const EPOCH_MS = (column: string) => `(extract(epoch from ${column}) * 1000)::float8`;
 
 /** Sites, gateways and devices as the cloud has come to know them, with last-seen times. */
@@ -224,6 +226,21 @@ export class SiteRegistry {
       [address.site, address.gateway, ids, ids.map((id) => lastReadByDevice.get(id))],
     );
     return rows.filter((r) => !r.declared).map((r) => r.id);
+  }
+
+  /**
+   * Keeps the counter readings the edge flagged (reset, rollover, negative step, jump): the rollups
+   * leave them out, the detectors report them. A replayed one changes nothing.
+   */
+  async recordCounterEvents(site: string, readings: readonly Reading[]): Promise<void> {
+    const flagged = readings.filter((r) => COUNTER_EVENT_QUALITIES.has(r.quality));
+    if (flagged.length === 0) return;
+    await this.db.query(
+      `INSERT INTO counter_events (site, device, metric, ts, quality, value)
+         SELECT $1, d, m, to_timestamp(t / 1000.0), q, v FROM unnest($2::text[], $3::text[], $4::float8[], $5::text[], $6::float8[]) AS x (d, m, t, q, v)
+       ON CONFLICT DO NOTHING`,
+      [site, flagged.map((r) => r.device), flagged.map((r) => r.metric), flagged.map((r) => r.ts), flagged.map((r) => r.quality), flagged.map((r) => r.value)],
+    );
   }
 
   /**

@@ -114,6 +114,7 @@ export const ALARM_TYPES = [
   'gateway_offline',
   'meter_comm_error',
   'backlog_stale',
+  'energy_anomaly',
 ] as const;
 
 export const ALARM_STATES = ['new', 'acknowledged', 'cleared', 'closed'] as const;

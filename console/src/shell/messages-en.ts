@@ -102,6 +102,7 @@ export const en = {
   'alarmType.gateway_offline': 'Gateway offline',
   'alarmType.meter_comm_error': 'Meter not responding',
   'alarmType.backlog_stale': 'Gateway backlog delayed',
+  'alarmType.energy_anomaly': 'Energy anomaly',
 
   'ackType.genuine': 'Genuine',
   'ackType.false_alarm': 'False alarm',

@@ -104,6 +104,7 @@ export const zhCN: Record<MessageKey, string> = {
   'alarmType.gateway_offline': '网关离线',
   'alarmType.meter_comm_error': '表计通讯故障',
   'alarmType.backlog_stale': '网关数据积压',
+  'alarmType.energy_anomaly': '能耗异常',
 
   'ackType.genuine': '真实报警',
   'ackType.false_alarm': '误报',
