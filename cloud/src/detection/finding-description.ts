@@ -170,55 +170,58 @@ function sentences(raw: RawFinding, f: Facts): { en: string; zh: string } {
     case 'baseline':
       return {
         en: `${f.label} used ${actual} ${u} ${span(f, 'en', raw.ongoing)}${expectedEn}: ${excess} ${u} more than usual${costEn}${sureEn}.`,
-        zh: `${f.label}${span(f, 'zh', raw.ongoing)}${what} ${actual} ${u}${expectedZh}，比平常多 ${excess} ${u}${costZh}${sureZh}。`,
+        zh: `${f.label} ${span(f, 'zh', raw.ongoing)}${what} ${actual} ${u}${expectedZh}，比平常多 ${excess} ${u}${costZh}${sureZh}。`,
       };
     case 'level_shift': {
       const up = raw.variant === 'up';
       return {
         en: `${f.label}'s consumption shifted ${up ? 'up' : 'down'} suddenly ${span(f, 'en', raw.ongoing)} and stayed there: ${actual} ${u}${expectedEn}${up && f.excess !== null ? `, ${excess} ${u} extra${costEn}` : ''}${sureEn}.`,
-        zh: `${f.label}${span(f, 'zh', raw.ongoing)}${what}水平突然${up ? '上升' : '下降'}并持续：${actual} ${u}${expectedZh}${up && f.excess !== null ? `，多用 ${excess} ${u}${costZh}` : ''}${sureZh}。`,
+        zh: `${f.label} ${span(f, 'zh', raw.ongoing)}${what}水平突然${up ? '上升' : '下降'}并持续：${actual} ${u}${expectedZh}${up && f.excess !== null ? `，多用 ${excess} ${u}${costZh}` : ''}${sureZh}。`,
       };
     }
     case 'spike':
       return {
         en: `${f.label} read ${actual} ${u} in the 15 minutes to ${when(f.end, f.zone, 'en')}, ${d.expected ? `${fmt((d.value ?? 0) / Math.max(d.expected, 1e-9))}×` : 'far above'} the ${fmt(d.expected ?? 0)} ${u} expected${sureEn}.`,
-        zh: `${f.label}在截至${when(f.end, f.zone, 'zh')}的 15 分钟内读数 ${actual} ${u}，是预期 ${fmt(d.expected ?? 0)} ${u} 的 ${fmt((d.value ?? 0) / Math.max(d.expected ?? 1, 1e-9))} 倍${sureZh}。`,
+        zh: `${f.label} 在截至${when(f.end, f.zone, 'zh')}的 15 分钟内读数 ${actual} ${u}，是预期 ${fmt(d.expected ?? 0)} ${u} 的 ${fmt((d.value ?? 0) / Math.max(d.expected ?? 1, 1e-9))} 倍${sureZh}。`,
       };
     case 'base_load':
       return {
         en: `${f.label}'s night base load rose to ${fmt(d.nightMin ?? 0)} ${u}/h (usually ${fmt(d.usualNightMin ?? 0)}) ${span(f, 'en', raw.ongoing)}, ${d.nights ?? 0} nights running: something stays on around the clock, ${excess} ${u} so far${costEn}${sureEn}.`,
-        zh: `${f.label}夜间基础负荷${span(f, 'zh', raw.ongoing)}升至 ${fmt(d.nightMin ?? 0)} ${u}/h（平常 ${fmt(d.usualNightMin ?? 0)}），已连续 ${d.nights ?? 0} 晚：有设备昼夜未关，累计多用 ${excess} ${u}${costZh}${sureZh}。`,
+        zh: `${f.label} 夜间基础负荷${span(f, 'zh', raw.ongoing)}升至 ${fmt(d.nightMin ?? 0)} ${u}/h（平常 ${fmt(d.usualNightMin ?? 0)}），已连续 ${d.nights ?? 0} 晚：有设备昼夜未关，累计多用 ${excess} ${u}${costZh}${sureZh}。`,
       };
     case 'leak':
       return {
         en: `Water meter ${f.label} never fell below ${fmt(d.nightMin ?? 0)} ${u}/h at night (usually ${fmt(d.usualNightMin ?? 0)}) ${span(f, 'en', raw.ongoing)}, ${d.nights ?? 0} nights running: a possible leak, ${excess} ${u} so far${costEn}${sureEn}.`,
-        zh: `水表${f.label}${span(f, 'zh', raw.ongoing)}夜间流量始终不低于 ${fmt(d.nightMin ?? 0)} ${u}/h（平常 ${fmt(d.usualNightMin ?? 0)}），已连续 ${d.nights ?? 0} 晚：疑似漏水，累计 ${excess} ${u}${costZh}${sureZh}。`,
+        zh: `水表 ${f.label} ${span(f, 'zh', raw.ongoing)}夜间流量始终不低于 ${fmt(d.nightMin ?? 0)} ${u}/h（平常 ${fmt(d.usualNightMin ?? 0)}），已连续 ${d.nights ?? 0} 晚：疑似漏水，累计 ${excess} ${u}${costZh}${sureZh}。`,
       };
     case 'stuck':
       return {
         en: `${f.label} ${raw.variant === 'gauge' ? 'froze at one value' : 'stopped counting'} ${span(f, 'en', raw.ongoing)} while it normally always moves then${f.expected !== null ? `: about ${fmt(f.expected)} ${u} not measured` : ''}; check the meter and its wiring${sureEn}.`,
-        zh: `${f.label}${span(f, 'zh', raw.ongoing)}${raw.variant === 'gauge' ? '读数冻结不变' : '停止计量'}，而此时段通常一直有读数${f.expected !== null ? `：约 ${fmt(f.expected)} ${u} 未计量` : ''}；请检查表计及接线${sureZh}。`,
+        zh: `${f.label} ${span(f, 'zh', raw.ongoing)}${raw.variant === 'gauge' ? '读数冻结不变' : '停止计量'}，而此时段通常一直有读数${f.expected !== null ? `：约 ${fmt(f.expected)} ${u} 未计量` : ''}；请检查表计及接线${sureZh}。`,
       };
     case 'comm_loss':
       return {
         en: `No data from ${f.label} ${span(f, 'en', false)} (${fmt(d.hours ?? 0)} h); the reading that ended the gap is spread over it, not counted as a spike.`,
-        zh: `${f.label}${span(f, 'zh', false)}无数据（${fmt(d.hours ?? 0)} 小时）；恢复后的读数已分摊到中断期间，不计为尖峰。`,
+        zh: `${f.label} ${span(f, 'zh', false)}无数据（${fmt(d.hours ?? 0)} 小时）；恢复后的读数已分摊到中断期间，不计为尖峰。`,
       };
     case 'counter_reset': {
       const kind = raw.variant ?? 'reset';
       const en = { reset: 'reset (meter replaced or cleared)', rollover: 'rolled over', negative_step: 'stepped back', jump: 'jumped impossibly' }[kind] ?? kind;
       const zh = { reset: '清零（换表或复位）', rollover: '溢出归零', negative_step: '倒退', jump: '异常跳变' }[kind] ?? kind;
-      const values = d.before !== undefined && d.after !== undefined ? ` from ${fmt(d.before)} to ${fmt(d.after)} ${u}` : '';
-      const valuesZh = d.before !== undefined && d.after !== undefined ? `由 ${fmt(d.before)} 变为 ${fmt(d.after)} ${u}` : '';
+      // Live, the edge's flag gives the reading after the event only.
+      const before = Number.isFinite(d.before) ? d.before! : undefined;
+      const after = Number.isFinite(d.after) ? d.after! : undefined;
+      const values = after === undefined ? '' : before !== undefined ? ` from ${fmt(before)} to ${fmt(after)} ${u}` : ` to ${fmt(after)} ${u}`;
+      const valuesZh = after === undefined ? '' : before !== undefined ? `由 ${fmt(before)} 变为 ${fmt(after)} ${u}` : `变为 ${fmt(after)} ${u}`;
       return {
         en: `${f.label}'s register ${en}${values} at ${when(f.end, f.zone, 'en')}: not counted as consumption.`,
-        zh: `${f.label}的累计读数在${when(f.end, f.zone, 'zh')}${zh}${valuesZh ? `，${valuesZh}` : ''}：不计入用量。`,
+        zh: `${f.label} 的累计读数在${when(f.end, f.zone, 'zh')}${zh}${valuesZh ? `，${valuesZh}` : ''}：不计入用量。`,
       };
     }
     case 'main_sub':
       return {
         en: `${f.label} measured ${excess} ${u} more than its sub-meters account for ${span(f, 'en', raw.ongoing)} (beyond its usual ${fmt((d.usualShare ?? 0) * 100)}% of losses and common areas): an unmetered load or a sub-meter reading low${costEn}${sureEn}.`,
-        zh: `${f.label}${span(f, 'zh', raw.ongoing)}比各分表之和多计 ${excess} ${u}（超出平常 ${fmt((d.usualShare ?? 0) * 100)}% 的损耗与公共用量）：存在未计量负荷或分表少计${costZh}${sureZh}。`,
+        zh: `${f.label} ${span(f, 'zh', raw.ongoing)}比各分表之和多计 ${excess} ${u}（超出平常 ${fmt((d.usualShare ?? 0) * 100)}% 的损耗与公共用量）：存在未计量负荷或分表少计${costZh}${sureZh}。`,
       };
   }
 }

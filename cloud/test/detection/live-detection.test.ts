@@ -137,6 +137,7 @@ describe('live energy detection', () => {
     expect(summary).toEqual(['office-a stuck ongoing', 'office-b counter_reset', 'office-c comm_loss']);
 
     const stuck = findings.find((f) => f.detector === 'stuck')!;
+    if (process.env.SHOW_REASONS) console.log(JSON.stringify(findings.map((f) => [f.reason, f.costCny])));
     expect(stuck.reason.en).toMatch(/^office-a stopped counting since .* about [\d.,]+ kWh not measured/);
     expect(stuck.reason.zh).toMatch(/停止计量/);
     expect(stuck.confidence).toBeGreaterThanOrEqual(0.8);
