@@ -6,6 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { gaussian, seededRandom, shapeFactor, type LoadShapeName } from '@gatehouse/firmware-sim';
 import { DateTime } from 'luxon';
 import { describeMachine, processRssMiB } from './machine.js';
+import { dayNumber, WORKDAY, WorkCalendar } from '@gatehouse/cloud/detection';
+
+const china = WorkCalendar.china();
 
 /**
  * `npm run bench:detect`: the backtest CLI on 1,000 meters × one year of 15-minute readings (35 million
@@ -68,7 +71,8 @@ function writeReadings(file: string, meterCount: number, dayCount: number): numb
   for (let i = 1; i <= slots; i++) {
     const local = start.plus({ minutes: 15 * i });
     const stamp = local.toISO({ suppressMilliseconds: true })!;
-    const rest = local.weekday >= 6;
+    // The buildings keep China's working calendar (holidays off, make-up days worked).
+    const rest = china.kindOf(dayNumber(local.toISODate()!)) !== WORKDAY;
     const lines: string[] = [];
     for (let m = 0; m < meterCount; m++) {
       const f = shapeFactor(shapeOf[m]!, rest, local.hour, local.minute);

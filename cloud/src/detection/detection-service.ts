@@ -33,6 +33,8 @@ export interface DetectionRun {
   learning: number;
   findings: number;
   ms: number;
+  /** where the time went: reading rollups, running the detectors, storing findings */
+  phases: { readMs: number; analyseMs: number; storeMs: number };
 }
 
 const QUALITY_EVENT: Record<string, CounterEvent['kind'] | 'jump'> = {
@@ -83,10 +85,10 @@ export class DetectionService {
   async runOnce(): Promise<DetectionRun> {
     const started = Date.now();
     return this.options.db.withSessionLock(DETECTION_LOCK_ID, async () => {
-      const run: DetectionRun = { sites: 0, meters: 0, learning: 0, findings: 0, ms: 0 };
+      const run: DetectionRun = { sites: 0, meters: 0, learning: 0, findings: 0, ms: 0, phases: { readMs: 0, analyseMs: 0, storeMs: 0 } };
       const sites = await this.options.db.query<{ id: string; time_zone: string }>('SELECT id, time_zone FROM sites ORDER BY id');
       for (const site of sites) {
-        const done = await this.runSite(site.id, site.time_zone);
+        const done = await this.runSite(site.id, site.time_zone, run.phases);
         run.sites++;
         run.meters += done.meters;
         run.learning += done.learning;
@@ -97,7 +99,7 @@ export class DetectionService {
     });
   }
 
-  private async runSite(site: string, timeZone: string): Promise<{ meters: number; learning: number; findings: number }> {
+  private async runSite(site: string, timeZone: string, phases: DetectionRun['phases']): Promise<{ meters: number; learning: number; findings: number }> {
     const { config, timeSeries, db } = this.options;
     const declared = this.options.sites.find((s) => s.id === site);
     // A device's meter: the first configured metric it has, if a counter.
@@ -113,6 +115,7 @@ export class DetectionService {
     const slots = Math.ceil((horizon - gridStart) / SLOT_MS / 4) * 4;
     const clock = new SlotClock(gridStart, slots, timeZone, this.calendar);
     const refs = [...meters.values()];
+    let phaseStart = Date.now();
     const consumption = await timeSeries.readRollupField('15m', 'consumption', refs, gridStart, horizon);
     const events = await db.query<{ device: string; metric: string; ts: number; quality: string; value: number | null }>(
       `SELECT device, metric, (extract(epoch from ts) * 1000)::float8 AS ts, quality, value FROM counter_events
@@ -122,6 +125,8 @@ export class DetectionService {
     const names = new Map((await db.query<{ id: string; name: string | null }>('SELECT id, name FROM devices WHERE site = $1', [site])).map((d) => [d.id, d.name]));
     const commLossSlots = Math.ceil((config.settings.commLossMinutes * 60_000) / SLOT_MS);
 
+    phases.readMs += Date.now() - phaseStart;
+    phaseStart = Date.now();
     const series: MeterSeries[] = [];
     const trailingGaps = new Map<string, number>();
     for (const ref of refs) {
@@ -171,6 +176,8 @@ export class DetectionService {
     const tariff = new TariffTable(declared?.tariff);
     const judgedFrom = horizon - config.reanalyseDays * 86_400_000;
 
+    phases.analyseMs += Date.now() - phaseStart;
+    phaseStart = Date.now();
     let stored = 0;
     let learning = 0;
     await db.transaction(async (tx) => {
@@ -202,6 +209,7 @@ export class DetectionService {
         );
       }
     });
+    phases.storeMs += Date.now() - phaseStart;
     return { meters: analyses.length, learning, findings: stored };
   }
 }
