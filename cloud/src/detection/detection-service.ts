@@ -46,6 +46,21 @@ const QUALITY_EVENT: Record<string, CounterEvent['kind'] | 'jump'> = {
 
 // Arbitrary constant: one detection run at a time across cloud instances.
 const DETECTION_LOCK_ID = 7_362_020;
+/**
+ * Rollups are kept in memory between runs, and only what changed is read again (what this instance's
+ * rollup refreshes report, and the newest quarter hours). Another instance's refreshes go unreported:
+ * everything is read again this often.
+ */
+const FULL_RELOAD_MS = 60 * 60_000;
+
+interface SiteRollups {
+  gridStart: number;
+  slots: number;
+  horizon: number;
+  loadedAt: number;
+  /** 15-minute consumption per series id on the grid, NaN where no bucket */
+  values: Map<number, Float64Array>;
+}
 
 /**
  * Runs the detectors on every site's meters from the 15-minute rollups, every `everyMs`: each run
@@ -58,10 +73,62 @@ export class DetectionService {
   private running: Promise<unknown> = Promise.resolve();
   private stopped = false;
   private readonly now: () => number;
+  private readonly cache = new Map<string, SiteRollups>();
+  /** per series id, the earliest bucket a rollup refresh changed since it was last read */
+  private readonly changedFrom = new Map<number, number>();
 
   constructor(private readonly options: DetectionServiceOptions) {
     this.calendar = WorkCalendar.load(options.config.calendar);
     this.now = options.now ?? Date.now;
+    options.timeSeries.onRollupsChanged((changes) => {
+      for (const c of changes) this.changedFrom.set(c.seriesId, Math.min(this.changedFrom.get(c.seriesId) ?? Infinity, c.from));
+    });
+  }
+
+  /**
+   * The site's 15-minute consumption over [gridStart, horizon): from memory, with the buckets changed
+   * since the last run and the newest ones read again; all of it on the first run, when the meters
+   * change, and every FULL_RELOAD_MS.
+   */
+  private async rollupsOf(site: string, refs: readonly SeriesRef[], gridStart: number, slots: number, horizon: number): Promise<Map<number, Float64Array>> {
+    // Wall-clock time: how stale the memory may be has nothing to do with the data's clock.
+    const now = Date.now();
+    let cached = this.cache.get(site);
+    const sameMeters = cached !== undefined && cached.values.size === refs.length && refs.every((r) => cached!.values.has(r.id));
+    let from = gridStart;
+    if (cached && sameMeters && now - cached.loadedAt < FULL_RELOAD_MS && gridStart >= cached.gridStart) {
+      // Slide the grid, then read again from the earliest change (or the last quarter hour read).
+      const shift = Math.round((gridStart - cached.gridStart) / SLOT_MS);
+      for (const [id, old] of cached.values) {
+        const moved = new Float64Array(slots).fill(Number.NaN);
+        moved.set(old.subarray(Math.min(shift, old.length), Math.min(old.length, shift + slots)));
+        cached.values.set(id, moved);
+      }
+      from = cached.horizon - SLOT_MS;
+      for (const r of refs) {
+        const changed = this.changedFrom.get(r.id);
+        if (changed !== undefined) from = Math.min(from, changed);
+      }
+      from = Math.max(gridStart, from);
+      cached.gridStart = gridStart;
+      cached.slots = slots;
+    } else {
+      cached = { gridStart, slots, horizon, loadedAt: now, values: new Map(refs.map((r) => [r.id, new Float64Array(slots).fill(Number.NaN)])) };
+      this.cache.set(site, cached);
+    }
+    for (const r of refs) this.changedFrom.delete(r.id);
+    const read = await this.options.timeSeries.readRollupField('15m', 'consumption', refs, from, horizon);
+    const firstSlot = Math.round((from - gridStart) / SLOT_MS);
+    for (const ref of refs) {
+      const values = cached.values.get(ref.id)!;
+      values.fill(Number.NaN, Math.max(0, firstSlot));
+      for (const [ts, v] of read.get(ref.id) ?? []) {
+        const slot = Math.round((ts - gridStart) / SLOT_MS);
+        if (slot >= 0 && slot < slots && v !== null) values[slot] = v;
+      }
+    }
+    cached.horizon = horizon;
+    return cached.values;
   }
 
   start(): void {
@@ -116,7 +183,7 @@ export class DetectionService {
     const clock = new SlotClock(gridStart, slots, timeZone, this.calendar);
     const refs = [...meters.values()];
     let phaseStart = Date.now();
-    const consumption = await timeSeries.readRollupField('15m', 'consumption', refs, gridStart, horizon);
+    const consumption = await this.rollupsOf(site, refs, gridStart, slots, horizon);
     const events = await db.query<{ device: string; metric: string; ts: number; quality: string; value: number | null }>(
       `SELECT device, metric, (extract(epoch from ts) * 1000)::float8 AS ts, quality, value FROM counter_events
         WHERE site = $1 AND ts > to_timestamp($2 / 1000.0) AND ts <= to_timestamp($3 / 1000.0) ORDER BY ts`,
@@ -130,15 +197,11 @@ export class DetectionService {
     const series: MeterSeries[] = [];
     const trailingGaps = new Map<string, number>();
     for (const ref of refs) {
-      const values = new Float64Array(slots).fill(Number.NaN);
+      // A copy: spreading gaps below changes it.
+      const values = Float64Array.from(consumption.get(ref.id)!);
       const flags = new Uint8Array(slots);
       let first = -1;
-      for (const [ts, v] of consumption.get(ref.id) ?? []) {
-        const slot = Math.round((ts - gridStart) / SLOT_MS);
-        if (slot < 0 || slot >= slots || v === null) continue;
-        values[slot] = v;
-        if (first < 0) first = slot;
-      }
+      for (let s = 0; s < slots && first < 0; s++) if (!Number.isNaN(values[s]!)) first = s;
       const counterEvents: CounterEvent[] = [];
       for (const e of events) {
         if (e.device !== ref.device || e.metric !== ref.metric) continue;

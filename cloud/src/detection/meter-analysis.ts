@@ -110,6 +110,18 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
   const hourKind = (h: number) => clock.kind[h * 4]!;
   const hourOfDay = (h: number) => clock.hour[h * 4]!;
   const dayOf = (h: number) => clock.day[h * 4]!;
+  // The local days of the grid: first hour and kind of each, so that learning a kind visits its days only.
+  const dayStartHours: number[] = [];
+  const dayKinds: number[] = [];
+  for (let h = 0; h < hours; h++) {
+    if (h === 0 || dayOf(h) !== dayOf(h - 1)) {
+      dayStartHours.push(h);
+      dayKinds.push(hourKind(h));
+    }
+  }
+  dayStartHours.push(hours);
+  const dayIndexOfHour = new Int32Array(hours);
+  for (let d = 0; d < dayStartHours.length - 1; d++) dayIndexOfHour.fill(d, dayStartHours[d]!, dayStartHours[d + 1]!);
 
   const mark = (name: DetectorName, from: number, to: number, slotScore: number) => {
     const code = detectorCode(name);
@@ -163,17 +175,30 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
       slotCount[cell] = 0;
     }
     const stop = Math.max(0, h0 - options.profileDays * 24);
-    for (let h = h0 - 1; h >= stop; h--) {
-      const v = hourly[h]!;
-      if (Number.isNaN(v) || excluded[h] === 1) continue;
-      const cell = cellOfHour[h]!;
-      if ((kinds & (1 << Math.floor(cell / 24))) === 0) continue;
-      const count = sampleCount[cell]!;
-      if (count >= (cell < 24 ? options.profileWorkdays : options.profileRestDays)) continue;
-      samples[cell * options.profileWorkdays + count] = v;
-      sampleCount[cell] = count + 1;
-      slotCount[cell]! += 4;
-      stillCount[cell]! += stillSlots[h]!;
+    // Newest days first, each kind's own days only, until every cell of the kinds has its samples.
+    const workdayCap = options.profileWorkdays;
+    const restCap = options.profileRestDays;
+    let cellsToFill = 0;
+    for (let k = 0; k < 3; k++) if ((kinds & (1 << k)) !== 0) cellsToFill += 24;
+    let day = dayIndexOfHour[Math.max(0, h0 - 1)]!;
+    if (dayStartHours[day]! >= h0) day--;
+    for (; day >= 0 && cellsToFill > 0 && dayStartHours[day + 1]! > stop; day--) {
+      if ((kinds & (1 << dayKinds[day]!)) === 0) continue;
+      const dayEnd = Math.min(dayStartHours[day + 1]!, h0);
+      const first = Math.max(dayStartHours[day]!, stop);
+      for (let h = dayEnd - 1; h >= first; h--) {
+        const v = hourly[h]!;
+        if (v !== v || excluded[h] === 1) continue;
+        const cell = cellOfHour[h]!;
+        const count = sampleCount[cell]!;
+        const cap = cell < 24 ? workdayCap : restCap;
+        if (count >= cap) continue;
+        samples[cell * workdayCap + count] = v;
+        sampleCount[cell] = count + 1;
+        if (count + 1 === cap) cellsToFill--;
+        slotCount[cell]! += 4;
+        stillCount[cell]! += stillSlots[h]!;
+      }
     }
     for (let cell = 0; cell < CELLS; cell++) {
       if ((kinds & (1 << Math.floor(cell / 24))) === 0) continue;
@@ -182,8 +207,7 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
         profile[cell] = Number.NaN;
         continue;
       }
-      const view = samples.subarray(cell * options.profileWorkdays, cell * options.profileWorkdays + n);
-      const { median, mad } = medianAndMad(view, n);
+      const { median, mad } = medianAndMad(samples, n, cell * options.profileWorkdays);
       profile[cell] = median;
       sigma[cell] = mad * MAD_TO_SIGMA;
       stillShare[cell] = stillCount[cell]! / slotCount[cell]!;

@@ -6,10 +6,11 @@
 /** Scale that makes a median absolute deviation estimate the standard deviation of normal data. */
 export const MAD_TO_SIGMA = 1.4826;
 
-/** k-th smallest of values[0..n) (0-based), reordering them. Hoare's quickselect. */
-export function selectInPlace(values: Float64Array, n: number, k: number): number {
-  let lo = 0;
-  let hi = n - 1;
+/** k-th smallest of values[offset..offset+n) (k 0-based, relative), reordering them. Hoare's quickselect. */
+export function selectInPlace(values: Float64Array, n: number, k: number, offset = 0): number {
+  let lo = offset;
+  let hi = offset + n - 1;
+  k += offset;
   while (lo < hi) {
     const pivot = values[(lo + hi) >>> 1]!;
     let i = lo;
@@ -32,22 +33,22 @@ export function selectInPlace(values: Float64Array, n: number, k: number): numbe
   return values[k]!;
 }
 
-/** Median of values[0..n), reordering them; NaN when n is 0. */
-export function medianInPlace(values: Float64Array, n: number): number {
+/** Median of values[offset..offset+n), reordering them; NaN when n is 0. */
+export function medianInPlace(values: Float64Array, n: number, offset = 0): number {
   if (n === 0) return Number.NaN;
-  const upper = selectInPlace(values, n, n >> 1);
+  const upper = selectInPlace(values, n, n >> 1, offset);
   if (n % 2 === 1) return upper;
   // The lower middle is the largest value left of the upper one after the selection.
   let lower = -Infinity;
-  for (let i = 0; i < n >> 1; i++) if (values[i]! > lower) lower = values[i]!;
+  for (let i = offset; i < offset + (n >> 1); i++) if (values[i]! > lower) lower = values[i]!;
   return (lower + upper) / 2;
 }
 
-/** Median and median absolute deviation of values[0..n), reordering them. */
-export function medianAndMad(values: Float64Array, n: number): { median: number; mad: number } {
-  const median = medianInPlace(values, n);
-  for (let i = 0; i < n; i++) values[i] = Math.abs(values[i]! - median);
-  return { median, mad: medianInPlace(values, n) };
+/** Median and median absolute deviation of values[offset..offset+n), reordering them. */
+export function medianAndMad(values: Float64Array, n: number, offset = 0): { median: number; mad: number } {
+  const median = medianInPlace(values, n, offset);
+  for (let i = offset; i < offset + n; i++) values[i] = Math.abs(values[i]! - median);
+  return { median, mad: medianInPlace(values, n, offset) };
 }
 
 /** q-quantile (0..1, nearest rank) of values[0..n), reordering them. */

@@ -109,6 +109,8 @@ export interface TimeSeriesStore {
   timeZoneOf(site: string): Promise<string>;
   /** recomputes the rollups of every interval written since the last refresh */
   refreshRollups(): Promise<RollupRefreshStats>;
+  /** told of the 15-minute buckets each refresh of this instance recomputed */
+  onRollupsChanged(listener: (changes: readonly { seriesId: number; from: number; to: number }[]) => void): void;
   /** deletes raw readings or rollup buckets older than `before`; returns how many went (estimate for dropped partitions) */
   deleteBefore(target: RetentionTarget, before: number): Promise<number>;
   close(): Promise<void>;

@@ -266,6 +266,10 @@ export class InfluxTimeSeriesStore extends CataloguedStore implements TimeSeries
       .sort((a, b) => a.metric.localeCompare(b.metric));
   }
 
+  onRollupsChanged(listener: (changes: readonly { seriesId: number; from: number; to: number }[]) => void): void {
+    this.rollups.onChanged(listener);
+  }
+
   refreshRollups(): Promise<RollupRefreshStats> {
     return this.rollups.refresh();
   }

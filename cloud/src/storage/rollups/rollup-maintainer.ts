@@ -3,6 +3,13 @@ import type { Bucket, RawPoint, RollupRefreshStats, SeriesRef } from '../time-se
 import { BucketCalculator, combineBuckets, type CounterAnchor } from './bucket-calculator.js';
 import { calendarOf, floorQuarterHour, QUARTER_HOUR_MS, type RollupLevel, type SiteCalendar } from './site-calendar.js';
 
+/** 15-minute buckets of a series starting in [from, to) that a refresh recomputed. */
+export interface RollupChange {
+  seriesId: number;
+  from: number;
+  to: number;
+}
+
 /** An interval of one series: [from, to] for raw readings, [from, to) for buckets. */
 export interface SeriesSpan {
   series: SeriesRef;
@@ -107,6 +114,12 @@ const COARSER: readonly [RollupLevel, RollupLevel][] = [
  */
 export class RollupMaintainer {
   private running: Promise<RollupRefreshStats> | undefined;
+  private readonly listeners: ((changes: readonly RollupChange[]) => void)[] = [];
+
+  /** Told of the 15-minute buckets each refresh recomputed (the energy detectors re-read just those). */
+  onChanged(listener: (changes: readonly RollupChange[]) => void): void {
+    this.listeners.push(listener);
+  }
 
   constructor(
     private readonly db: SqlClient,
@@ -196,6 +209,10 @@ export class RollupMaintainer {
       quarterHours.push({ ...w, buckets: calculator.finish() });
     }
     await this.backend.replaceBuckets('15m', quarterHours);
+    if (this.listeners.length > 0) {
+      const changes = windows.map((w) => ({ seriesId: w.series.id, from: w.from, to: w.to }));
+      for (const listener of this.listeners) listener(changes);
+    }
 
     const calendars = new Map<string, SiteCalendar>();
     for (const w of windows) if (!calendars.has(w.series.site)) calendars.set(w.series.site, calendarOf(await this.backend.timeZoneOf(w.series.site)));

@@ -291,6 +291,10 @@ export class SqlTimeSeriesStore extends CataloguedStore implements TimeSeriesSto
     );
   }
 
+  onRollupsChanged(listener: (changes: readonly { seriesId: number; from: number; to: number }[]) => void): void {
+    this.rollups.onChanged(listener);
+  }
+
   refreshRollups(): Promise<RollupRefreshStats> {
     return this.rollups.refresh();
   }
