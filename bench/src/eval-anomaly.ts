@@ -41,7 +41,7 @@ try {
     }
     rows += lines.length - 1;
     writeFileSync(input, `${lines.join('\n')}\n`);
-    runBacktest({ input, output, calendar: WorkCalendar.china(), timeZone: suite.timeZone, detection: detectionOptions(), tree: suite.tree });
+    await runBacktest({ input, output, calendar: WorkCalendar.china(), timeZone: suite.timeZone, detection: detectionOptions(), tree: suite.tree });
     // Read back the exact output format, as a script would.
     const text = readFileSync(output, 'utf8').trimEnd().split('\n');
     if (text[0] !== 'timestamp,meter,score,anomaly,detector,expected') throw new Error(`unexpected header ${text[0]}`);

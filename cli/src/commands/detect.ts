@@ -86,7 +86,7 @@ export function registerDetectCommand(program: Command): void {
       const started = Date.now();
       let summary;
       try {
-        summary = detection.runBacktest({
+        summary = await detection.runBacktest({
           input: opts.input,
           output: opts.output,
           calendar: detection.WorkCalendar.load(opts.calendar),

@@ -1,4 +1,6 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { DateTime } from 'luxon';
 import { readBacktestCsv, type MeterRows, type ParsedCsv } from './backtest-csv.js';
 import type { DetectionOptions } from './detection-options.js';
@@ -18,6 +20,8 @@ export interface BacktestOptions {
   /** unit of meters whose rows give none (kWh, m3, …): water meters get the leak detector */
   defaultUnit?: string;
   onProgress?: (stage: 'reading' | 'detecting' | 'done', done: number, total: number) => void;
+  /** worker threads for the analysis (default: one per core; 0: all on this thread) */
+  workers?: number;
 }
 
 export interface BacktestSummary {
@@ -36,48 +40,59 @@ export const BACKTEST_HEADER = 'timestamp,meter,score,anomaly,detector,expected'
 
 /**
  * `gatehouse detect`: reads the readings, runs every detector over each meter as the live path would
- * (each interval judged only on what came before it), and writes one scored row per input row.
+ * (each interval judged only on what came before it), and writes one scored row per input row. Meters
+ * are analysed on worker threads (`workers`, default one per core) while the file is read on this one.
  */
-export function runBacktest(options: BacktestOptions): BacktestSummary {
+export async function runBacktest(options: BacktestOptions): Promise<BacktestSummary> {
   const parsed = readBacktestCsv(options.input, (done, total) => options.onProgress?.('reading', done, total));
   const gridStart = Math.floor((parsed.minTs - 1) / 3_600_000) * 3_600_000;
   const slots = Math.ceil((parsed.maxTs - gridStart) / SLOT_MS / 4) * 4 + 4;
+  const setup: GridSetup = {
+    gridStart,
+    slots,
+    timeZone: options.timeZone,
+    detection: options.detection,
+    defaultUnit: options.defaultUnit ?? '',
+    commLossMs: options.detection.commLossMinutes * 60_000,
+    epoch: parsed.epochTimestamps,
+  };
   const clock = new SlotClock(gridStart, slots, options.timeZone, options.calendar);
-  const commLossMs = options.detection.commLossMinutes * 60_000;
   const tree = options.tree ?? new Map<string, readonly string[]>();
   const inTree = new Set([...tree.keys(), ...[...tree.values()].flat()]);
+  const summary: BacktestSummary = { meters: parsed.meters.length, rows: parsed.rows, skippedLines: parsed.skipped, skippedExamples: parsed.skippedExamples, duplicateRows: 0, anomalousRows: 0, findings: Object.fromEntries(DETECTORS.map((d) => [d, 0])), learningMeters: [] };
+  const alone = parsed.meters.filter((m) => !inTree.has(m.meter));
+  const together = parsed.meters.filter((m) => inTree.has(m.meter));
+  const workers = Math.min(options.workers ?? availableParallelism(), Math.floor(alone.length / 4));
 
-  // Each meter's rows are put in time order (duplicates marked: the last value of a timestamp counts)
-  // when the meter is analysed, and dropped once written: memory holds the parsed rows and one meter.
-  const prepared = parsed.meters;
-  const build = (p: PreparedMeter): MeterSeries => {
-    const series = buildSeries(p.rows.meter, p.kind, p.rows.unit ?? options.defaultUnit ?? '', p.ts, p.value, p.distinct, { gridStart, slots, commLossMs });
-    return series;
-  };
-
-  // First pass: which slots each commodity's meters were moving in (a stuck meter is one whose siblings go on).
-  const activity: SiteActivity = new Map();
-  for (const rows of prepared) {
-    const p = prepareRows(rows);
-    if (p.kind === 'counter') addToActivity(activity, build(p), slots);
-  }
-
-  const out = new OutputWriter(options.output, parsed.epochTimestamps, options.timeZone);
-  const summary: BacktestSummary = { meters: prepared.length, rows: parsed.rows, skippedLines: parsed.skipped, skippedExamples: parsed.skippedExamples, duplicateRows: 0, anomalousRows: 0, findings: Object.fromEntries(DETECTORS.map((d) => [d, 0])), learningMeters: [] };
+  const fd = openSync(options.output, 'w');
+  const out = new OutputWriter((buffer, length) => writeAll(fd, buffer, length), setup.epoch, setup.timeZone);
+  out.header();
   try {
     let done = 0;
-    // Meters of a main/sub-meter tree are analysed together, the others one at a time (memory stays flat).
-    const treeAnalyses = new Map<string, { analysis: MeterAnalysis; prepared: PreparedMeter }>();
-    for (const rows of prepared) {
-      const p = prepareRows(rows);
-      const analysis = analyseMeterInSite(build(p), clock, options.detection, activity);
-      if (inTree.has(p.rows.meter)) {
-        treeAnalyses.set(p.rows.meter, { analysis, prepared: p });
-        continue;
+    const progress = () => options.onProgress?.('detecting', ++done, parsed.meters.length);
+    // Which slots each commodity's counters were moving in: a stuck meter is one whose siblings go on.
+    const activity: SiteActivity = new Map();
+    for (const rows of together) contributeActivity(activity, prepareRows(rows), setup);
+    if (workers >= 1) {
+      await analyseOnWorkers(alone, workers, setup, options.calendar, activity, summary, (buffer, length) => {
+        out.flush();
+        writeAll(fd, buffer, length);
+        progress();
+      });
+    } else {
+      for (const rows of alone) contributeActivity(activity, prepareRows(rows), setup);
+      for (const rows of alone) {
+        const p = prepareRows(rows);
+        writeMeter(out, p, analyseMeterInSite(buildPrepared(p, setup), clock, options.detection, activity), gridStart, summary);
+        release(rows);
+        progress();
       }
-      writeMeter(out, p, analysis, gridStart, summary);
-      release(rows);
-      options.onProgress?.('detecting', ++done, prepared.length);
+    }
+    // Meters of a main/sub-meter tree are analysed together, here.
+    const treeAnalyses = new Map<string, { analysis: MeterAnalysis; prepared: PreparedMeter }>();
+    for (const rows of together) {
+      const p = prepareRows(rows);
+      treeAnalyses.set(rows.meter, { analysis: analyseMeterInSite(buildPrepared(p, setup), clock, options.detection, activity), prepared: p });
     }
     for (const [main, subs] of tree) {
       const m = treeAnalyses.get(main);
@@ -86,16 +101,139 @@ export function runBacktest(options: BacktestOptions): BacktestSummary {
     }
     for (const { analysis, prepared: p } of treeAnalyses.values()) {
       writeMeter(out, p, analysis, gridStart, summary);
-      options.onProgress?.('detecting', ++done, prepared.length);
+      progress();
     }
+    out.flush();
   } finally {
-    out.close();
+    closeSync(fd);
   }
   options.onProgress?.('done', 1, 1);
   return summary;
 }
 
-interface PreparedMeter {
+/** What every meter's analysis shares (sent to worker threads as is). */
+export interface GridSetup {
+  gridStart: number;
+  slots: number;
+  timeZone: string;
+  detection: DetectionOptions;
+  defaultUnit: string;
+  commLossMs: number;
+  epoch: boolean;
+}
+
+export function buildPrepared(p: PreparedMeter, setup: GridSetup): MeterSeries {
+  return buildSeries(p.rows.meter, p.kind, p.rows.unit ?? setup.defaultUnit, p.ts, p.value, p.distinct, { gridStart: setup.gridStart, slots: setup.slots, commLossMs: setup.commLossMs });
+}
+
+export function contributeActivity(activity: SiteActivity, p: PreparedMeter, setup: GridSetup): void {
+  if (p.kind === 'counter') addToActivity(activity, buildPrepared(p, setup), setup.slots);
+}
+
+function writeAll(fd: number, buffer: Uint8Array, length: number): void {
+  let written = 0;
+  while (written < length) written += writeSync(fd, buffer, written, length - written);
+}
+
+export function mergeSummary(into: BacktestSummary, part: Pick<BacktestSummary, 'duplicateRows' | 'anomalousRows' | 'findings' | 'learningMeters'>): void {
+  into.duplicateRows += part.duplicateRows;
+  into.anomalousRows += part.anomalousRows;
+  for (const [d, n] of Object.entries(part.findings)) into.findings[d] = (into.findings[d] ?? 0) + n;
+  into.learningMeters.push(...part.learningMeters);
+}
+
+/**
+ * The meters shared out to `count` worker threads (their rows moved, not copied): each works out its
+ * meters' activity, then, given everybody's, analyses them and sends back their output rows, which are
+ * written in the meters' order.
+ */
+async function analyseOnWorkers(
+  meters: MeterRows[],
+  count: number,
+  setup: GridSetup,
+  calendar: WorkCalendar,
+  activity: SiteActivity,
+  summary: BacktestSummary,
+  write: (buffer: Uint8Array, length: number) => void,
+): Promise<void> {
+  const pool = Array.from({ length: count }, () => new Worker(new URL('./backtest-worker.js', import.meta.url), { workerData: { setup, calendar: calendar.toJSON() } }));
+  const failed = new Promise<never>((_, reject) => {
+    for (const w of pool) {
+      w.once('error', reject);
+      w.once('exit', (code) => {
+        if (code !== 0) reject(new Error(`a detection worker stopped with code ${code}`));
+      });
+    }
+  });
+  try {
+    const shares: MeterRows[][] = pool.map(() => []);
+    meters.forEach((m, i) => shares[i % count]!.push(m));
+    const partial = await Promise.race([
+      failed,
+      Promise.all(
+        pool.map((w, k) => {
+          const share = shares[k]!;
+          const reply = once(w, 'activity');
+          w.postMessage({ type: 'meters', meters: share }, share.flatMap((m) => [m.ts.buffer, m.value.buffer, ...(m.bad ? [m.bad.buffer] : [])]) as never);
+          return reply;
+        }),
+      ),
+    ]);
+    for (const part of partial as [string, { measured: Uint16Array; moving: Uint16Array }][][]) {
+      for (const [commodity, arrays] of part) {
+        const entry = activity.get(commodity);
+        if (!entry) activity.set(commodity, { measured: Uint16Array.from(arrays.measured), moving: Uint16Array.from(arrays.moving) });
+        else
+          for (let s = 0; s < setup.slots; s++) {
+            entry.measured[s]! += arrays.measured[s]!;
+            entry.moving[s]! += arrays.moving[s]!;
+          }
+      }
+    }
+    // Output in the meters' order: meter i comes from worker i % count, as its (i / count)th.
+    const pending = pool.map(() => [] as { buffer: Uint8Array; length: number; summary: Parameters<typeof mergeSummary>[1] }[]);
+    let next = 0;
+    const drained = new Promise<void>((resolve) => {
+      const flush = () => {
+        for (;;) {
+          const queue = pending[next % count]!;
+          const item = queue.shift();
+          if (!item) break;
+          write(item.buffer, item.length);
+          mergeSummary(summary, item.summary);
+          next++;
+        }
+        if (next === meters.length) resolve();
+      };
+      pool.forEach((w, k) =>
+        w.on('message', (msg: { type: string; buffer: Uint8Array; length: number; summary: Parameters<typeof mergeSummary>[1] }) => {
+          if (msg.type !== 'meter') return;
+          pending[k]!.push(msg);
+          flush();
+        }),
+      );
+      if (meters.length === 0) resolve();
+    });
+    const merged = [...activity.entries()];
+    for (const w of pool) w.postMessage({ type: 'analyse', activity: merged });
+    await Promise.race([failed, drained]);
+  } finally {
+    await Promise.all(pool.map((w) => w.terminate()));
+  }
+}
+
+function once(worker: Worker, type: string): Promise<unknown> {
+  return new Promise((resolve) => {
+    const listener = (msg: { type: string; activity?: unknown }) => {
+      if (msg.type !== type) return;
+      worker.off('message', listener);
+      resolve(msg.activity);
+    };
+    worker.on('message', listener);
+  });
+}
+
+export interface PreparedMeter {
   rows: MeterRows;
   kind: 'counter' | 'gauge';
   /** distinct timestamps in order and their values (the last row of a timestamp wins) */
@@ -107,13 +245,13 @@ interface PreparedMeter {
   rowDistinct: Uint32Array;
 }
 
-function release(rows: MeterRows): void {
+export function release(rows: MeterRows): void {
   rows.ts = new Float64Array(0);
   rows.value = new Float64Array(0);
   rows.bad = undefined;
 }
 
-function prepareRows(rows: MeterRows): PreparedMeter {
+export function prepareRows(rows: MeterRows): PreparedMeter {
   const n = rows.count;
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
@@ -156,7 +294,7 @@ const RANK_BY_CODE = (() => {
   return rank;
 })();
 
-function writeMeter(out: OutputWriter, p: PreparedMeter, analysis: MeterAnalysis, gridStart: number, summary: BacktestSummary): void {
+export function writeMeter(out: OutputWriter, p: PreparedMeter, analysis: MeterAnalysis, gridStart: number, summary: BacktestSummary): void {
   for (const f of analysis.findings) summary.findings[f.detector] = (summary.findings[f.detector] ?? 0) + 1;
   if (analysis.learnedFromSlot === null) summary.learningMeters.push(p.rows.meter);
   const meterField = csvField(p.rows.meter);
@@ -211,19 +349,19 @@ function fixed(x: number, scale: number): string {
   return `${sign}${whole}.${String(fraction).padStart(digits, '0')}`;
 }
 
-/** Buffered writing of the output rows; timestamps are formatted from a per-day cache shared by all meters. */
-class OutputWriter {
-  private readonly fd: number;
+/** Buffered formatting of the output rows; timestamps are formatted from a per-hour cache shared by all meters. */
+export class OutputWriter {
   private readonly buffer = Buffer.allocUnsafe(4 << 20);
   private position = 0;
   private readonly days = new Map<number, { start: number; end: number; prefix: string; suffix: string; offsetMs: number }>();
 
   constructor(
-    file: string,
+    private readonly sink: (buffer: Uint8Array, length: number) => void,
     private readonly epoch: boolean,
     private readonly timeZone: string,
-  ) {
-    this.fd = openSync(file, 'w');
+  ) {}
+
+  header(): void {
     this.write(`${BACKTEST_HEADER}\n`);
   }
 
@@ -265,15 +403,9 @@ class OutputWriter {
     return `${day.prefix}${h < 10 ? '0' : ''}${h}:${m < 10 ? '0' : ''}${m}:${s < 10 ? '0' : ''}${s}${ms === 0 ? '' : `.${String(ms).padStart(3, '0')}`}${day.suffix}`;
   }
 
-  private flush(): void {
-    let written = 0;
-    while (written < this.position) written += writeSync(this.fd, this.buffer, written, this.position - written);
+  flush(): void {
+    if (this.position > 0) this.sink(this.buffer, this.position);
     this.position = 0;
-  }
-
-  close(): void {
-    this.flush();
-    closeSync(this.fd);
   }
 }
 

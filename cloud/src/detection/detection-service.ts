@@ -4,7 +4,7 @@ import type { SeriesRef, TimeSeriesStore } from '../storage/time-series-store.js
 import type { DetectionConfig } from './detection-config.js';
 import { describeFinding } from './finding-description.js';
 import type { Finding } from './findings.js';
-import type { MeterAnalysis, RawFinding } from './meter-analysis.js';
+import type { MeterAnalysis, ProfileMemo, RawFinding } from './meter-analysis.js';
 import { commodityOfUnit, SLOT_BAD, SLOT_COUNTER_EVENT, SLOT_FILLED, type CounterEvent, type MeterSeries } from './meter-series.js';
 import { analyseSite } from './site-analysis.js';
 import { TariffTable, type Tariff } from './tariff.js';
@@ -74,6 +74,8 @@ export class DetectionService {
   private stopped = false;
   private readonly now: () => number;
   private readonly cache = new Map<string, SiteRollups>();
+  /** per site and meter, the baselines learned by earlier runs */
+  private readonly memos = new Map<string, Map<string, ProfileMemo>>();
   /** per series id, the earliest bucket a rollup refresh changed since it was last read */
   private readonly changedFrom = new Map<number, number>();
 
@@ -235,7 +237,11 @@ export class DetectionService {
 
     const tree = new Map<string, string[]>();
     for (const [main, subs] of Object.entries(declared?.subMeters ?? {})) if (meters.has(main) && subs.every((s) => meters.has(s))) tree.set(main, subs);
-    const analyses = analyseSite(series, clock, config.settings, tree);
+    let memos = this.memos.get(site);
+    if (!memos) this.memos.set(site, (memos = new Map()));
+    // Days that left the window are forgotten.
+    for (const memo of memos.values()) for (const key of memo.keys()) if (Number(key.slice(0, key.indexOf(':'))) < gridStart) memo.delete(key);
+    const analyses = analyseSite(series, clock, config.settings, tree, memos);
     const tariff = new TariffTable(declared?.tariff);
     const judgedFrom = horizon - config.reanalyseDays * 86_400_000;
 

@@ -18,6 +18,9 @@ export interface RawFinding {
   detail: Record<string, number>;
 }
 
+/** Baselines learned for one meter, by day (see analyseMeter's memo). */
+export type ProfileMemo = Map<string, { fingerprint: number; profile: Float64Array; sigma: Float64Array; stillShare: Float64Array; sampleCount: Int32Array; typicalHour: number; peakHour: number }>;
+
 /** One meter analysed: the expected band per slot, a score per slot, and its findings. */
 export interface MeterAnalysis {
   series: MeterSeries;
@@ -69,7 +72,7 @@ interface Episode {
  * came before it (as it would be live): the baseline is re-learned at each local midnight from the
  * preceding weeks, and hours already found anomalous are never learned from.
  */
-export function analyseMeter(series: MeterSeries, clock: SlotClock, options: DetectionOptions, holidays: (day: number) => boolean): MeterAnalysis {
+export function analyseMeter(series: MeterSeries, clock: SlotClock, options: DetectionOptions, holidays: (day: number) => boolean, memo?: ProfileMemo): MeterAnalysis {
   const slots = clock.slots;
   const values = series.values;
   const flags = series.flags;
@@ -167,6 +170,10 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
    * Re-learns the cells of the day kinds in `kinds` (a bit set): each day only the kind of the day
    * that just ended has new samples, unless hours were found anomalous since (then every kind).
    */
+  // Live, the same days are learned again run after run: a memo of the baselines learned, keyed by the
+  // day and checked against a fingerprint of the samples, saves the medians. Only while every earlier
+  // day of this analysis was found in it, since each day carries over the cells it does not re-learn.
+  let memoChain = true;
   const learnProfile = (h0: number, kinds: number) => {
     for (let cell = 0; cell < CELLS; cell++) {
       if ((kinds & (1 << Math.floor(cell / 24))) === 0) continue;
@@ -175,6 +182,7 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
       slotCount[cell] = 0;
     }
     const stop = Math.max(0, h0 - options.profileDays * 24);
+    let fingerprint = kinds;
     // Newest days first, each kind's own days only, until every cell of the kinds has its samples.
     const workdayCap = options.profileWorkdays;
     const restCap = options.profileRestDays;
@@ -198,7 +206,22 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
         if (count + 1 === cap) cellsToFill--;
         slotCount[cell]! += 4;
         stillCount[cell]! += stillSlots[h]!;
+        fingerprint = (fingerprint * 31 + v * (cell + 1) + stillSlots[h]!) % 1e15;
       }
+    }
+    const key = `${clock.start + h0 * 3_600_000}:${kinds}:${clock.start + stop * 3_600_000}`;
+    if (memo) {
+      const known = memo.get(key);
+      if (known && memoChain && known.fingerprint === fingerprint) {
+        profile.set(known.profile);
+        sigma.set(known.sigma);
+        stillShare.set(known.stillShare);
+        sampleCount.set(known.sampleCount);
+        typicalHour = known.typicalHour;
+        peakHour = known.peakHour;
+        return;
+      }
+      memoChain = false;
     }
     for (let cell = 0; cell < CELLS; cell++) {
       if ((kinds & (1 << Math.floor(cell / 24))) === 0) continue;
@@ -230,6 +253,7 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
     typicalHour = medianInPlace(scratch, n);
     peakHour = 0;
     for (let cell = 0; cell < CELLS; cell++) if (profile[cell]! > peakHour) peakHour = profile[cell]!;
+    memo?.set(key, { fingerprint, profile: profile.slice(), sigma: sigma.slice(), stillShare: stillShare.slice(), sampleCount: sampleCount.slice(), typicalHour, peakHour });
   };
 
   // Drift: the ratio of measured to baseline over the last few ordinary days (holidays left out).

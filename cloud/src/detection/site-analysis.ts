@@ -1,6 +1,6 @@
 import type { DetectionOptions } from './detection-options.js';
 import { detectorCode } from './findings.js';
-import { analyseMeter, type MeterAnalysis } from './meter-analysis.js';
+import { analyseMeter, type MeterAnalysis, type ProfileMemo } from './meter-analysis.js';
 import { SLOT_BAD, SLOT_FILLED, type MeterSeries } from './meter-series.js';
 import { MAD_TO_SIGMA, medianAndMad } from './robust.js';
 import type { SlotClock } from './work-calendar.js';
@@ -12,9 +12,16 @@ export type MeterTree = ReadonlyMap<string, readonly string[]>;
  * Analyses the meters of one site on one clock: each meter on its own, then what needs its siblings (a
  * stuck meter is one that stops while the others go on; a main meter is checked against its sub-meters).
  */
-export function analyseSite(series: readonly MeterSeries[], clock: SlotClock, options: DetectionOptions, tree: MeterTree = new Map()): MeterAnalysis[] {
+export function analyseSite(series: readonly MeterSeries[], clock: SlotClock, options: DetectionOptions, tree: MeterTree = new Map(), memos?: Map<string, ProfileMemo>): MeterAnalysis[] {
   const activity = siteActivity(series, clock.slots);
-  const analyses = series.map((s) => analyseMeterInSite(s, clock, options, activity));
+  const analyses = series.map((s) => {
+    let memo: ProfileMemo | undefined;
+    if (memos) {
+      memo = memos.get(s.meter) ?? new Map();
+      memos.set(s.meter, memo);
+    }
+    return analyseMeterInSite(s, clock, options, activity, memo);
+  });
   const byMeter = new Map(analyses.map((a) => [a.series.meter, a]));
   for (const [main, subs] of tree) {
     const mainAnalysis = byMeter.get(main);
@@ -46,9 +53,9 @@ export function addToActivity(activity: SiteActivity, series: MeterSeries, slots
 }
 
 /** One meter analysed, its stuck findings checked against its siblings in `activity` (which counts it too). */
-export function analyseMeterInSite(series: MeterSeries, clock: SlotClock, options: DetectionOptions, activity: SiteActivity): MeterAnalysis {
+export function analyseMeterInSite(series: MeterSeries, clock: SlotClock, options: DetectionOptions, activity: SiteActivity, memo?: ProfileMemo): MeterAnalysis {
   const holidays = (day: number) => clock.calendar.holidayOf(day) !== undefined;
-  const analysis = analyseMeter(series, clock, options, holidays);
+  const analysis = analyseMeter(series, clock, options, holidays, memo);
   dropSiteWideStops(analysis, activity);
   return analysis;
 }

@@ -156,6 +156,18 @@ export class WorkCalendar {
     return calendar;
   }
 
+  /** A plain copy (for worker threads). */
+  toJSON(): { name: string; rest: [number, string][]; work: number[] } {
+    return { name: this.name, rest: [...this.rest.entries()], work: [...this.work] };
+  }
+
+  static fromJSON(json: { name: string; rest: [number, string][]; work: number[] }): WorkCalendar {
+    const calendar = new WorkCalendar(json.name);
+    for (const [day, name] of json.rest) calendar.rest.set(day, name);
+    for (const day of json.work) calendar.work.add(day);
+    return calendar;
+  }
+
   addRest(from: string, to: string, name: string): void {
     for (let d = dayNumber(from); d <= dayNumber(to); d++) {
       this.rest.set(d, name);
