@@ -10,10 +10,12 @@ export interface MeterRows {
   /** first non-empty `kind` and `unit` given for the meter */
   kind: 'counter' | 'gauge' | undefined;
   unit: string | undefined;
-  ts: Float64Array;
-  value: Float64Array;
-  /** 1 where the row's `quality` column said the reading is not good (only when the column exists) */
-  bad: Uint8Array | undefined;
+  /**
+   * The rows in file order, in chunks of CHUNK_ROWS (little slack whatever the meter count, and never
+   * copied into one array for all of a meter's rows at once): time, value, and 1 where the `quality`
+   * column said the reading is not good (only when the column exists).
+   */
+  chunks: { ts: Float64Array[]; value: Float64Array[]; bad: Uint8Array[] };
   count: number;
   /** rows came in time order */
   sorted: boolean;
@@ -40,7 +42,7 @@ const QUOTE = 34;
 const DEFAULT_METER = 'meter';
 const CHUNK = 16 * 1024 * 1024;
 /** Rows per storage chunk of a meter (a power of two). */
-const CHUNK_ROWS = 4096;
+export const CHUNK_ROWS = 4096;
 
 /**
  * Parses the file. A line that cannot be used (a field missing, a timestamp or value that does not
@@ -88,7 +90,7 @@ class CsvParser {
   private line = 0;
   private columns: { timestamp: number; value: number; meter: number; kind: number; unit: number; quality: number; count: number } | undefined;
   private readonly meters = new Map<string, MeterRows>();
-  private readonly chunks = new Map<MeterRows, { ts: Float64Array[]; value: Float64Array[]; bad: Uint8Array[]; lastTs: number }>();
+  private readonly lastTs = new Map<MeterRows, number>();
   private lastStamp = Buffer.alloc(64);
   private lastStampLength = -1;
   private lastStampValue = Number.NaN;
@@ -190,7 +192,7 @@ class CsvParser {
       meter.kind = kind;
     }
     if (c.unit >= 0 && meter.unit === undefined && this.fieldEnd[c.unit]! > this.fieldStart[c.unit]!) meter.unit = buf.toString('utf8', this.fieldStart[c.unit]!, this.fieldEnd[c.unit]!);
-    const chunks = this.chunks.get(meter)!;
+    const chunks = meter.chunks;
     let at = meter.count & (CHUNK_ROWS - 1);
     if (at === 0) {
       chunks.ts.push(new Float64Array(CHUNK_ROWS));
@@ -206,8 +208,8 @@ class CsvParser {
       // Empty or "good" is good; anything else the edge flagged.
       chunks.bad[last]![at] = b > a && !(b - a === 4 && buf.toString('latin1', a, b).toLowerCase() === 'good') ? 1 : 0;
     }
-    if (ts < chunks.lastTs) meter.sorted = false;
-    chunks.lastTs = ts;
+    if (ts < (this.lastTs.get(meter) ?? -Infinity)) meter.sorted = false;
+    this.lastTs.set(meter, ts);
     at = 0;
     meter.count++;
     this.rows++;
@@ -255,9 +257,8 @@ class CsvParser {
   private meterNamed(name: string): MeterRows {
     let meter = this.meters.get(name);
     if (!meter) {
-      meter = { meter: name, kind: undefined, unit: undefined, ts: new Float64Array(0), value: new Float64Array(0), bad: undefined, count: 0, sorted: true };
+      meter = { meter: name, kind: undefined, unit: undefined, chunks: { ts: [], value: [], bad: [] }, count: 0, sorted: true };
       this.meters.set(name, meter);
-      this.chunks.set(meter, { ts: [], value: [], bad: [], lastTs: -Infinity });
       this.order.push(meter);
     }
     return meter;
@@ -270,25 +271,9 @@ class CsvParser {
     if (first && this.skipped > maxBadShare * (this.rows + this.skipped)) {
       throw new CsvInputError(`line ${first.line}: ${first.reason}; ${this.skipped} of ${this.rows + this.skipped} lines cannot be used (more than ${maxBadShare * 100}%), so the file is refused`);
     }
-    // Rows were kept in fixed chunks (little slack whatever the meter count); each meter's become one
-    // array now, one meter at a time, so memory peaks at the rows plus one meter's copy.
-    for (const meter of this.order) {
-      const chunks = this.chunks.get(meter)!;
-      meter.ts = concat(chunks.ts, meter.count, Float64Array);
-      chunks.ts.length = 0;
-      meter.value = concat(chunks.value, meter.count, Float64Array);
-      chunks.value.length = 0;
-      if (chunks.bad.length > 0) meter.bad = concat(chunks.bad, meter.count, Uint8Array);
-    }
-    this.chunks.clear();
+    this.lastTs.clear();
     return { meters: this.order, rows: this.rows, skipped: this.skipped, skippedExamples: this.examples, epochTimestamps: this.epoch ?? false, minTs: this.minTs, maxTs: this.maxTs };
   }
-}
-
-function concat<T extends Float64Array | Uint8Array>(chunks: T[], count: number, Type: { new (n: number): T }): T {
-  const out = new Type(count);
-  chunks.forEach((chunk, i) => out.set(chunk.subarray(0, Math.min(CHUNK_ROWS, count - i * CHUNK_ROWS)) as never, i * CHUNK_ROWS));
-  return out;
 }
 
 function isAllDigits(buf: Buffer, a: number, b: number): boolean {

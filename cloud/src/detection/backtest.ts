@@ -2,7 +2,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { DateTime } from 'luxon';
-import { readBacktestCsv, type MeterRows, type ParsedCsv } from './backtest-csv.js';
+import { CHUNK_ROWS, readBacktestCsv, type MeterRows, type ParsedCsv } from './backtest-csv.js';
 import type { DetectionOptions } from './detection-options.js';
 import { DETECTORS } from './findings.js';
 import type { MeterAnalysis } from './meter-analysis.js';
@@ -145,7 +145,7 @@ export function mergeSummary(into: BacktestSummary, part: Pick<BacktestSummary, 
 /**
  * The meters shared out to `count` worker threads (their rows moved, not copied): each works out its
  * meters' activity, then, given everybody's, analyses them and sends back their output rows, which are
- * written in the meters' order.
+ * written as they come.
  */
 async function analyseOnWorkers(
   meters: MeterRows[],
@@ -174,7 +174,7 @@ async function analyseOnWorkers(
         pool.map((w, k) => {
           const share = shares[k]!;
           const reply = once(w, 'activity');
-          w.postMessage({ type: 'meters', meters: share }, share.flatMap((m) => [m.ts.buffer, m.value.buffer, ...(m.bad ? [m.bad.buffer] : [])]) as never);
+          w.postMessage({ type: 'meters', meters: share }, share.flatMap((m) => [...m.chunks.ts, ...m.chunks.value, ...m.chunks.bad].map((c) => c.buffer)) as never);
           return reply;
         }),
       ),
@@ -190,28 +190,18 @@ async function analyseOnWorkers(
           }
       }
     }
-    // Output in the meters' order: meter i comes from worker i % count, as its (i / count)th.
-    const pending = pool.map(() => [] as { buffer: Uint8Array; length: number; summary: Parameters<typeof mergeSummary>[1] }[]);
-    let next = 0;
+    // Output as each meter is done (grouped by meter, in no set order of meters): holding finished
+    // meters back for the order would cost memory whenever one worker runs ahead.
+    let written = 0;
     const drained = new Promise<void>((resolve) => {
-      const flush = () => {
-        for (;;) {
-          const queue = pending[next % count]!;
-          const item = queue.shift();
-          if (!item) break;
-          write(item.buffer, item.length);
-          mergeSummary(summary, item.summary);
-          next++;
-        }
-        if (next === meters.length) resolve();
-      };
-      pool.forEach((w, k) =>
+      for (const w of pool) {
         w.on('message', (msg: { type: string; buffer: Uint8Array; length: number; summary: Parameters<typeof mergeSummary>[1] }) => {
           if (msg.type !== 'meter') return;
-          pending[k]!.push(msg);
-          flush();
-        }),
-      );
+          write(msg.buffer, msg.length);
+          mergeSummary(summary, msg.summary);
+          if (++written === meters.length) resolve();
+        });
+      }
       if (meters.length === 0) resolve();
     });
     const merged = [...activity.entries()];
@@ -235,6 +225,8 @@ function once(worker: Worker, type: string): Promise<unknown> {
 
 export interface PreparedMeter {
   rows: MeterRows;
+  /** every row's time, in file order */
+  rowTs: Float64Array;
   kind: 'counter' | 'gauge';
   /** distinct timestamps in order and their values (the last row of a timestamp wins) */
   ts: Float64Array;
@@ -246,13 +238,19 @@ export interface PreparedMeter {
 }
 
 export function release(rows: MeterRows): void {
-  rows.ts = new Float64Array(0);
-  rows.value = new Float64Array(0);
-  rows.bad = undefined;
+  rows.chunks = { ts: [], value: [], bad: [] };
 }
 
-export function prepareRows(rows: MeterRows): PreparedMeter {
-  const n = rows.count;
+export function prepareRows(chunked: MeterRows): PreparedMeter {
+  const n = chunked.count;
+  // This meter's rows in one array each (one meter at a time: memory holds the chunks and one meter).
+  const rowTs = new Float64Array(n);
+  const rowValue = new Float64Array(n);
+  const rowBad = chunked.chunks.bad.length > 0 ? new Uint8Array(n) : undefined;
+  chunked.chunks.ts.forEach((c, i) => rowTs.set(c.subarray(0, Math.min(CHUNK_ROWS, n - i * CHUNK_ROWS)), i * CHUNK_ROWS));
+  chunked.chunks.value.forEach((c, i) => rowValue.set(c.subarray(0, Math.min(CHUNK_ROWS, n - i * CHUNK_ROWS)), i * CHUNK_ROWS));
+  chunked.chunks.bad.forEach((c, i) => rowBad!.set(c.subarray(0, Math.min(CHUNK_ROWS, n - i * CHUNK_ROWS)), i * CHUNK_ROWS));
+  const rows = { ...chunked, ts: rowTs, value: rowValue, bad: rowBad };
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   if (!rows.sorted) {
@@ -284,7 +282,7 @@ export function prepareRows(rows: MeterRows): PreparedMeter {
   // Without a kind column: a counter when the values (almost) never go down; a reset or a glitch now
   // and then does not make a register a gauge.
   const kind = rows.kind ?? (decreases <= Math.max(2, distinct * 0.01) ? 'counter' : 'gauge');
-  return { rows, kind, ts, value, distinct, order, rowDistinct };
+  return { rows: chunked, rowTs, kind, ts, value, distinct, order, rowDistinct };
 }
 
 const RANK_BY_CODE = (() => {
@@ -301,7 +299,7 @@ export function writeMeter(out: OutputWriter, p: PreparedMeter, analysis: MeterA
   let previousDistinct = -1;
   for (let k = 0; k < p.rows.count; k++) {
     const d = p.rowDistinct[k]!;
-    const t = p.rows.ts[p.order[k]!]!;
+    const t = p.rowTs[p.order[k]!]!;
     if (d === previousDistinct) summary.duplicateRows++;
     previousDistinct = d;
     // The row stands for the interval since the reading before it: every slot of that interval.
