@@ -193,6 +193,8 @@ export class DetectionService {
     );
     const names = new Map((await db.query<{ id: string; name: string | null }>('SELECT id, name FROM devices WHERE site = $1', [site])).map((d) => [d.id, d.name]));
     const commLossSlots = Math.ceil((config.settings.commLossMinutes * 60_000) / SLOT_MS);
+    // The grid runs to a whole hour; what is measured so far ends at the horizon.
+    const horizonSlot = Math.round((horizon - gridStart) / SLOT_MS);
 
     phases.readMs += Date.now() - phaseStart;
     phaseStart = Date.now();
@@ -216,7 +218,7 @@ export class DetectionService {
       // reading after: spread it over the silence (marked), and note the gap.
       const gaps: MeterSeries['gaps'] = [];
       let missingFrom = -1;
-      for (let s = Math.max(0, first); first >= 0 && s < slots; s++) {
+      for (let s = Math.max(0, first); first >= 0 && s < horizonSlot; s++) {
         if (Number.isNaN(values[s]!)) {
           if (missingFrom < 0) missingFrom = s;
           continue;
@@ -231,7 +233,7 @@ export class DetectionService {
         }
         missingFrom = -1;
       }
-      if (first >= 0 && missingFrom >= 0 && slots - missingFrom >= commLossSlots) trailingGaps.set(ref.device, missingFrom);
+      if (first >= 0 && missingFrom >= 0 && horizonSlot - missingFrom >= commLossSlots) trailingGaps.set(ref.device, missingFrom);
       series.push({ meter: ref.device, kind: 'counter', unit: ref.unit, commodity: commodityOfUnit(ref.unit), values, flags, counterEvents, gaps });
     }
 
@@ -256,7 +258,7 @@ export class DetectionService {
         const raws: RawFinding[] = [...analysis.findings];
         const silentFrom = trailingGaps.get(device);
         if (silentFrom !== undefined) {
-          raws.push({ detector: 'comm_loss', fromSlot: silentFrom, toSlot: slots, ongoing: true, peakScore: (slots - silentFrom) / commLossSlots, variant: null, detail: { hours: (slots - silentFrom) / 4 } });
+          raws.push({ detector: 'comm_loss', fromSlot: silentFrom, toSlot: horizonSlot, ongoing: true, peakScore: (horizonSlot - silentFrom) / commLossSlots, variant: null, detail: { hours: (horizonSlot - silentFrom) / 4 } });
         }
         const ctx = { clock, tariff, label: names.get(device) ?? device };
         const findings: Finding[] = raws.filter((r) => gridStart + r.toSlot * SLOT_MS >= judgedFrom).map((r) => describeFinding(r, analysis, ctx));

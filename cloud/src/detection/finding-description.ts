@@ -201,8 +201,12 @@ function sentences(raw: RawFinding, f: Facts): { en: string; zh: string } {
       };
     case 'comm_loss':
       return {
-        en: `No data from ${f.label} ${span(f, 'en', false)} (${fmt(d.hours ?? 0)} h); the reading that ended the gap is spread over it, not counted as a spike.`,
-        zh: `${f.label} ${span(f, 'zh', false)}无数据（${fmt(d.hours ?? 0)} 小时）；恢复后的读数已分摊到中断期间，不计为尖峰。`,
+        en: raw.ongoing
+          ? `No data from ${f.label} ${span(f, 'en', true)} (${fmt(d.hours ?? 0)} h so far): check its gateway, wiring and address.`
+          : `No data from ${f.label} ${span(f, 'en', false)} (${fmt(d.hours ?? 0)} h); the reading that ended the gap is spread over it, not counted as a spike.`,
+        zh: raw.ongoing
+          ? `${f.label} ${span(f, 'zh', true)}无数据（已 ${fmt(d.hours ?? 0)} 小时）：请检查网关、接线和地址。`
+          : `${f.label} ${span(f, 'zh', false)}无数据（${fmt(d.hours ?? 0)} 小时）；恢复后的读数已分摊到中断期间，不计为尖峰。`,
       };
     case 'counter_reset': {
       const kind = raw.variant ?? 'reset';
