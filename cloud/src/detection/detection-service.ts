@@ -180,7 +180,9 @@ export class DetectionService {
     const now = this.now();
     const horizon = Math.floor(now / SLOT_MS) * SLOT_MS;
     const windowDays = config.settings.profileDays + config.reanalyseDays;
-    const gridStart = Math.floor((horizon - windowDays * 86_400_000) / 3_600_000) * 3_600_000;
+    // The grid starts at a UTC midnight: it moves once a day, so the baselines memo of earlier runs
+    // (keyed by the range each day learned from) serves all day.
+    const gridStart = Math.floor((horizon - windowDays * 86_400_000) / 86_400_000) * 86_400_000;
     const slots = Math.ceil((horizon - gridStart) / SLOT_MS / 4) * 4;
     const clock = new SlotClock(gridStart, slots, timeZone, this.calendar);
     const refs = [...meters.values()];
