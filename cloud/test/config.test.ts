@@ -12,8 +12,11 @@ describe('cloud config', () => {
     expect(loadCloudConfig(repo('examples/production/cloud-postgres.yaml')).storage.kind).toBe('postgres');
     const influx = loadCloudConfig(repo('examples/production/cloud-influxdb.yaml'));
     expect(influx.timeSeries).toEqual({ kind: 'influxdb', url: 'http://127.0.0.1:8086', database: 'gatehouse' });
-    expect(influx.sites).toEqual([{ id: 'demo-site', name: 'Demo site', timeZone: 'Asia/Shanghai', buildings: [], assets: [] }]);
+    expect(influx.sites).toEqual([{ id: 'demo-site', name: 'Demo site', timeZone: 'Asia/Shanghai', buildings: [], assets: [], subMeters: {} }]);
     const demo = loadCloudConfig(repo('examples/site-in-a-box/cloud.yaml'));
+    // The demo prices energy by time of use, every hour of the day covered.
+    expect(demo.sites[0]?.tariff?.water).toEqual({ price: 5.2 });
+    expect(demo.detection).toMatchObject({ enabled: true, everyMs: 60_000, calendar: 'cn' });
     expect(demo.sites[0]?.assets.flatMap((a) => a.devices).sort()).toEqual(['b1-main', 'b2-main', 'cam-carpark', 'cam-lobby', 'door-lobby', 'gate-carpark', 'podium-hvac', 'podium-retail', 'pump-room', 'water-main']);
     expect(loadCloudConfig(repo('deploy/compose/cloud.yaml')).mqtt?.url).toBe('mqtt://mosquitto:1883');
   });

@@ -26,8 +26,9 @@ describe('alarm rules', () => {
       backlog_stale: 3,
       meter_comm_error: 3,
       device_fault: 4,
+      energy_anomaly: 4,
     });
-    expect(config).toMatchObject({ sitePriorities: {}, gatewaySilenceSeconds: 180, commErrorMinutes: 10, backlogMinutes: 15, checkEveryMs: 5000, escalation: [] });
+    expect(config).toMatchObject({ sitePriorities: {}, gatewaySilenceSeconds: 180, commErrorMinutes: 10, backlogMinutes: 15, energyAnomalyConfidence: 0.8, checkEveryMs: 5000, escalation: [] });
     expect(config.smtp).toBeUndefined();
   });
 
