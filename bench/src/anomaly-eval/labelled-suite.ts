@@ -41,8 +41,6 @@ export interface Suite {
 }
 
 const SLOT = 15 * 60_000;
-const HOUR = 3_600_000;
-const DAY = 86_400_000;
 
 type Profile = 'office' | 'residential' | 'retail' | 'water';
 
@@ -93,12 +91,10 @@ export function generateSuite(options: SuiteOptions): Suite {
   // Weather: a seasonal temperature curve with heat waves (4–7 days, 5–8 °C hotter) and cool spells.
   const seasonal = (d: number) => 14 + 14 * Math.sin(((d - firstDay + dayOfYear(from, timeZone) - 105) / 365) * 2 * Math.PI);
   const heat = new Float64Array(days);
-  const heatWaves: [number, number][] = [];
   for (let k = 0; k < Math.max(1, Math.round(options.months / 2.5)); k++) {
     const start = Math.floor(uniform(21, days - 8));
     const length = Math.floor(uniform(4, 8));
     const extra = uniform(5, 8);
-    heatWaves.push([start, length]);
     for (let d = start; d < start + length && d < days; d++) {
       const ramp = Math.min(1, (d - start + 1) / 2, (start + length - d) / 1.5);
       heat[d] = heat[d]! + extra * ramp;
@@ -350,7 +346,6 @@ export function generateSuite(options: SuiteOptions): Suite {
     subs.forEach((sub, k) => emit({ id: sub, unit: 'kWh', clean: true }, subLoads[k]!, newEvents(uniform(1e4, 3e5), slots)));
     g++;
   }
-  void heatWaves;
   return { meters, anomalies, tree, from, to, timeZone };
 }
 
@@ -361,13 +356,12 @@ interface MeterEvents {
   missing: Uint8Array;
   resets: Map<number, number>;
   glitches: Map<number, number>;
-  rollAt: number | undefined;
   /** the register rolls over at this slot: its capacity is set so that it crosses it there */
   rollSlot: number | undefined;
 }
 
 function newEvents(initial: number, slots: number): MeterEvents {
-  return { initial, frozen: new Uint8Array(slots), catchUp: false, missing: new Uint8Array(slots), resets: new Map(), glitches: new Map(), rollAt: undefined, rollSlot: undefined };
+  return { initial, frozen: new Uint8Array(slots), catchUp: false, missing: new Uint8Array(slots), resets: new Map(), glitches: new Map(), rollSlot: undefined };
 }
 
 /** A single reading missed now and then (a busy bus, a retry that came too late): not a communication loss. */
@@ -400,4 +394,3 @@ function dayOfYear(ts: number, zone: string): number {
   return DateTime.fromMillis(ts, { zone }).ordinal;
 }
 
-export { HOUR, DAY };

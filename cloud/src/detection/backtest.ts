@@ -5,7 +5,7 @@ import { DateTime } from 'luxon';
 import { CHUNK_ROWS, readBacktestCsv, type MeterRows, type ParsedCsv } from './backtest-csv.js';
 import type { DetectionOptions } from './detection-options.js';
 import { DETECTORS } from './findings.js';
-import type { MeterAnalysis } from './meter-analysis.js';
+import { DETECTOR_RANK, type MeterAnalysis } from './meter-analysis.js';
 import { buildSeries, type MeterSeries } from './meter-series.js';
 import { addToActivity, analyseMeterInSite, checkMainAgainstSubs, type MeterTree, type SiteActivity } from './site-analysis.js';
 import { SLOT_MS, SlotClock, type WorkCalendar } from './work-calendar.js';
@@ -285,12 +285,6 @@ export function prepareRows(chunked: MeterRows): PreparedMeter {
   return { rows: chunked, rowTs, kind, ts, value, distinct, order, rowDistinct };
 }
 
-const RANK_BY_CODE = (() => {
-  const priority = ['counter_reset', 'comm_loss', 'stuck', 'spike', 'leak', 'base_load', 'main_sub', 'level_shift', 'baseline'];
-  const rank = new Uint8Array(DETECTORS.length + 1);
-  priority.forEach((name, i) => (rank[DETECTORS.indexOf(name as (typeof DETECTORS)[number]) + 1] = priority.length - i));
-  return rank;
-})();
 
 export function writeMeter(out: OutputWriter, p: PreparedMeter, analysis: MeterAnalysis, gridStart: number, summary: BacktestSummary): void {
   for (const f of analysis.findings) summary.findings[f.detector] = (summary.findings[f.detector] ?? 0) + 1;
@@ -315,7 +309,7 @@ export function writeMeter(out: OutputWriter, p: PreparedMeter, analysis: MeterA
       const sc = analysis.score[s]!;
       if (sc > score) score = sc;
       const c = analysis.detector[s]!;
-      if (c !== 0 && RANK_BY_CODE[c]! > RANK_BY_CODE[code]!) code = c;
+      if (c !== 0 && DETECTOR_RANK[c]! > DETECTOR_RANK[code]!) code = c;
       const e = analysis.expected[s]!;
       if (Number.isNaN(e)) expectedKnown = false;
       else expected += e;

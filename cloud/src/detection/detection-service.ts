@@ -200,6 +200,8 @@ export class DetectionService {
 
     phases.readMs += Date.now() - phaseStart;
     phaseStart = Date.now();
+    const eventsOf = new Map<string, typeof events>();
+    for (const e of events) eventsOf.set(`${e.device}\u0000${e.metric}`, [...(eventsOf.get(`${e.device}\u0000${e.metric}`) ?? []), e]);
     const series: MeterSeries[] = [];
     const trailingGaps = new Map<string, number>();
     for (const ref of refs) {
@@ -209,8 +211,7 @@ export class DetectionService {
       let first = -1;
       for (let s = 0; s < slots && first < 0; s++) if (!Number.isNaN(values[s]!)) first = s;
       const counterEvents: CounterEvent[] = [];
-      for (const e of events) {
-        if (e.device !== ref.device || e.metric !== ref.metric) continue;
+      for (const e of eventsOf.get(`${ref.device}\u0000${ref.metric}`) ?? []) {
         const slot = Math.floor((e.ts - 1 - gridStart) / SLOT_MS);
         if (slot < 0 || slot >= slots) continue;
         counterEvents.push({ slot, kind: (QUALITY_EVENT[e.quality] ?? 'reset') as CounterEvent['kind'], before: Number.NaN, after: e.value ?? Number.NaN });

@@ -4,6 +4,9 @@ import type { MeterAnalysis, RawFinding } from './meter-analysis.js';
 import type { TariffTable } from './tariff.js';
 import { SLOT_MS, type SlotClock } from './work-calendar.js';
 
+/** Detectors whose findings are about consumption beyond the expectation (and level shifts up). */
+const EXCESS_DETECTORS = new Set(['baseline', 'base_load', 'leak', 'spike', 'main_sub']);
+
 /** Evidence slices show the finding with a day before it, at most a week of it. */
 const EVIDENCE_BEFORE_SLOTS = 96;
 const EVIDENCE_MAX_SLOTS = 7 * 96;
@@ -57,8 +60,7 @@ export function describeFinding(raw: RawFinding, analysis: MeterAnalysis, ctx: D
     }
   }
   const hasExpected = known > 0 && known >= (to - from) / 2;
-  const excessDetectors = new Set(['baseline', 'base_load', 'leak', 'spike', 'main_sub']);
-  let findingExcess: number | null = excessDetectors.has(raw.detector) || (raw.detector === 'level_shift' && raw.variant === 'up') ? round(excess, 3) : null;
+  let findingExcess: number | null = EXCESS_DETECTORS.has(raw.detector) || (raw.detector === 'level_shift' && raw.variant === 'up') ? round(excess, 3) : null;
   if (raw.detector === 'main_sub') {
     findingExcess = round(raw.detail.excess ?? 0, 3);
     cost = 0;

@@ -19,7 +19,7 @@ export interface RawFinding {
 }
 
 /** Baselines learned for one meter, by day (see analyseMeter's memo). */
-export type ProfileMemo = Map<string, { fingerprint: number; profile: Float64Array; sigma: Float64Array; stillShare: Float64Array; sampleCount: Int32Array; typicalHour: number; peakHour: number }>;
+export type ProfileMemo = Map<string, { fingerprint: number; profile: Float64Array; sigma: Float64Array; stillShare: Float64Array; sampleCount: Int32Array; peakHour: number }>;
 
 /** One meter analysed: the expected band per slot, a score per slot, and its findings. */
 export interface MeterAnalysis {
@@ -51,8 +51,28 @@ const FALLBACK: Record<number, number[]> = { [WORKDAY]: [], [SATURDAY]: [REST_DA
 
 /** Detector priority for the one label a slot gets (the most specific explanation wins). */
 const PRIORITY: DetectorName[] = ['counter_reset', 'comm_loss', 'stuck', 'spike', 'leak', 'base_load', 'main_sub', 'level_shift', 'baseline'];
-const RANK = new Uint8Array(16);
-PRIORITY.forEach((name, i) => (RANK[detectorCode(name)] = PRIORITY.length - i));
+/** Rank of each detector code (findings.ts) by PRIORITY, higher first; 0 for none. */
+export const DETECTOR_RANK = new Uint8Array(16);
+PRIORITY.forEach((name, i) => (DETECTOR_RANK[detectorCode(name)] = PRIORITY.length - i));
+
+/** Consumption of each whole hour of a series' grid; NaN where a slot is missing, bad or spread over a gap. */
+export function hourlySums(series: MeterSeries): Float64Array {
+  const hours = Math.floor(series.values.length / 4);
+  const out = new Float64Array(hours);
+  for (let h = 0; h < hours; h++) {
+    let sum = 0;
+    for (let s = h * 4; s < h * 4 + 4; s++) {
+      const v = series.values[s]!;
+      if (Number.isNaN(v) || (series.flags[s]! & (SLOT_BAD | SLOT_FILLED)) !== 0) {
+        sum = Number.NaN;
+        break;
+      }
+      sum += v;
+    }
+    out[h] = sum;
+  }
+  return out;
+}
 
 interface Episode {
   start: number; // hour
@@ -86,20 +106,8 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
   const isCounter = series.kind === 'counter';
 
   // Hourly sums of clean slots (NaN where a slot is missing, bad or spread over a gap).
-  const hourly = new Float64Array(hours);
+  const hourly = hourlySums(series);
   const excluded = new Uint8Array(hours);
-  for (let h = 0; h < hours; h++) {
-    let sum = 0;
-    for (let s = h * 4; s < h * 4 + 4; s++) {
-      const v = values[s]!;
-      if (Number.isNaN(v) || (flags[s]! & (SLOT_BAD | SLOT_FILLED)) !== 0) {
-        sum = Number.NaN;
-        break;
-      }
-      sum += v;
-    }
-    hourly[h] = sum;
-  }
   // Per hour: its baseline cell (day kind × local hour), its local date, and how many of its slots
   // stood still (no consumption on a counter, no change on a gauge).
   const cellOfHour = new Uint8Array(hours);
@@ -129,7 +137,7 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
   const mark = (name: DetectorName, from: number, to: number, slotScore: number) => {
     const code = detectorCode(name);
     for (let s = Math.max(0, from); s < Math.min(to, slots); s++) {
-      if (RANK[code]! > RANK[detector[s]!]!) detector[s] = code;
+      if (DETECTOR_RANK[code]! > DETECTOR_RANK[detector[s]!]!) detector[s] = code;
       if (slotScore > score[s]!) score[s] = slotScore;
     }
   };
@@ -162,7 +170,6 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
   const sampleCount = new Int32Array(CELLS);
   const stillCount = new Int32Array(CELLS);
   const slotCount = new Int32Array(CELLS);
-  let typicalHour = Number.NaN;
   let peakHour = Number.NaN;
   const scratch = new Float64Array(Math.max(64, options.profileDays));
 
@@ -217,7 +224,6 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
         sigma.set(known.sigma);
         stillShare.set(known.stillShare);
         sampleCount.set(known.sampleCount);
-        typicalHour = known.typicalHour;
         peakHour = known.peakHour;
         return;
       }
@@ -248,12 +254,9 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
         }
       }
     }
-    let n = 0;
-    for (let cell = 0; cell < CELLS; cell++) if (!Number.isNaN(profile[cell]!)) scratch[n++] = profile[cell]!;
-    typicalHour = medianInPlace(scratch, n);
     peakHour = 0;
     for (let cell = 0; cell < CELLS; cell++) if (profile[cell]! > peakHour) peakHour = profile[cell]!;
-    memo?.set(key, { fingerprint, profile: profile.slice(), sigma: sigma.slice(), stillShare: stillShare.slice(), sampleCount: sampleCount.slice(), typicalHour, peakHour });
+    memo?.set(key, { fingerprint, profile: profile.slice(), sigma: sigma.slice(), stillShare: stillShare.slice(), sampleCount: sampleCount.slice(), peakHour });
   };
 
   // Drift: the ratio of measured to baseline over the last few ordinary days (holidays left out).

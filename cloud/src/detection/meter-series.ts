@@ -72,6 +72,8 @@ export function buildSeries(meter: string, kind: 'counter' | 'gauge', unit: stri
   const counterEvents: CounterEvent[] = [];
   const gaps: CommGap[] = [];
   const slotOf = (t: number) => Math.floor((t - 1 - gridStart) / SLOT_MS);
+  // Gauge readings per slot, for their running mean.
+  const counts = new Map<number, number>();
   const add = (slot: number, amount: number) => {
     if (slot < 0 || slot >= slots) return;
     values[slot] = Number.isNaN(values[slot]!) ? amount : values[slot]! + amount;
@@ -119,11 +121,8 @@ export function buildSeries(meter: string, kind: 'counter' | 'gauge', unit: stri
       }
     }
   }
-  counts.clear();
   return { meter, kind, unit, commodity: commodityOfUnit(unit), values, flags, counterEvents, gaps };
 }
-
-const counts = new Map<number, number>();
 
 function gapBetween(lastTs: number, resumedTs: number, slotOf: (t: number) => number): CommGap {
   return { fromSlot: slotOf(lastTs) + 1, endSlot: slotOf(resumedTs), lastTs, resumedTs };

@@ -1,7 +1,7 @@
 import type { DetectionOptions } from './detection-options.js';
 import { detectorCode } from './findings.js';
-import { analyseMeter, type MeterAnalysis, type ProfileMemo } from './meter-analysis.js';
-import { SLOT_BAD, SLOT_FILLED, type MeterSeries } from './meter-series.js';
+import { analyseMeter, hourlySums, type MeterAnalysis, type ProfileMemo } from './meter-analysis.js';
+import type { MeterSeries } from './meter-series.js';
 import { MAD_TO_SIGMA, medianAndMad } from './robust.js';
 import type { SlotClock } from './work-calendar.js';
 
@@ -87,32 +87,14 @@ function dropSiteWideStops(analysis: MeterAnalysis, activity: SiteActivity): voi
   });
 }
 
-function hourlyOf(series: MeterSeries): Float64Array {
-  const hours = Math.floor(series.values.length / 4);
-  const out = new Float64Array(hours);
-  for (let h = 0; h < hours; h++) {
-    let sum = 0;
-    for (let s = h * 4; s < h * 4 + 4; s++) {
-      const v = series.values[s]!;
-      if (Number.isNaN(v) || (series.flags[s]! & (SLOT_BAD | SLOT_FILLED)) !== 0) {
-        sum = Number.NaN;
-        break;
-      }
-      sum += v;
-    }
-    out[h] = sum;
-  }
-  return out;
-}
-
 /**
  * Main against sub-meters: the share of the main meter's consumption that no sub-meter accounts for
  * (losses, common areas) is steady; when its average over `mainSub.hours` strays from the usual share
  * by more than the tolerance, something is unmetered, bypassed or a sub-meter reads wrong.
  */
 export function checkMainAgainstSubs(main: MeterAnalysis, subs: MeterAnalysis[], options: DetectionOptions): void {
-  const mainHourly = hourlyOf(main.series);
-  const subHourly = subs.map((s) => hourlyOf(s.series));
+  const mainHourly = hourlySums(main.series);
+  const subHourly = subs.map((s) => hourlySums(s.series));
   const hours = mainHourly.length;
   const share = new Float64Array(hours).fill(Number.NaN);
   for (let h = 0; h < hours; h++) {

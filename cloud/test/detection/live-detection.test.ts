@@ -14,12 +14,12 @@ import {
   EventStore,
   LiveHub,
   openTimeSeriesStore,
-  registerFindingRoutesForTest,
   SiteRegistry,
   type Role,
   type SqlClient,
   type TimeSeriesStore,
-} from './live-detection-harness.js';
+} from '../../src/index.js';
+import { registerFindingRoutes } from '../../src/detection/finding-routes.js';
 import { AlarmService } from '../../src/alarms/index.js';
 import { migratedPglite, silent } from '../alarms/alarm-fixtures.js';
 
@@ -117,7 +117,7 @@ describe('live energy detection', () => {
       logger: silent,
       version: '0.1.0',
       ingestConnected: () => true,
-      domainRoutes: [(api) => registerFindingRoutesForTest(api, { db, requiredDays: 14 })],
+      domainRoutes: [(api) => registerFindingRoutes(api, { db, requiredDays: 14 })],
     });
   });
 

@@ -1,2 +1,0 @@
-export * from '../../src/index.js';
-export { registerFindingRoutes as registerFindingRoutesForTest } from '../../src/detection/finding-routes.js';
