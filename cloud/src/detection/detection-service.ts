@@ -4,11 +4,13 @@ import type { SeriesRef, TimeSeriesStore } from '../storage/time-series-store.js
 import type { DetectionConfig } from './detection-config.js';
 import { describeFinding } from './finding-description.js';
 import type { Finding } from './findings.js';
-import type { MeterAnalysis, ProfileMemo, RawFinding } from './meter-analysis.js';
+import { SLOTS_PER_DAY, type AnalysisCheckpoint } from './analysis-checkpoint.js';
+import type { MeterAnalysis, RawFinding } from './meter-analysis.js';
 import { commodityOfUnit, SLOT_BAD, SLOT_COUNTER_EVENT, SLOT_FILLED, type CounterEvent, type MeterSeries } from './meter-series.js';
 import { analyseSite } from './site-analysis.js';
 import { TariffTable, type Tariff } from './tariff.js';
 import { SLOT_MS, SlotClock, WorkCalendar } from './work-calendar.js';
+import { ROLLUP_CHANGES_KEPT_MS } from '../storage/rollups/rollup-maintainer.js';
 
 export interface DetectionSite {
   id: string;
@@ -46,20 +48,24 @@ const QUALITY_EVENT: Record<string, CounterEvent['kind'] | 'jump'> = {
 
 // Arbitrary constant: one detection run at a time across cloud instances.
 const DETECTION_LOCK_ID = 7_362_020;
-/**
- * Rollups are kept in memory between runs, and only what changed is read again (what this instance's
- * rollup refreshes report, and the newest quarter hours). Another instance's refreshes go unreported:
- * everything is read again this often.
- */
-const FULL_RELOAD_MS = 60 * 60_000;
 
+/**
+ * Rollups are kept in memory between runs, and only what changed is read again: the buckets that
+ * refreshes of any instance logged as recomputed (rollup_changes), and the newest quarter hours.
+ */
 interface SiteRollups {
   gridStart: number;
   slots: number;
   horizon: number;
-  loadedAt: number;
-  /** 15-minute consumption per series id on the grid, NaN where no bucket */
-  values: Map<number, Float64Array>;
+  /**
+   * 15-minute consumption per series id from gridStart, NaN where no bucket: room for two days more
+   * than the grid, which grows an hour at a time and moves a day at a time, so that neither allocates.
+   */
+  buffers: Map<number, Float64Array>;
+}
+
+function capacityOf(rollups: SiteRollups): number {
+  return rollups.buffers.values().next().value?.length ?? 0;
 }
 
 /**
@@ -74,63 +80,95 @@ export class DetectionService {
   private stopped = false;
   private readonly now: () => number;
   private readonly cache = new Map<string, SiteRollups>();
-  /** per site and meter, the baselines learned by earlier runs */
-  private readonly memos = new Map<string, Map<string, ProfileMemo>>();
+  /** per site and series id, the buffers a run builds a meter's series in */
+  private readonly work = new Map<string, Map<number, { values: Float64Array; flags: Uint8Array }>>();
+  /** per site and meter, where the last run's analysis stood at the start of its re-judged window */
+  private readonly checkpoints = new Map<string, Map<string, AnalysisCheckpoint>>();
   /** per series id, the earliest bucket a rollup refresh changed since it was last read */
   private readonly changedFrom = new Map<number, number>();
+  /** the last entry of the rollup change log read, and when (wall clock) */
+  private changesSeen = 0;
+  private changesReadAt = 0;
 
   constructor(private readonly options: DetectionServiceOptions) {
     this.calendar = WorkCalendar.load(options.config.calendar);
     this.now = options.now ?? Date.now;
-    options.timeSeries.onRollupsChanged((changes) => {
-      for (const c of changes) this.changedFrom.set(c.seriesId, Math.min(this.changedFrom.get(c.seriesId) ?? Infinity, c.from));
-    });
+  }
+
+  /** Notes the buckets recomputed since the last run; forgets every site's rollups if the log may have lost some. */
+  private async readRollupChanges(): Promise<void> {
+    // Wall-clock time: how long the log keeps entries has nothing to do with the data's clock.
+    const stale = Date.now() - this.changesReadAt > ROLLUP_CHANGES_KEPT_MS / 2;
+    const { last, fromBySeries } = await this.options.timeSeries.rollupChangesSince(stale ? 0 : this.changesSeen);
+    if (stale) {
+      this.cache.clear();
+      this.changedFrom.clear();
+    } else {
+      for (const [id, from] of fromBySeries) this.changedFrom.set(id, Math.min(this.changedFrom.get(id) ?? Infinity, from));
+    }
+    this.changesSeen = last;
+    this.changesReadAt = Date.now();
   }
 
   /**
    * The site's 15-minute consumption over [gridStart, horizon): from memory, with the buckets changed
-   * since the last run and the newest ones read again; all of it on the first run, when the meters
-   * change, and every FULL_RELOAD_MS.
+   * since the last run and the newest ones read again; all of it on the first run and when the meters
+   * change.
    */
   private async rollupsOf(site: string, refs: readonly SeriesRef[], gridStart: number, slots: number, horizon: number): Promise<Map<number, Float64Array>> {
-    // Wall-clock time: how stale the memory may be has nothing to do with the data's clock.
-    const now = Date.now();
     let cached = this.cache.get(site);
-    const sameMeters = cached !== undefined && cached.values.size === refs.length && refs.every((r) => cached!.values.has(r.id));
+    const sameMeters = cached !== undefined && cached.buffers.size === refs.length && refs.every((r) => cached!.buffers.has(r.id));
+    const capacity = slots + 2 * SLOTS_PER_DAY;
+    // Reads: every meter from `from`, and the meters whose older buckets changed from their earliest change.
     let from = gridStart;
-    if (cached && sameMeters && now - cached.loadedAt < FULL_RELOAD_MS && gridStart >= cached.gridStart) {
-      // Slide the grid, then read again from the earliest change (or the last quarter hour read).
-      const shift = Math.round((gridStart - cached.gridStart) / SLOT_MS);
-      for (const [id, old] of cached.values) {
-        const moved = new Float64Array(slots).fill(Number.NaN);
-        moved.set(old.subarray(Math.min(shift, old.length), Math.min(old.length, shift + slots)));
-        cached.values.set(id, moved);
-      }
-      from = cached.horizon - SLOT_MS;
-      for (const r of refs) {
-        const changed = this.changedFrom.get(r.id);
-        if (changed !== undefined) from = Math.min(from, changed);
-      }
-      from = Math.max(gridStart, from);
+    let changed: SeriesRef[] = [];
+    let changedFrom = Infinity;
+    const shift = cached ? Math.round((gridStart - cached.gridStart) / SLOT_MS) : -1;
+    if (cached && sameMeters && shift >= 0 && slots + shift <= capacityOf(cached)) {
+      // Slide the grid, then read again the last quarter hour read and what is new.
+      if (shift > 0) for (const buffer of cached.buffers.values()) buffer.copyWithin(0, shift).fill(Number.NaN, buffer.length - shift);
+      from = Math.max(gridStart, cached.horizon - SLOT_MS);
+      changed = refs.filter((r) => (this.changedFrom.get(r.id) ?? Infinity) < from);
+      for (const r of changed) changedFrom = Math.min(changedFrom, this.changedFrom.get(r.id)!);
+      changedFrom = Math.max(gridStart, changedFrom);
       cached.gridStart = gridStart;
       cached.slots = slots;
     } else {
-      cached = { gridStart, slots, horizon, loadedAt: now, values: new Map(refs.map((r) => [r.id, new Float64Array(slots).fill(Number.NaN)])) };
+      cached = { gridStart, slots, horizon, buffers: new Map(refs.map((r) => [r.id, new Float64Array(capacity).fill(Number.NaN)])) };
       this.cache.set(site, cached);
     }
     for (const r of refs) this.changedFrom.delete(r.id);
-    const read = await this.options.timeSeries.readRollupField('15m', 'consumption', refs, from, horizon);
-    const firstSlot = Math.round((from - gridStart) / SLOT_MS);
-    for (const ref of refs) {
-      const values = cached.values.get(ref.id)!;
-      values.fill(Number.NaN, Math.max(0, firstSlot));
-      for (const [ts, v] of read.get(ref.id) ?? []) {
-        const slot = Math.round((ts - gridStart) / SLOT_MS);
-        if (slot >= 0 && slot < slots && v !== null) values[slot] = v;
+    const reads: [readonly SeriesRef[], number][] = [[refs, from]];
+    if (changed.length > 0) reads.push([changed, changedFrom]);
+    for (const [readRefs, readFrom] of reads) {
+      const read = await this.options.timeSeries.readRollupField('15m', 'consumption', readRefs, readFrom, horizon);
+      const firstSlot = Math.max(0, Math.round((readFrom - gridStart) / SLOT_MS));
+      for (const ref of readRefs) {
+        const buffer = cached.buffers.get(ref.id)!;
+        buffer.fill(Number.NaN, firstSlot);
+        for (const [ts, v] of read.get(ref.id) ?? []) {
+          const slot = Math.round((ts - gridStart) / SLOT_MS);
+          if (slot >= 0 && slot < slots && v !== null) buffer[slot] = v;
+        }
       }
     }
     cached.horizon = horizon;
-    return cached.values;
+    return new Map([...cached.buffers].map(([id, buffer]) => [id, buffer.subarray(0, slots)]));
+  }
+
+  /**
+   * A meter's series buffers for this run, the same ones every run (a run's series are dropped before
+   * the next): allocating two months of slots per meter every run costs more than analysing them.
+   */
+  private workBuffers(site: string, seriesId: number, slots: number): { values: Float64Array; flags: Uint8Array } {
+    let bySeries = this.work.get(site);
+    if (!bySeries) this.work.set(site, (bySeries = new Map()));
+    let buffers = bySeries.get(seriesId);
+    if (!buffers || buffers.values.length < slots) {
+      buffers = { values: new Float64Array(slots + 2 * SLOTS_PER_DAY), flags: new Uint8Array(slots + 2 * SLOTS_PER_DAY) };
+      bySeries.set(seriesId, buffers);
+    }
+    return { values: buffers.values.subarray(0, slots), flags: buffers.flags.subarray(0, slots) };
   }
 
   start(): void {
@@ -156,6 +194,9 @@ export class DetectionService {
     return this.options.db.withSessionLock(DETECTION_LOCK_ID, async () => {
       const run: DetectionRun = { sites: 0, meters: 0, learning: 0, findings: 0, ms: 0, phases: { readMs: 0, analyseMs: 0, storeMs: 0 } };
       const sites = await this.options.db.query<{ id: string; time_zone: string }>('SELECT id, time_zone FROM sites ORDER BY id');
+      const changesStarted = Date.now();
+      await this.readRollupChanges();
+      run.phases.readMs += Date.now() - changesStarted;
       for (const site of sites) {
         const done = await this.runSite(site.id, site.time_zone, run.phases);
         run.sites++;
@@ -179,9 +220,10 @@ export class DetectionService {
     if (meters.size === 0) return { meters: 0, learning: 0, findings: 0 };
     const now = this.now();
     const horizon = Math.floor(now / SLOT_MS) * SLOT_MS;
-    const windowDays = config.settings.profileDays + config.reanalyseDays;
-    // The grid starts at a UTC midnight: it moves once a day, so the baselines memo of earlier runs
-    // (keyed by the range each day learned from) serves all day.
+    // The days a baseline looks back, the days re-judged, and one more: the grid starts at a UTC
+    // midnight and moves a day at a time, and a checkpoint taken up on the moved grid still has all the
+    // days its baselines look back to.
+    const windowDays = config.settings.profileDays + config.reanalyseDays + 1;
     const gridStart = Math.floor((horizon - windowDays * 86_400_000) / 86_400_000) * 86_400_000;
     const slots = Math.ceil((horizon - gridStart) / SLOT_MS / 4) * 4;
     const clock = new SlotClock(gridStart, slots, timeZone, this.calendar);
@@ -205,9 +247,10 @@ export class DetectionService {
     const series: MeterSeries[] = [];
     const trailingGaps = new Map<string, number>();
     for (const ref of refs) {
-      // A copy: spreading gaps below changes it.
-      const values = Float64Array.from(consumption.get(ref.id)!);
-      const flags = new Uint8Array(slots);
+      // A copy (spreading gaps below changes it), in buffers kept from run to run.
+      const { values, flags } = this.workBuffers(site, ref.id, slots);
+      values.set(consumption.get(ref.id)!);
+      flags.fill(0);
       let first = -1;
       for (let s = 0; s < slots && first < 0; s++) if (!Number.isNaN(values[s]!)) first = s;
       const counterEvents: CounterEvent[] = [];
@@ -242,47 +285,61 @@ export class DetectionService {
 
     const tree = new Map<string, string[]>();
     for (const [main, subs] of Object.entries(declared?.subMeters ?? {})) if (meters.has(main) && subs.every((s) => meters.has(s))) tree.set(main, subs);
-    let memos = this.memos.get(site);
-    if (!memos) this.memos.set(site, (memos = new Map()));
-    // Days that left the window are forgotten.
-    for (const memo of memos.values()) for (const key of memo.keys()) if (Number(key.slice(0, key.indexOf(':'))) < gridStart) memo.delete(key);
-    const analyses = analyseSite(series, clock, config.settings, tree, memos);
-    const tariff = new TariffTable(declared?.tariff);
+    let byMeter = this.checkpoints.get(site);
+    if (!byMeter) this.checkpoints.set(site, (byMeter = new Map()));
     const judgedFrom = horizon - config.reanalyseDays * 86_400_000;
+    // Each meter's analysis takes up where the last run's stood an hour or two before the newest data
+    // (when nothing before that changed: a late backlog replays that meter from the start) and leaves a
+    // checkpoint there again, so a run costs the new hours, not the two months before them.
+    const saveAt = Math.max(0, (Math.floor(horizonSlot / 4) - 1) * 4);
+    const analyses = analyseSite(series, clock, config.settings, tree, { byMeter, saveAt });
+    const tariff = new TariffTable(declared?.tariff);
 
     phases.analyseMs += Date.now() - phaseStart;
     phaseStart = Date.now();
-    let stored = 0;
+    for (const meter of byMeter.keys()) if (!meters.has(meter)) byMeter.delete(meter);
+    const workOfSite = this.work.get(site)!;
+    for (const id of workOfSite.keys()) if (!consumption.has(id)) workOfSite.delete(id);
+    const judged: { metric: string; finding: Finding }[] = [];
+    const watched: unknown[][] = [[], [], [], [], [], []];
     let learning = 0;
-    await db.transaction(async (tx) => {
-      for (const analysis of analyses) {
-        const device = analysis.series.meter;
-        const ref = meters.get(device)!;
-        const raws: RawFinding[] = [...analysis.findings];
-        const silentFrom = trailingGaps.get(device);
-        if (silentFrom !== undefined) {
-          raws.push({ detector: 'comm_loss', fromSlot: silentFrom, toSlot: horizonSlot, ongoing: true, peakScore: (horizonSlot - silentFrom) / commLossSlots, variant: null, detail: { hours: (horizonSlot - silentFrom) / 4 } });
-        }
-        const ctx = { clock, tariff, label: names.get(device) ?? device };
-        const findings: Finding[] = raws.filter((r) => gridStart + r.toSlot * SLOT_MS >= judgedFrom).map((r) => describeFinding(r, analysis, ctx));
-        // Findings starting in the re-judged window are replaced by this run's; older ones stay.
-        await tx.query(
-          `DELETE FROM findings WHERE site = $1 AND device = $2 AND metric = $3 AND start_at >= to_timestamp($4 / 1000.0)
-              AND NOT ((detector, start_at) IN (SELECT d, to_timestamp(s / 1000.0) FROM unnest($5::text[], $6::float8[]) AS x (d, s)))`,
-          [site, device, ref.metric, judgedFrom, findings.map((f) => f.detector), findings.map((f) => f.start)],
-        );
-        for (const f of findings) await upsertFinding(tx, site, ref.metric, f);
-        stored += findings.length;
-        if (analysis.learnedFromSlot === null) learning++;
-        await tx.query(
-          `INSERT INTO detection_meters (site, device, metric, unit, history_days, learned_from, analysed_at, data_to)
-             VALUES ($1, $2, $3, $4, $5, to_timestamp($6 / 1000.0), to_timestamp($7 / 1000.0), to_timestamp($8 / 1000.0))
-           ON CONFLICT (site, device, metric) DO UPDATE SET unit = EXCLUDED.unit, history_days = EXCLUDED.history_days,
-             learned_from = COALESCE(detection_meters.learned_from, EXCLUDED.learned_from), analysed_at = EXCLUDED.analysed_at, data_to = EXCLUDED.data_to`,
-          [site, device, ref.metric, ref.unit, analysis.historyDays, analysis.learnedFromSlot === null ? null : gridStart + analysis.learnedFromSlot * SLOT_MS, now, lastData(analysis, gridStart)],
-        );
+    for (const analysis of analyses) {
+      const device = analysis.series.meter;
+      const ref = meters.get(device)!;
+      const raws: RawFinding[] = [...analysis.findings];
+      const silentFrom = trailingGaps.get(device);
+      if (silentFrom !== undefined) {
+        raws.push({ detector: 'comm_loss', fromSlot: silentFrom, toSlot: horizonSlot, ongoing: true, peakScore: (horizonSlot - silentFrom) / commLossSlots, variant: null, detail: { hours: (horizonSlot - silentFrom) / 4 } });
       }
+      const ctx = { clock, tariff, label: names.get(device) ?? device };
+      for (const r of raws) if (gridStart + r.toSlot * SLOT_MS >= judgedFrom) judged.push({ metric: ref.metric, finding: describeFinding(r, analysis, ctx) });
+      if (analysis.learnedFromSlot === null) learning++;
+      const columns = [device, ref.metric, ref.unit, analysis.historyDays, analysis.learnedFromSlot === null ? null : gridStart + analysis.learnedFromSlot * SLOT_MS, lastData(analysis, gridStart)];
+      columns.forEach((value, i) => watched[i]!.push(value));
+    }
+    // One finding per meter, detector and start (the table's key): the last one found wins.
+    const unique = [...new Map(judged.map((j) => [`${j.finding.meter}\u0000${j.metric}\u0000${j.finding.detector}\u0000${j.finding.start}`, j])).values()];
+    // A few statements for the whole site, not a few per meter: a thousand meters are stored in tens of
+    // milliseconds.
+    await db.transaction(async (tx) => {
+      // Findings starting in the re-judged window are replaced by this run's; older ones stay.
+      await tx.query(
+        `DELETE FROM findings f USING unnest($2::text[], $3::text[]) AS m (device, metric)
+          WHERE f.site = $1 AND f.device = m.device AND f.metric = m.metric AND f.start_at >= to_timestamp($4 / 1000.0)
+            AND (f.device, f.metric, f.detector, f.start_at) NOT IN (SELECT d, m, t, to_timestamp(s / 1000.0) FROM unnest($5::text[], $6::text[], $7::text[], $8::float8[]) AS k (d, m, t, s))`,
+        [site, watched[0], watched[1], judgedFrom, unique.map((j) => j.finding.meter), unique.map((j) => j.metric), unique.map((j) => j.finding.detector), unique.map((j) => j.finding.start)],
+      );
+      for (let i = 0; i < unique.length; i += 500) await upsertFindings(tx, site, unique.slice(i, i + 500));
+      await tx.query(
+        `INSERT INTO detection_meters (site, device, metric, unit, history_days, learned_from, analysed_at, data_to)
+           SELECT $1, device, metric, unit, history_days, to_timestamp(learned_from / 1000.0), to_timestamp($8 / 1000.0), to_timestamp(data_to / 1000.0)
+             FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::float8[], $7::float8[]) AS m (device, metric, unit, history_days, learned_from, data_to)
+         ON CONFLICT (site, device, metric) DO UPDATE SET unit = EXCLUDED.unit, history_days = EXCLUDED.history_days,
+           learned_from = COALESCE(detection_meters.learned_from, EXCLUDED.learned_from), analysed_at = EXCLUDED.analysed_at, data_to = EXCLUDED.data_to`,
+        [site, ...watched, now],
+      );
     });
+    const stored = unique.length;
     phases.storeMs += Date.now() - phaseStart;
     return { meters: analyses.length, learning, findings: stored };
   }
@@ -293,17 +350,42 @@ function lastData(analysis: MeterAnalysis, gridStart: number): number | null {
   return null;
 }
 
-async function upsertFinding(tx: { query: SqlClient['query'] }, site: string, metric: string, f: Finding): Promise<void> {
+async function upsertFindings(tx: { query: SqlClient['query'] }, site: string, judged: readonly { metric: string; finding: Finding }[]): Promise<void> {
+  const rows = judged.map(({ metric, finding: f }) => ({
+    device: f.meter,
+    metric,
+    detector: f.detector,
+    variant: f.variant,
+    start_at: f.start,
+    end_at: f.end,
+    ongoing: f.ongoing,
+    unit: f.unit,
+    commodity: f.commodity,
+    actual: f.actual,
+    expected: f.expected,
+    expected_low: f.expectedLow,
+    expected_high: f.expectedHigh,
+    excess: f.excess,
+    cost_cny: f.costCny,
+    confidence: f.confidence,
+    reason_en: f.reason.en,
+    reason_zh: f.reason.zh,
+    evidence: f.evidence,
+  }));
   await tx.query(
     `INSERT INTO findings (site, device, metric, detector, variant, start_at, end_at, ongoing, unit, commodity, actual, expected, expected_low, expected_high,
                            excess, cost_cny, confidence, reason_en, reason_zh, evidence)
-       VALUES ($1, $2, $3, $4, $5, to_timestamp($6 / 1000.0), to_timestamp($7 / 1000.0), $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20::jsonb)
+       SELECT $1, device, metric, detector, variant, to_timestamp(start_at / 1000.0), to_timestamp(end_at / 1000.0), ongoing, unit, commodity, actual, expected,
+              expected_low, expected_high, excess, cost_cny, confidence, reason_en, reason_zh, evidence
+         FROM jsonb_to_recordset($2::jsonb) AS x (device text, metric text, detector text, variant text, start_at float8, end_at float8, ongoing boolean, unit text,
+              commodity text, actual float8, expected float8, expected_low float8, expected_high float8, excess float8, cost_cny float8, confidence float8,
+              reason_en text, reason_zh text, evidence jsonb)
      ON CONFLICT (site, device, metric, detector, start_at) DO UPDATE SET
        variant = EXCLUDED.variant, end_at = EXCLUDED.end_at, ongoing = EXCLUDED.ongoing, actual = EXCLUDED.actual, expected = EXCLUDED.expected,
        expected_low = EXCLUDED.expected_low, expected_high = EXCLUDED.expected_high, excess = EXCLUDED.excess, cost_cny = EXCLUDED.cost_cny,
        confidence = EXCLUDED.confidence, reason_en = EXCLUDED.reason_en, reason_zh = EXCLUDED.reason_zh, evidence = EXCLUDED.evidence,
        updated_at = now()
      WHERE (findings.end_at, findings.ongoing, findings.reason_en) IS DISTINCT FROM (EXCLUDED.end_at, EXCLUDED.ongoing, EXCLUDED.reason_en)`,
-    [site, f.meter, metric, f.detector, f.variant, f.start, f.end, f.ongoing, f.unit, f.commodity, f.actual, f.expected, f.expectedLow, f.expectedHigh, f.excess, f.costCny, f.confidence, f.reason.en, f.reason.zh, JSON.stringify(f.evidence)],
+    [site, JSON.stringify(rows)],
   );
 }

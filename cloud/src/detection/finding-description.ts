@@ -70,8 +70,9 @@ export function describeFinding(raw: RawFinding, analysis: MeterAnalysis, ctx: D
     }
   }
   const costCny = priced && findingExcess !== null ? round(cost, 2) : null;
-  const hours = (to - from) / 4;
-  const start = clock.start + from * SLOT_MS;
+  // A finding taken over from an earlier grid may have begun before this one: its start is its own.
+  const hours = (to - Math.min(from, raw.fromSlot)) / 4;
+  const start = clock.start + raw.fromSlot * SLOT_MS;
   const end = clock.start + to * SLOT_MS;
   const confidence = raw.detector === 'counter_reset' || raw.detector === 'comm_loss' ? 0.99 : confidenceOf(raw.peakScore, hours);
   const reason = sentences(raw, {

@@ -1,8 +1,9 @@
+import { copyOutputs, outputsFor, resumableSlot, seriesDayHashes, type AnalysisCheckpoint } from './analysis-checkpoint.js';
 import type { DetectionOptions } from './detection-options.js';
 import { detectorCode, type DetectorName } from './findings.js';
 import { SLOT_BAD, SLOT_FILLED, type MeterSeries } from './meter-series.js';
 import { MAD_TO_SIGMA, medianAndMad, medianInPlace } from './robust.js';
-import { REST_DAY, SATURDAY, WORKDAY, type SlotClock } from './work-calendar.js';
+import { REST_DAY, SATURDAY, SLOT_MS, WORKDAY, type SlotClock } from './work-calendar.js';
 
 /** A finding as the detectors see it: slots [fromSlot, toSlot) of one meter. */
 export interface RawFinding {
@@ -17,9 +18,6 @@ export interface RawFinding {
   /** detector-specific figures the description uses */
   detail: Record<string, number>;
 }
-
-/** Baselines learned for one meter, by day (see analyseMeter's memo). */
-export type ProfileMemo = Map<string, { fingerprint: number; profile: Float64Array; sigma: Float64Array; stillShare: Float64Array; sampleCount: Int32Array; peakHour: number }>;
 
 /** One meter analysed: the expected band per slot, a score per slot, and its findings. */
 export interface MeterAnalysis {
@@ -36,6 +34,53 @@ export interface MeterAnalysis {
   learnedFromSlot: number | null;
   /** measured days so far (at least 20 hours with data) */
   historyDays: number;
+  /** where the analysis stood at the slot asked for, for the next run to take up */
+  checkpoint?: AnalysisCheckpoint;
+  /** the slot an earlier run's checkpoint was taken up at; 0 when analysed from the start */
+  resumedFromSlot?: number;
+}
+
+/** Live runs: take up an earlier run's checkpoint where it still holds, and leave one for the next. */
+export interface CheckpointOptions {
+  /** taken up if it still holds for this series and grid, and then used up */
+  resume?: AnalysisCheckpoint;
+  /** the slot (a whole hour) to leave a checkpoint at */
+  saveAt?: number;
+}
+
+/** What analyseMeter carries from hour to hour (a checkpoint's state). */
+interface CarriedState {
+  excluded: Uint8Array;
+  profile: Float64Array;
+  sigma: Float64Array;
+  stillShare: Float64Array;
+  sampleCount: Int32Array;
+  peakHour: number;
+  relearnAll: boolean;
+  dayRatios: { day: number; ratio: number }[];
+  level: number;
+  levelOverride: { value: number; untilDay: number } | undefined;
+  nights: { day: number; min: number; high: boolean }[];
+  nightEpisode: { startNight: number; nights: number[]; peak: number } | undefined;
+  up: Episode | undefined;
+  down: Episode | undefined;
+  stillRun: { start: number; unexpected: number } | undefined;
+  historyDays: number;
+  learnedFromSlot: number | null;
+  currentDay: number;
+  dayValidHours: number;
+  dayStartHour: number;
+  activeShift: ActiveShift | undefined;
+  /** a two-slot spike found at the end of the hour before marks the first slot of the next one */
+  spill: { slot: number; score: number } | undefined;
+  findings: RawFinding[];
+}
+
+interface ActiveShift {
+  finding: RawFinding;
+  before: number;
+  direction: 'up' | 'down';
+  sinceDay: number;
 }
 
 const CELLS = 3 * 24;
@@ -87,52 +132,83 @@ interface Episode {
   ratios: number[];
 }
 
+/** The hours and local days of a clock, shared by every meter analysed on it. */
+interface HourGrid {
+  /** per hour, its baseline cell (day kind × local hour) */
+  cellOfHour: Uint8Array;
+  /** the first hour and the kind of each local day (and the grid's end), so that learning a kind visits its days only */
+  dayStartHours: number[];
+  dayKinds: number[];
+  dayIndexOfHour: Int32Array;
+}
+
+const hourGrids = new WeakMap<SlotClock, HourGrid>();
+
+function hourGridOf(clock: SlotClock): HourGrid {
+  const known = hourGrids.get(clock);
+  if (known) return known;
+  const hours = Math.floor(clock.slots / 4);
+  const cellOfHour = new Uint8Array(hours);
+  const dayStartHours: number[] = [];
+  const dayKinds: number[] = [];
+  for (let h = 0; h < hours; h++) {
+    cellOfHour[h] = clock.kind[h * 4]! * 24 + clock.hour[h * 4]!;
+    if (h === 0 || clock.day[h * 4] !== clock.day[h * 4 - 4]) {
+      dayStartHours.push(h);
+      dayKinds.push(clock.kind[h * 4]!);
+    }
+  }
+  dayStartHours.push(hours);
+  const dayIndexOfHour = new Int32Array(hours);
+  for (let d = 0; d < dayStartHours.length - 1; d++) dayIndexOfHour.fill(d, dayStartHours[d]!, dayStartHours[d + 1]!);
+  const grid = { cellOfHour, dayStartHours, dayKinds, dayIndexOfHour };
+  hourGrids.set(clock, grid);
+  return grid;
+}
+
 /**
  * Runs every single-meter detector over one meter's slots, in time order, each hour judged only on what
  * came before it (as it would be live): the baseline is re-learned at each local midnight from the
  * preceding weeks, and hours already found anomalous are never learned from.
  */
-export function analyseMeter(series: MeterSeries, clock: SlotClock, options: DetectionOptions, holidays: (day: number) => boolean, memo?: ProfileMemo): MeterAnalysis {
+export function analyseMeter(series: MeterSeries, clock: SlotClock, options: DetectionOptions, holidays: (day: number) => boolean, checkpoints: CheckpointOptions = {}): MeterAnalysis {
   const slots = clock.slots;
   const values = series.values;
   const flags = series.flags;
   const hours = Math.floor(slots / 4);
-  const expected = new Float64Array(slots).fill(Number.NaN);
-  const band = new Float64Array(slots).fill(Number.NaN);
-  const score = new Float32Array(slots);
-  const detector = new Uint8Array(slots);
-  const findings: RawFinding[] = [];
+  // Taking up a checkpoint, if it still holds: where this analysis starts. A checkpoint serves once: its
+  // state becomes this analysis' own (it is not copied), and its buffers hold this analysis' outputs and
+  // the checkpoint it leaves.
+  const taken = checkpoints.resume?.state !== undefined ? checkpoints.resume : undefined;
+  const takenState = taken?.state as CarriedState | undefined;
+  if (taken) taken.state = undefined;
+  const from = taken && resumableSlot(taken, series, clock.start) !== undefined ? taken : undefined;
+  const resumeSlot = from ? from.slot - (clock.start - from.gridStart) / SLOT_MS : 0;
+  const outputs = outputsFor(slots, taken?.spare);
+  const { expected, band, score, detector } = outputs;
+  if (from) copyOutputs(from.saved, from.slot - resumeSlot, resumeSlot, outputs);
+  expected.fill(Number.NaN, resumeSlot);
+  band.fill(Number.NaN, resumeSlot);
+  score.fill(0, resumeSlot);
+  detector.fill(0, resumeSlot);
+  let findings: RawFinding[] = [];
   const isWater = series.commodity === 'water';
   const isCounter = series.kind === 'counter';
 
   // Hourly sums of clean slots (NaN where a slot is missing, bad or spread over a gap).
   const hourly = hourlySums(series);
   const excluded = new Uint8Array(hours);
-  // Per hour: its baseline cell (day kind × local hour), its local date, and how many of its slots
-  // stood still (no consumption on a counter, no change on a gauge).
-  const cellOfHour = new Uint8Array(hours);
+  // Per hour: how many of its slots stood still (no consumption on a counter, no change on a gauge).
   const stillSlots = new Uint8Array(hours);
-  for (let h = 0; h < hours; h++) {
-    cellOfHour[h] = clock.kind[h * 4]! * 24 + clock.hour[h * 4]!;
-    let still = 0;
-    for (let s = h * 4; s < h * 4 + 4; s++) if (isCounter ? values[s] === 0 : s > 0 && values[s] === values[s - 1]) still++;
-    stillSlots[h] = still;
+  if (isCounter) {
+    for (let s = 0; s < hours * 4; s++) if (values[s] === 0) stillSlots[s >> 2]!++;
+  } else {
+    for (let s = 1; s < hours * 4; s++) if (values[s] === values[s - 1]) stillSlots[s >> 2]!++;
   }
   const hourKind = (h: number) => clock.kind[h * 4]!;
   const hourOfDay = (h: number) => clock.hour[h * 4]!;
   const dayOf = (h: number) => clock.day[h * 4]!;
-  // The local days of the grid: first hour and kind of each, so that learning a kind visits its days only.
-  const dayStartHours: number[] = [];
-  const dayKinds: number[] = [];
-  for (let h = 0; h < hours; h++) {
-    if (h === 0 || dayOf(h) !== dayOf(h - 1)) {
-      dayStartHours.push(h);
-      dayKinds.push(hourKind(h));
-    }
-  }
-  dayStartHours.push(hours);
-  const dayIndexOfHour = new Int32Array(hours);
-  for (let d = 0; d < dayStartHours.length - 1; d++) dayIndexOfHour.fill(d, dayStartHours[d]!, dayStartHours[d + 1]!);
+  const { cellOfHour, dayStartHours, dayKinds, dayIndexOfHour } = hourGridOf(clock);
 
   const mark = (name: DetectorName, from: number, to: number, slotScore: number) => {
     const code = detectorCode(name);
@@ -144,30 +220,17 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
   // Set when hours already learned from are found anomalous: the whole baseline is re-learned.
   let relearnAll = true;
   const excludeHours = (fromSlot: number, toSlot: number) => {
-    for (let h = Math.floor(fromSlot / 4); h < Math.ceil(toSlot / 4) && h < hours; h++) excluded[h] = 1;
+    for (let h = Math.max(0, Math.floor(fromSlot / 4)); h < Math.ceil(toSlot / 4) && h < hours; h++) excluded[h] = 1;
     relearnAll = true;
   };
 
-  // Facts that need no baseline: counter events and communication gaps.
-  for (const event of series.counterEvents) {
-    findings.push({ detector: 'counter_reset', fromSlot: event.slot, toSlot: event.slot + 1, ongoing: false, peakScore: 10, variant: event.kind, detail: { before: event.before, after: event.after } });
-    mark('counter_reset', event.slot, event.slot + 1, 10);
-  }
-  for (const gap of series.gaps) {
-    const gapHours = (gap.resumedTs - gap.lastTs) / 3_600_000;
-    const slotScore = Math.min(99, gapHours / (options.commLossMinutes / 60));
-    findings.push({ detector: 'comm_loss', fromSlot: gap.fromSlot, toSlot: gap.endSlot + 1, ongoing: false, peakScore: slotScore, variant: null, detail: { hours: gapHours } });
-    mark('comm_loss', gap.endSlot, gap.endSlot + 1, slotScore);
-    excludeHours(gap.fromSlot, gap.endSlot + 1);
-  }
-
   // The baseline: per day kind and local hour, median and spread of the hourly consumption.
-  const profile = new Float64Array(CELLS).fill(Number.NaN);
-  const sigma = new Float64Array(CELLS).fill(Number.NaN);
+  let profile: Float64Array = new Float64Array(CELLS).fill(Number.NaN);
+  let sigma: Float64Array = new Float64Array(CELLS).fill(Number.NaN);
   // Share of slots that read no consumption (a counter standing still) or no change (a frozen gauge).
-  const stillShare = new Float64Array(CELLS).fill(1);
+  let stillShare: Float64Array = new Float64Array(CELLS).fill(1);
   const samples = new Float64Array(CELLS * options.profileWorkdays);
-  const sampleCount = new Int32Array(CELLS);
+  let sampleCount: Int32Array = new Int32Array(CELLS);
   const stillCount = new Int32Array(CELLS);
   const slotCount = new Int32Array(CELLS);
   let peakHour = Number.NaN;
@@ -177,10 +240,6 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
    * Re-learns the cells of the day kinds in `kinds` (a bit set): each day only the kind of the day
    * that just ended has new samples, unless hours were found anomalous since (then every kind).
    */
-  // Live, the same days are learned again run after run: a memo of the baselines learned, keyed by the
-  // day and checked against a fingerprint of the samples, saves the medians. Only while every earlier
-  // day of this analysis was found in it, since each day carries over the cells it does not re-learn.
-  let memoChain = true;
   const learnProfile = (h0: number, kinds: number) => {
     for (let cell = 0; cell < CELLS; cell++) {
       if ((kinds & (1 << Math.floor(cell / 24))) === 0) continue;
@@ -189,7 +248,6 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
       slotCount[cell] = 0;
     }
     const stop = Math.max(0, h0 - options.profileDays * 24);
-    let fingerprint = kinds;
     // Newest days first, each kind's own days only, until every cell of the kinds has its samples.
     const workdayCap = options.profileWorkdays;
     const restCap = options.profileRestDays;
@@ -213,21 +271,7 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
         if (count + 1 === cap) cellsToFill--;
         slotCount[cell]! += 4;
         stillCount[cell]! += stillSlots[h]!;
-        fingerprint = (fingerprint * 31 + v * (cell + 1) + stillSlots[h]!) % 1e15;
       }
-    }
-    const key = `${clock.start + h0 * 3_600_000}:${kinds}:${clock.start + stop * 3_600_000}`;
-    if (memo) {
-      const known = memo.get(key);
-      if (known && memoChain && known.fingerprint === fingerprint) {
-        profile.set(known.profile);
-        sigma.set(known.sigma);
-        stillShare.set(known.stillShare);
-        sampleCount.set(known.sampleCount);
-        peakHour = known.peakHour;
-        return;
-      }
-      memoChain = false;
     }
     for (let cell = 0; cell < CELLS; cell++) {
       if ((kinds & (1 << Math.floor(cell / 24))) === 0) continue;
@@ -256,17 +300,16 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
     }
     peakHour = 0;
     for (let cell = 0; cell < CELLS; cell++) if (profile[cell]! > peakHour) peakHour = profile[cell]!;
-    memo?.set(key, { fingerprint, profile: profile.slice(), sigma: sigma.slice(), stillShare: stillShare.slice(), sampleCount: sampleCount.slice(), peakHour });
   };
 
   // Drift: the ratio of measured to baseline over the last few ordinary days (holidays left out).
-  const dayRatios: { day: number; ratio: number }[] = [];
+  let dayRatios: { day: number; ratio: number }[] = [];
   let level = 1;
   let levelOverride: { value: number; untilDay: number } | undefined;
 
   // Night minima for the base-load and leak detectors.
   const nightWindow = isWater ? options.leak.nightHours : options.baseLoad.nightHours;
-  const nights: { day: number; min: number; high: boolean }[] = [];
+  let nights: { day: number; min: number; high: boolean }[] = [];
   let nightEpisode: { startNight: number; nights: number[]; peak: number } | undefined;
 
   let up: Episode | undefined;
@@ -291,7 +334,7 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
    * the meter was before an earlier shift is that problem ending: its finding grows to the return
    * instead of a second finding being raised.
    */
-  let activeShift: { finding: RawFinding; before: number; direction: 'up' | 'down'; sinceDay: number } | undefined;
+  let activeShift: ActiveShift | undefined;
   const confirmShift = (episode: Episode, direction: 'up' | 'down', h: number, day: number) => {
     const newLevel = Math.min(3, Math.max(0.3, median(episode.ratios, scratch)));
     const returning = activeShift && activeShift.direction !== direction && day - activeShift.sinceDay <= 14 && Math.abs(newLevel / activeShift.before - 1) < 0.3;
@@ -398,7 +441,60 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
     }
   };
 
-  for (let h = 0; h < hours; h++) {
+  let spill: CarriedState['spill'];
+  const carried = (): CarriedState => ({
+    excluded, profile, sigma, stillShare, sampleCount, peakHour, relearnAll, dayRatios, level, levelOverride, nights, nightEpisode,
+    up, down, stillRun, historyDays, learnedFromSlot, currentDay, dayValidHours, dayStartHour, activeShift, spill, findings,
+  });
+  const capture = (slot: number): AnalysisCheckpoint => {
+    const saved = outputsFor(slot, taken?.saved);
+    copyOutputs(outputs, 0, slot, saved);
+    return {
+      gridStart: clock.start,
+      slot,
+      dayHashes: seriesDayHashes(series, slot),
+      saved,
+      spare: outputs,
+      state: copyState({ ...carried(), excluded: excluded.subarray(0, slot / 4) }, options),
+    };
+  };
+
+  // The checkpoint's state, moved to this grid (which may start whole days later).
+  if (from) {
+    const shift = from.slot - resumeSlot;
+    const state = takenState!;
+    shiftState(state, shift);
+    excluded.set(state.excluded);
+    ({ profile, sigma, stillShare, sampleCount, peakHour, relearnAll, dayRatios, level, levelOverride, nights, nightEpisode } = state);
+    ({ up, down, stillRun, historyDays, learnedFromSlot, currentDay, dayValidHours, dayStartHour, activeShift, spill } = state);
+    // Counter events and gaps after the checkpoint are this run's own (late data may have filled a gap).
+    findings = state.findings.filter((f) => f.fromSlot < resumeSlot || (f.detector !== 'counter_reset' && f.detector !== 'comm_loss'));
+    if (spill && spill.slot === resumeSlot) mark('spike', spill.slot, spill.slot + 1, spill.score);
+  }
+
+  // Facts that need no baseline: counter events and communication gaps (all of them before the first
+  // hour is judged, as they are facts, not judgements; after the checkpoint only when resuming).
+  for (const event of series.counterEvents) {
+    if (event.slot < resumeSlot) continue;
+    findings.push({ detector: 'counter_reset', fromSlot: event.slot, toSlot: event.slot + 1, ongoing: false, peakScore: 10, variant: event.kind, detail: { before: event.before, after: event.after } });
+    mark('counter_reset', event.slot, event.slot + 1, 10);
+  }
+  for (const gap of series.gaps) {
+    if (gap.endSlot < resumeSlot) continue;
+    const gapHours = (gap.resumedTs - gap.lastTs) / 3_600_000;
+    const slotScore = Math.min(99, gapHours / (options.commLossMinutes / 60));
+    if (gap.fromSlot >= resumeSlot) findings.push({ detector: 'comm_loss', fromSlot: gap.fromSlot, toSlot: gap.endSlot + 1, ongoing: false, peakScore: slotScore, variant: null, detail: { hours: gapHours } });
+    mark('comm_loss', gap.endSlot, gap.endSlot + 1, slotScore);
+    // Not excludeHours: nothing learned so far changes (resuming, the gap's hours before the checkpoint
+    // are excluded already; from the start, everything is learned afresh anyway).
+    for (let h = Math.floor(gap.fromSlot / 4); h < Math.ceil((gap.endSlot + 1) / 4) && h < hours; h++) excluded[h] = 1;
+  }
+
+  let checkpoint: AnalysisCheckpoint | undefined;
+  const saveAt = checkpoints.saveAt !== undefined && checkpoints.saveAt >= resumeSlot && checkpoints.saveAt % 4 === 0 ? checkpoints.saveAt : undefined;
+  for (let h = resumeSlot / 4; h < hours; h++) {
+    if (h * 4 === saveAt) checkpoint = capture(saveAt);
+    spill = undefined;
     const day = dayOf(h);
     if (day !== currentDay) {
       if (!Number.isNaN(currentDay)) closeDay(currentDay, dayStartHour, h);
@@ -467,6 +563,7 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
       if (isHighBefore || isHigh(s + run) || isHigh(s + run + 1)) continue;
       findings.push({ detector: 'spike', fromSlot: s, toSlot: s + run, ongoing: false, peakScore: over, variant: null, detail: { value: v, expected: slotE } });
       mark('spike', s, s + run, Math.max(1, over));
+      if (s + run > h * 4 + 4) spill = { slot: h * 4 + 4, score: Math.max(1, over) };
       // The hour is judged without its spike.
       if (!Number.isNaN(actual)) actual -= v - slotE;
       if (run === 2 && s + 1 < h * 4 + 4 && !Number.isNaN(actual)) actual -= values[s + 1]! - slotE;
@@ -532,8 +629,67 @@ export function analyseMeter(series: MeterSeries, clock: SlotClock, options: Det
     findings.push({ detector: 'stuck', fromSlot: stillRun.start, toSlot: slots, ongoing: true, peakScore: stillRun.unexpected / options.stuckSlots, variant: isCounter ? 'counter' : 'gauge', detail: { slots: slots - stillRun.start } });
     mark('stuck', stillRun.start, slots, Math.max(1, stillRun.unexpected / options.stuckSlots));
   }
+  if (saveAt !== undefined && saveAt === hours * 4) checkpoint = capture(saveAt);
   findings.sort((a, b) => a.fromSlot - b.fromSlot);
-  return { series, expected, band, score, detector, findings, learnedFromSlot, historyDays };
+  return { series, expected, band, score, detector, findings, learnedFromSlot, historyDays, checkpoint, resumedFromSlot: resumeSlot };
+}
+
+/**
+ * A copy of the state that the analysis can go on changing without touching it: everything it mutates
+ * is copied (add a field to CarriedState, and here if the analysis changes it in place). Only what a
+ * later hour can look at is kept of the nights and day levels.
+ */
+function copyState(state: CarriedState, options: DetectionOptions): CarriedState {
+  const findings = state.findings.map((f) => ({ ...f, detail: { ...f.detail } }));
+  const episode = (e: Episode | undefined) => e && { ...e, ratios: e.ratios.slice() };
+  const shiftFinding = state.activeShift ? state.findings.indexOf(state.activeShift.finding) : -1;
+  // The night reference is the last 14 ordinary nights; the level the last levelDays days.
+  let ordinary = 0;
+  let keepNightsFrom = state.nights.length;
+  while (keepNightsFrom > 0 && ordinary < 14) if (!state.nights[--keepNightsFrom]!.high) ordinary++;
+  return {
+    ...state,
+    excluded: state.excluded.slice(),
+    profile: state.profile.slice(),
+    sigma: state.sigma.slice(),
+    stillShare: state.stillShare.slice(),
+    sampleCount: state.sampleCount.slice(),
+    dayRatios: state.dayRatios.slice(-options.levelDays),
+    levelOverride: state.levelOverride && { ...state.levelOverride },
+    nights: state.nights.slice(keepNightsFrom),
+    nightEpisode: state.nightEpisode && { ...state.nightEpisode, nights: state.nightEpisode.nights.slice() },
+    up: episode(state.up),
+    down: episode(state.down),
+    stillRun: state.stillRun && { ...state.stillRun },
+    activeShift: state.activeShift && { ...state.activeShift, finding: shiftFinding >= 0 ? findings[shiftFinding]! : { ...state.activeShift.finding, detail: { ...state.activeShift.finding.detail } } },
+    spill: state.spill && { ...state.spill },
+    findings,
+  };
+}
+
+/** Moves a checkpoint's state `shift` slots (whole days) earlier, onto a grid that starts that much later. */
+function shiftState(state: CarriedState, shift: number): void {
+  if (shift === 0) return;
+  const hoursShift = shift / 4;
+  state.excluded = state.excluded.subarray(hoursShift);
+  state.findings = state.findings.filter((f) => f.toSlot > shift || f.ongoing || f === state.activeShift?.finding);
+  for (const f of state.findings) {
+    f.fromSlot -= shift;
+    f.toSlot -= shift;
+  }
+  if (state.nightEpisode) {
+    state.nightEpisode.startNight -= shift;
+    state.nightEpisode.nights = state.nightEpisode.nights.map((n) => n - shift);
+  }
+  for (const episode of [state.up, state.down]) {
+    if (!episode) continue;
+    episode.start -= hoursShift;
+    episode.lastHit -= hoursShift;
+  }
+  if (state.stillRun) state.stillRun.start -= shift;
+  if (state.learnedFromSlot !== null) state.learnedFromSlot -= shift;
+  state.dayStartHour -= hoursShift;
+  if (state.spill) state.spill.slot -= shift;
 }
 
 function median(list: number[], scratch: Float64Array): number {

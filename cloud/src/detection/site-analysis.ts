@@ -1,6 +1,7 @@
 import type { DetectionOptions } from './detection-options.js';
 import { detectorCode } from './findings.js';
-import { analyseMeter, hourlySums, type MeterAnalysis, type ProfileMemo } from './meter-analysis.js';
+import type { AnalysisCheckpoint } from './analysis-checkpoint.js';
+import { analyseMeter, hourlySums, type CheckpointOptions, type MeterAnalysis } from './meter-analysis.js';
 import type { MeterSeries } from './meter-series.js';
 import { MAD_TO_SIGMA, medianAndMad } from './robust.js';
 import type { SlotClock } from './work-calendar.js';
@@ -12,15 +13,25 @@ export type MeterTree = ReadonlyMap<string, readonly string[]>;
  * Analyses the meters of one site on one clock: each meter on its own, then what needs its siblings (a
  * stuck meter is one that stops while the others go on; a main meter is checked against its sub-meters).
  */
-export function analyseSite(series: readonly MeterSeries[], clock: SlotClock, options: DetectionOptions, tree: MeterTree = new Map(), memos?: Map<string, ProfileMemo>): MeterAnalysis[] {
+/**
+ * Live runs keep each meter's checkpoint here: taken up where it still holds, replaced by one taken at
+ * `saveAt`.
+ */
+export interface SiteCheckpoints {
+  byMeter: Map<string, AnalysisCheckpoint>;
+  saveAt: number;
+}
+
+export function analyseSite(series: readonly MeterSeries[], clock: SlotClock, options: DetectionOptions, tree: MeterTree = new Map(), checkpoints?: SiteCheckpoints): MeterAnalysis[] {
   const activity = siteActivity(series, clock.slots);
   const analyses = series.map((s) => {
-    let memo: ProfileMemo | undefined;
-    if (memos) {
-      memo = memos.get(s.meter) ?? new Map();
-      memos.set(s.meter, memo);
+    const analysis = analyseMeterInSite(s, clock, options, activity, checkpoints && { resume: checkpoints.byMeter.get(s.meter), saveAt: checkpoints.saveAt });
+    if (checkpoints) {
+      if (analysis.checkpoint) checkpoints.byMeter.set(s.meter, analysis.checkpoint);
+      else checkpoints.byMeter.delete(s.meter);
+      analysis.checkpoint = undefined;
     }
-    return analyseMeterInSite(s, clock, options, activity, memo);
+    return analysis;
   });
   const byMeter = new Map(analyses.map((a) => [a.series.meter, a]));
   for (const [main, subs] of tree) {
@@ -53,9 +64,9 @@ export function addToActivity(activity: SiteActivity, series: MeterSeries, slots
 }
 
 /** One meter analysed, its stuck findings checked against its siblings in `activity` (which counts it too). */
-export function analyseMeterInSite(series: MeterSeries, clock: SlotClock, options: DetectionOptions, activity: SiteActivity, memo?: ProfileMemo): MeterAnalysis {
+export function analyseMeterInSite(series: MeterSeries, clock: SlotClock, options: DetectionOptions, activity: SiteActivity, checkpoints?: CheckpointOptions): MeterAnalysis {
   const holidays = (day: number) => clock.calendar.holidayOf(day) !== undefined;
-  const analysis = analyseMeter(series, clock, options, holidays, memo);
+  const analysis = analyseMeter(series, clock, options, holidays, checkpoints);
   dropSiteWideStops(analysis, activity);
   return analysis;
 }
@@ -72,7 +83,7 @@ function dropSiteWideStops(analysis: MeterAnalysis, activity: SiteActivity): voi
     if (f.detector !== 'stuck') return true;
     let measuredSlots = 0;
     let movingShare = 0;
-    for (let s = f.fromSlot; s < f.toSlot; s++) {
+    for (let s = Math.max(0, f.fromSlot); s < f.toSlot; s++) {
       // The siblings: everyone measured in this slot but this meter (which stood still).
       const self = Number.isNaN(analysis.series.values[s]!) ? 0 : 1;
       const measured = entry.measured[s]! - self;
@@ -82,7 +93,7 @@ function dropSiteWideStops(analysis: MeterAnalysis, activity: SiteActivity): voi
       movingShare += moving / measured;
     }
     if (measuredSlots === 0 || movingShare / measuredSlots >= 0.5) return true;
-    for (let s = f.fromSlot; s < f.toSlot; s++) if (analysis.detector[s] === stuckCode) analysis.detector[s] = 0;
+    for (let s = Math.max(0, f.fromSlot); s < f.toSlot; s++) if (analysis.detector[s] === stuckCode) analysis.detector[s] = 0;
     return false;
   });
 }

@@ -447,6 +447,23 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    name: 'a log of the 15-minute buckets each rollup refresh recomputed',
+    sql: `
+      -- Whoever keeps a copy of the rollups (the energy detectors) reads what changed since it last
+      -- looked, whichever cloud instance refreshed them: by the transaction that logged the change. Kept
+      -- a day.
+      CREATE TABLE rollup_changes (
+        id bigserial PRIMARY KEY,
+        tx xid8 NOT NULL DEFAULT pg_current_xact_id(),
+        changed_at timestamptz NOT NULL DEFAULT now(),
+        series_ids integer[] NOT NULL,
+        from_ms double precision[] NOT NULL
+      );
+      CREATE INDEX rollup_changes_tx ON rollup_changes (tx);
+    `,
+  },
 ];
 
 // Arbitrary constant: serialises migrations when several cloud instances start against one database.

@@ -109,8 +109,13 @@ export interface TimeSeriesStore {
   timeZoneOf(site: string): Promise<string>;
   /** recomputes the rollups of every interval written since the last refresh */
   refreshRollups(): Promise<RollupRefreshStats>;
-  /** told of the 15-minute buckets each refresh of this instance recomputed */
-  onRollupsChanged(listener: (changes: readonly { seriesId: number; from: number; to: number }[]) => void): void;
+  /**
+   * The 15-minute buckets that refreshes (of any instance) recomputed since the read that returned
+   * `after` as `last` (0 for all that are kept): per series the earliest bucket changed, and the cursor
+   * for the next read. Changes are kept a day (ROLLUP_CHANGES_KEPT_MS): a reader that looks less often
+   * must read everything again.
+   */
+  rollupChangesSince(after: number): Promise<{ last: number; fromBySeries: Map<number, number> }>;
   /** deletes raw readings or rollup buckets older than `before`; returns how many went (estimate for dropped partitions) */
   deleteBefore(target: RetentionTarget, before: number): Promise<number>;
   close(): Promise<void>;

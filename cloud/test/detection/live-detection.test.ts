@@ -170,8 +170,11 @@ describe('live energy detection', () => {
     expect(rows).toEqual([{ type: 'energy_anomaly', device: 'office-a', detail: expect.stringMatching(/stopped counting/) }]);
   });
 
-  it('re-judges the window when late data fills a gap: the gap is no longer a finding', async () => {
-    await store(lateRows);
+  it('re-judges the window when late data fills a gap, even when another cloud instance stored and rolled it up', async () => {
+    // Another instance (its own store and rollup refresher on the same database) takes the late backlog.
+    const otherInstance = await openTimeSeriesStore(db);
+    await otherInstance.write(GW, lateRows);
+    await otherInstance.refreshRollups();
     await detection.runOnce();
     const findings = (await get('facilities', `/api/v1/sites/${SITE}/findings`)).json().findings as { device: string; detector: string }[];
     expect(findings.map((f) => `${f.device} ${f.detector}`).sort()).toEqual(['office-a stuck', 'office-b counter_reset']);

@@ -266,8 +266,8 @@ export class InfluxTimeSeriesStore extends CataloguedStore implements TimeSeries
       .sort((a, b) => a.metric.localeCompare(b.metric));
   }
 
-  onRollupsChanged(listener: (changes: readonly { seriesId: number; from: number; to: number }[]) => void): void {
-    this.rollups.onChanged(listener);
+  rollupChangesSince(after: number): Promise<{ last: number; fromBySeries: Map<number, number> }> {
+    return this.rollups.changesSince(after);
   }
 
   refreshRollups(): Promise<RollupRefreshStats> {

@@ -3,12 +3,9 @@ import type { Bucket, RawPoint, RollupRefreshStats, SeriesRef } from '../time-se
 import { BucketCalculator, combineBuckets, type CounterAnchor } from './bucket-calculator.js';
 import { calendarOf, floorQuarterHour, QUARTER_HOUR_MS, type RollupLevel, type SiteCalendar } from './site-calendar.js';
 
-/** 15-minute buckets of a series starting in [from, to) that a refresh recomputed. */
-export interface RollupChange {
-  seriesId: number;
-  from: number;
-  to: number;
-}
+/** How long the log of recomputed buckets (rollup_changes) is kept. */
+export const ROLLUP_CHANGES_KEPT_MS = 24 * 3_600_000;
+const PRUNE_EVERY_MS = 3_600_000;
 
 /** An interval of one series: [from, to] for raw readings, [from, to) for buckets. */
 export interface SeriesSpan {
@@ -45,7 +42,7 @@ const MERGE_GAP_MS = 6 * 3_600_000;
 /** Spans up to this long are refreshed many series at a time (live traffic); longer ones one by one, paged. */
 const BATCHABLE_SPAN_MS = 6 * 3_600_000;
 /** Series refreshed together in one batch. */
-const BATCH_SERIES = 500;
+const BATCH_SERIES = 250;
 // Arbitrary constant: one refresher at a time across cloud instances, so an older computation never
 // overwrites a newer one.
 const REFRESH_LOCK_ID = 7_362_002;
@@ -114,12 +111,7 @@ const COARSER: readonly [RollupLevel, RollupLevel][] = [
  */
 export class RollupMaintainer {
   private running: Promise<RollupRefreshStats> | undefined;
-  private readonly listeners: ((changes: readonly RollupChange[]) => void)[] = [];
-
-  /** Told of the 15-minute buckets each refresh recomputed (the energy detectors re-read just those). */
-  onChanged(listener: (changes: readonly RollupChange[]) => void): void {
-    this.listeners.push(listener);
-  }
+  private prunedAt = 0;
 
   constructor(
     private readonly db: SqlClient,
@@ -158,11 +150,14 @@ export class RollupMaintainer {
         if (merged.length === 1 && only && only[1] - only[0] <= BATCHABLE_SPAN_MS) small.push({ series: s, from: only[0], to: only[1] });
         else for (const [from, to] of merged) large.push({ series: s, from, to });
       }
-      for (let i = 0; i < small.length; i += BATCH_SERIES) add(await this.refreshSpans(small.slice(i, i + BATCH_SERIES)));
-      // Long spans (a replayed backlog, a backfill) one series at a time, a few side by side.
+      // Short spans in batches of series, long ones (a replayed backlog, a backfill) one series at a
+      // time; a few side by side, since the database works while this process computes.
+      const jobs: SeriesSpan[][] = [];
+      for (let i = 0; i < small.length; i += BATCH_SERIES) jobs.push(small.slice(i, i + BATCH_SERIES));
+      for (const span of large) jobs.push([span]);
       let next = 0;
       const worker = async () => {
-        for (let span = large[next++]; span; span = large[next++]) add(await this.refreshSpans([span]));
+        for (let job = jobs[next++]; job; job = jobs[next++]) add(await this.refreshSpans(job));
       };
       await Promise.all(Array.from({ length: this.concurrency }, worker));
       await this.pending.done(ids);
@@ -209,10 +204,7 @@ export class RollupMaintainer {
       quarterHours.push({ ...w, buckets: calculator.finish() });
     }
     await this.backend.replaceBuckets('15m', quarterHours);
-    if (this.listeners.length > 0) {
-      const changes = windows.map((w) => ({ seriesId: w.series.id, from: w.from, to: w.to }));
-      for (const listener of this.listeners) listener(changes);
-    }
+    await this.logChanges(windows);
 
     const calendars = new Map<string, SiteCalendar>();
     for (const w of windows) if (!calendars.has(w.series.site)) calendars.set(w.series.site, calendarOf(await this.backend.timeZoneOf(w.series.site)));
@@ -222,6 +214,31 @@ export class RollupMaintainer {
       await this.backend.replaceBuckets(coarser, level);
     }
     return { buckets: quarterHours.reduce((n, q) => n + q.buckets.length, 0), readingsRead };
+  }
+
+  /** Logs the 15-minute buckets just recomputed, for the readers that keep a copy (rollupChangesSince). */
+  private async logChanges(windows: readonly SeriesSpan[]): Promise<void> {
+    if (windows.length === 0) return;
+    await this.db.execute('INSERT INTO rollup_changes (series_ids, from_ms) VALUES ($1::int[], $2::float8[])', [windows.map((w) => w.series.id), windows.map((w) => w.from)]);
+    if (Date.now() - this.prunedAt > PRUNE_EVERY_MS) {
+      this.prunedAt = Date.now();
+      await this.db.execute(`DELETE FROM rollup_changes WHERE changed_at < now() - make_interval(secs => $1)`, [ROLLUP_CHANGES_KEPT_MS / 1000]);
+    }
+  }
+
+  /**
+   * The changes logged since the read that returned `after` (0: all that are kept), per series the
+   * earliest bucket changed, and the cursor for the next read. Ids are not committed in order (a
+   * refresh logs from several workers), so the cursor is the oldest transaction still running when
+   * this read began: the next read takes every change from it on, and a change read twice costs a
+   * re-read, never a miss.
+   */
+  async changesSince(after: number): Promise<{ last: number; fromBySeries: Map<number, number> }> {
+    const [snapshot] = await this.db.query<{ xmin: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin');
+    const rows = await this.db.query<{ series_ids: number[]; from_ms: number[] }>('SELECT series_ids, from_ms FROM rollup_changes WHERE tx >= $1::text::xid8', [String(after)]);
+    const fromBySeries = new Map<number, number>();
+    for (const row of rows) row.series_ids.forEach((id, i) => fromBySeries.set(id, Math.min(fromBySeries.get(id) ?? Infinity, row.from_ms[i]!)));
+    return { last: Number(snapshot!.xmin), fromBySeries };
   }
 
   /**

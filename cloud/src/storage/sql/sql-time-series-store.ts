@@ -181,9 +181,10 @@ export class SqlTimeSeriesStore extends CataloguedStore implements TimeSeriesSto
          FROM unnest($1::int[], $2::float8[], $3::float8[]) AS w (id, f, t)
          CROSS JOIN LATERAL (
            SELECT ts, value, quality, agg_count, agg_min, agg_max FROM readings
-            WHERE series_id = w.id AND ts >= to_timestamp(w.f / 1000.0) AND ts <= to_timestamp(w.t / 1000.0)) r
+            WHERE series_id = w.id AND ts >= to_timestamp(w.f / 1000.0) AND ts <= to_timestamp(w.t / 1000.0)
+              AND ts >= to_timestamp($4 / 1000.0) AND ts <= to_timestamp($5 / 1000.0)) r
         ORDER BY w.id, r.ts`,
-      [arrayLiteral(spans.map((s) => s.series.id)), arrayLiteral(spans.map((s) => s.from)), arrayLiteral(spans.map((s) => s.to))],
+      [arrayLiteral(spans.map((s) => s.series.id)), arrayLiteral(spans.map((s) => s.from)), arrayLiteral(spans.map((s) => s.to)), ...outerBounds(spans)],
     );
     for (const row of rows) out.get(row.series_id)?.push(toPoint(row));
     return out;
@@ -240,9 +241,10 @@ export class SqlTimeSeriesStore extends CataloguedStore implements TimeSeriesSto
          FROM unnest($1::int[], $2::float8[], $3::float8[]) AS w (id, f, t)
          CROSS JOIN LATERAL (
            SELECT * FROM ${TABLE[level]}
-            WHERE series_id = w.id AND bucket >= to_timestamp(w.f / 1000.0) AND bucket < to_timestamp(w.t / 1000.0)) r
+            WHERE series_id = w.id AND bucket >= to_timestamp(w.f / 1000.0) AND bucket < to_timestamp(w.t / 1000.0)
+              AND bucket >= to_timestamp($4 / 1000.0) AND bucket <= to_timestamp($5 / 1000.0)) r
         ORDER BY w.id, r.bucket`,
-      [arrayLiteral(spans.map((s) => s.series.id)), arrayLiteral(spans.map((s) => s.from)), arrayLiteral(spans.map((s) => s.to))],
+      [arrayLiteral(spans.map((s) => s.series.id)), arrayLiteral(spans.map((s) => s.from)), arrayLiteral(spans.map((s) => s.to)), ...outerBounds(spans)],
     );
     for (const { series_id, ...bucket } of rows) out.get(series_id)?.push(bucket);
     return out;
@@ -256,8 +258,9 @@ export class SqlTimeSeriesStore extends CataloguedStore implements TimeSeriesSto
     await this.db.transaction(async (tx) => {
       await tx.execute(
         `DELETE FROM ${TABLE[level]} r USING unnest($1::int[], $2::float8[], $3::float8[]) AS w (id, f, t)
-          WHERE r.series_id = w.id AND r.bucket >= to_timestamp(w.f / 1000.0) AND r.bucket < to_timestamp(w.t / 1000.0)`,
-        [arrayLiteral(spans.map((s) => s.series.id)), arrayLiteral(spans.map((s) => s.from)), arrayLiteral(spans.map((s) => s.to))],
+          WHERE r.series_id = w.id AND r.bucket >= to_timestamp(w.f / 1000.0) AND r.bucket < to_timestamp(w.t / 1000.0)
+            AND r.bucket >= to_timestamp($4 / 1000.0) AND r.bucket <= to_timestamp($5 / 1000.0)`,
+        [arrayLiteral(spans.map((s) => s.series.id)), arrayLiteral(spans.map((s) => s.from)), arrayLiteral(spans.map((s) => s.to)), ...outerBounds(spans)],
       );
       for (let i = 0; i < rows.length; i += WRITE_CHUNK) {
         const chunk = rows.slice(i, i + WRITE_CHUNK);
@@ -291,8 +294,8 @@ export class SqlTimeSeriesStore extends CataloguedStore implements TimeSeriesSto
     );
   }
 
-  onRollupsChanged(listener: (changes: readonly { seriesId: number; from: number; to: number }[]) => void): void {
-    this.rollups.onChanged(listener);
+  rollupChangesSince(after: number): Promise<{ last: number; fromBySeries: Map<number, number> }> {
+    return this.rollups.changesSince(after);
   }
 
   refreshRollups(): Promise<RollupRefreshStats> {
@@ -318,4 +321,19 @@ export class SqlTimeSeriesStore extends CataloguedStore implements TimeSeriesSto
   async close(): Promise<void> {
     // The SqlClient is owned by whoever created it.
   }
+}
+
+/**
+ * The earliest start and latest end of many spans, repeated as constants beside the per-span bounds:
+ * the planner cannot see a range inside unnest() and, expecting every series' whole history, picks a
+ * sequential scan of every partition; with the outer range it prunes partitions and uses the index.
+ */
+function outerBounds(spans: readonly SeriesSpan[]): [number, number] {
+  let from = Infinity;
+  let to = -Infinity;
+  for (const s of spans) {
+    if (s.from < from) from = s.from;
+    if (s.to > to) to = s.to;
+  }
+  return [from, to];
 }
