@@ -27,6 +27,7 @@ import { ensureFirstAdmin } from './auth/first-admin.js';
 import { LiveHub } from './live/live-hub.js';
 import { registerEventRoutes } from './api/event-routes.js';
 import { AlarmJobs, AlarmService, registerAlarmRoutes } from './alarms/index.js';
+import { registerWorkOrderRoutes, WorkOrderJobs, WorkOrderRaiser, WorkOrderService } from './workorders/index.js';
 import { registerDoorRoutes } from './api/door-routes.js';
 
 export interface RunningCloud {
@@ -138,6 +139,14 @@ export async function startCloud(input: CloudConfigInput, logger: Logger, option
     cleanups.push(() => alarmJobs.stop());
     // Energy detectors on the rollups: findings, and the energy_anomaly health alarms drawn from them.
     const detection = new DetectionService({ db, timeSeries, config: config.detection, sites: config.sites, logger: log });
+    // Work orders from findings and lasting faults: a round after each detection run, and on a timer.
+    const workOrders = new WorkOrderService({ db, config: config.workOrders, calendar: detection.calendar, logger: log });
+    if (config.workOrders.enabled) {
+      const workOrderJobs = new WorkOrderJobs(new WorkOrderRaiser(db, workOrders, log), config.workOrders.checkEveryMs, log);
+      detection.onRun(() => workOrderJobs.nudge());
+      workOrderJobs.start();
+      cleanups.push(() => workOrderJobs.stop());
+    }
     if (config.detection.enabled) {
       detection.start();
       cleanups.push(() => detection.stop());
@@ -190,6 +199,7 @@ export async function startCloud(input: CloudConfigInput, logger: Logger, option
       live,
       domainRoutes: [(a) => registerAlarmRoutes(a, { alarms }), (a) => registerEventRoutes(a, { db, events }), (a) => registerDoorRoutes(a, { db, commands }),
         (a) => registerFindingRoutes(a, { db, requiredDays: config.detection.settings.minHistoryDays }),
+        (a) => registerWorkOrderRoutes(a, { orders: workOrders }),
       ],
       ...(config.console.dir ? { consoleDir: config.console.dir } : {}),
       trustProxy: config.http.trustProxy,

@@ -4,6 +4,7 @@ import { detectionConfigSchema } from './detection/detection-config.js';
 import { idSchema, loadConfigFile } from '@gatehouse/contracts';
 import { isValidTimeZone } from './storage/rollups/site-calendar.js';
 import { alarmsConfigSchema } from './alarms/alarm-config.js';
+import { workOrdersConfigSchema } from './workorders/work-order-config.js';
 
 const storageSchema = z.discriminatedUnion('kind', [
   z
@@ -177,6 +178,8 @@ export const cloudConfigSchema = z
     detection: detectionConfigSchema.prefault({}),
     /** alarms for guards: priorities, health thresholds, escalation by webhook and e-mail */
     alarms: alarmsConfigSchema.prefault({}),
+    /** maintenance work orders: teams, the rules that raise orders from findings and faults, SLA (docs/work-orders.md) */
+    workOrders: workOrdersConfigSchema.prefault({}),
     /** the web console's built files (console/dist); omitted: the one beside this package */
     console: z.object({ dir: z.string().optional() }).strict().default({}),
     /** run an embedded MQTT broker in this process (site in a box); gateways connect to it */

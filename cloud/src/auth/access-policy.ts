@@ -13,6 +13,12 @@ export const PERMISSIONS = {
   'findings.read': ['admin', 'engineer', 'facilities'],
   /** door, reader and camera events with their pictures */
   'events.read': ['admin', 'guard', 'facilities'],
+  /** work orders (工单): the board, an order and its history */
+  'workorders.read': ['admin', 'guard', 'engineer', 'facilities'],
+  /** raise a work order by hand (a resident's call, a patrol's report) */
+  'workorders.report': ['admin', 'guard', 'facilities'],
+  /** assign, start, hold, complete, close, cancel, reopen orders; checklist, parts, labour, rating */
+  'workorders.manage': ['admin', 'facilities'],
   /** the alarm queue */
   'alarms.read': ['admin', 'guard', 'engineer', 'facilities'],
   /** acknowledge, clear, close alarms */
@@ -93,6 +99,14 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'POST /api/v1/alarms/:id/acknowledge': { permission: 'alarms.handle', site: 'record' },
   'POST /api/v1/alarms/:id/clear': { permission: 'alarms.handle', site: 'record' },
   'POST /api/v1/alarms/:id/close': { permission: 'alarms.handle', site: 'record' },
+
+  'GET /api/v1/work-orders': { permission: 'workorders.read', site: 'query' },
+  'POST /api/v1/work-orders': { permission: 'workorders.report', site: 'record' },
+  'GET /api/v1/work-orders/:id': { permission: 'workorders.read', site: 'record' },
+  'POST /api/v1/work-orders/:id/actions': { permission: 'workorders.manage', site: 'record' },
+  'POST /api/v1/work-orders/:id/comments': { permission: 'workorders.read', site: 'record' },
+  'POST /api/v1/work-orders/:id/rating': { permission: 'workorders.manage', site: 'record' },
+  'PATCH /api/v1/work-orders/:id': { permission: 'workorders.manage', site: 'record' },
 
   'POST /api/v1/sites/:site/doors/:device/commands': { permission: 'doors.command', site: 'param' },
   'GET /api/v1/sites/:site/commands': { permission: 'commands.read', site: 'param' },

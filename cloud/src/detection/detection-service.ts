@@ -74,7 +74,8 @@ function capacityOf(rollups: SiteRollups): number {
  * findings), stores the findings with their evidence, and records each meter's learning state.
  */
 export class DetectionService {
-  private readonly calendar: WorkCalendar;
+  readonly calendar: WorkCalendar;
+  private readonly runListeners: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> = Promise.resolve();
   private stopped = false;
@@ -171,6 +172,11 @@ export class DetectionService {
     return { values: buffers.values.subarray(0, slots), flags: buffers.flags.subarray(0, slots) };
   }
 
+  /** Told after each run that stored findings (the work-order raiser looks at once). */
+  onRun(listener: () => void): void {
+    this.runListeners.push(listener);
+  }
+
   start(): void {
     const tick = () => {
       if (this.stopped) return;
@@ -205,6 +211,7 @@ export class DetectionService {
         run.findings += done.findings;
       }
       run.ms = Date.now() - started;
+      for (const listener of this.runListeners) listener();
       return run;
     });
   }

@@ -464,6 +464,80 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX rollup_changes_tx ON rollup_changes (tx);
     `,
   },
+  {
+    version: 10,
+    name: 'maintenance work orders, their history and what raised them',
+    sql: `
+      -- A work order (工单): raised by hand, from an energy finding or a fault alarm, or by a plan.
+      CREATE TABLE work_orders (
+        id bigserial PRIMARY KEY,
+        site text NOT NULL REFERENCES sites (id),
+        title text NOT NULL,
+        category text NOT NULL,
+        priority integer NOT NULL,
+        state text NOT NULL DEFAULT 'open',
+        origin text NOT NULL,
+        -- automatic orders: the asset and problem (one active order per key and site)
+        source_key text,
+        asset text,
+        building text,
+        floor text,
+        unit text,
+        device text,
+        description text NOT NULL DEFAULT '',
+        -- what raised it: the finding's sentence and chart data, or the alarm and its pictures
+        evidence jsonb,
+        team text,
+        assignee text,
+        requester_name text,
+        requester_contact text,
+        created_by text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        response_due_at timestamptz NOT NULL,
+        resolution_due_at timestamptz NOT NULL,
+        sla_mode text NOT NULL,
+        responded_at timestamptz,
+        completed_at timestamptz,
+        closed_at timestamptz,
+        cancelled_at timestamptz,
+        hold_reason text,
+        occurrences integer NOT NULL DEFAULT 1,
+        last_occurrence_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        condition_cleared_at timestamptz,
+        checklist jsonb NOT NULL DEFAULT '[]',
+        parts jsonb NOT NULL DEFAULT '[]',
+        labour_minutes integer NOT NULL DEFAULT 0,
+        cost_cny numeric(14, 2),
+        rating integer,
+        rating_comment text
+      );
+      CREATE UNIQUE INDEX work_orders_one_active_per_source ON work_orders (site, source_key)
+        WHERE source_key IS NOT NULL AND state IN ('open', 'assigned', 'in_progress', 'on_hold');
+      CREATE INDEX work_orders_board ON work_orders (site, state, priority, created_at DESC);
+      CREATE INDEX work_orders_asset ON work_orders (site, asset) WHERE asset IS NOT NULL;
+      -- Every change: who, when, what (transitions, comments, occurrences, the condition clearing).
+      CREATE TABLE work_order_events (
+        id bigserial PRIMARY KEY,
+        order_id bigint NOT NULL REFERENCES work_orders (id) ON DELETE CASCADE,
+        at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        actor text NOT NULL,
+        kind text NOT NULL,
+        from_state text,
+        to_state text,
+        note text
+      );
+      CREATE INDEX work_order_events_order ON work_order_events (order_id, id);
+      -- Each finding or alarm episode counted on an order, once (the raiser's exactly-once).
+      CREATE TABLE work_order_sources (
+        ref text PRIMARY KEY,
+        order_id bigint NOT NULL REFERENCES work_orders (id) ON DELETE CASCADE,
+        active boolean NOT NULL DEFAULT true,
+        at timestamptz NOT NULL DEFAULT clock_timestamp()
+      );
+      CREATE INDEX work_order_sources_order ON work_order_sources (order_id);
+    `,
+  },
 ];
 
 // Arbitrary constant: serialises migrations when several cloud instances start against one database.

@@ -1,0 +1,419 @@
+import type { Logger } from 'pino';
+import { ApiError } from '../api/errors.js';
+import { auditLog } from '../audit/audit-log.js';
+import type { WorkCalendar } from '../detection/work-calendar.js';
+import type { SqlClient, SqlExecutor } from '../storage/sql-client.js';
+import { minuteOfDay, serviceDeadline } from './sla.js';
+import { workOrdersConfigSchema, type TeamConfig, type WorkOrdersConfig, type WorkOrdersConfigInput } from './work-order-config.js';
+import { nextState, refusalOf, REOPENING_RATING, WORK_ORDER_STATES, type WorkOrderAction, type WorkOrderCategory, type WorkOrderState } from './work-order-rules.js';
+import { appendOrderEvent, loadOrder, orderEvents, selectOrders, type ChecklistItem, type PartUsed, type WorkOrder, type WorkOrderEvent } from './work-order-store.js';
+
+export interface WorkOrderServiceOptions {
+  db: SqlClient;
+  config: WorkOrdersConfigInput;
+  /** the working calendar SLA clocks count working days by (the detectors') */
+  calendar: WorkCalendar;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** What a person fills in to raise an order by hand (报事报修). */
+export interface NewWorkOrder {
+  site: string;
+  title: string;
+  category: WorkOrderCategory;
+  priority: number;
+  description?: string;
+  asset?: string;
+  building?: string;
+  floor?: string;
+  unit?: string;
+  device?: string;
+  team?: string;
+  assignee?: string;
+  requesterName?: string;
+  requesterContact?: string;
+  checklist?: string[];
+  /** a resolution due time earlier than the SLA's (never in the past) */
+  resolutionDueAt?: number;
+}
+
+/** What an automatic order is raised with (the raiser's findings and faults, plans). */
+export interface RaisedWorkOrder {
+  site: string;
+  origin: 'finding' | 'fault' | 'plan';
+  /** the asset or device and the problem: one active order per key */
+  sourceKey: string;
+  title: string;
+  category: WorkOrderCategory;
+  priority: number;
+  team: string;
+  description: string;
+  evidence: Record<string, unknown> | null;
+  device?: string | null;
+  asset?: string | null;
+  checklist?: string[];
+}
+
+export interface WorkOrderFilter {
+  sites: readonly string[] | '*';
+  states?: WorkOrderState[];
+  teams?: string[];
+  categories?: WorkOrderCategory[];
+  priorities?: number[];
+  assignee?: string;
+  asset?: string;
+  limit: number;
+  cursor?: string;
+}
+
+export interface WorkOrderChanges {
+  title?: string;
+  description?: string;
+  priority?: number;
+  /** items ticked or unticked, by index */
+  checklistDone?: { index: number; done: boolean }[];
+  /** items added to the checklist */
+  checklistAdd?: string[];
+  parts?: PartUsed[];
+  labourMinutes?: number;
+  costCny?: number | null;
+}
+
+/**
+ * Work orders: raised by hand or by the raiser, moved through their lifecycle by people, each change in
+ * one transaction with its history line and audit line. Two cloud instances on one database are safe:
+ * every change locks the order's row, and an automatic order's key is unique among active orders.
+ */
+export class WorkOrderService {
+  readonly config: WorkOrdersConfig;
+  private readonly db: SqlClient;
+  private readonly now: () => number;
+
+  constructor(private readonly options: WorkOrderServiceOptions) {
+    this.config = workOrdersConfigSchema.parse(options.config);
+    this.db = options.db;
+    this.now = options.now ?? Date.now;
+  }
+
+  team(id: string): TeamConfig | undefined {
+    return this.config.teams.find((t) => t.id === id);
+  }
+
+  /** The teams that work on a site. */
+  teamsOf(site: string): TeamConfig[] {
+    return this.config.teams.filter((t) => t.sites === undefined || t.sites.includes(site));
+  }
+
+  /** Response and resolution due times of an order of `priority` and `category` raised at `at` on `site`. */
+  async dueTimes(tx: SqlExecutor, site: string, priority: number, category: WorkOrderCategory, at: number): Promise<{ responseDueAt: number; resolutionDueAt: number; mode: '24x7' | 'working_hours' }> {
+    const [row] = await tx.query<{ time_zone: string }>('SELECT time_zone FROM sites WHERE id = $1', [site]);
+    if (!row) throw new ApiError('GH_BAD_REQUEST', `unknown site "${site}"`);
+    const sla = this.config.sla[String(priority) as '1' | '2' | '3' | '4'];
+    const mode = this.config.roundTheClock.includes(category) ? '24x7' : 'working_hours';
+    const hours = { startMinute: minuteOfDay(this.config.workingHours.start), endMinute: minuteOfDay(this.config.workingHours.end) };
+    return {
+      responseDueAt: serviceDeadline(at, sla.responseMinutes, mode, row.time_zone, this.options.calendar, hours),
+      resolutionDueAt: serviceDeadline(at, sla.resolutionMinutes, mode, row.time_zone, this.options.calendar, hours),
+      mode,
+    };
+  }
+
+  async create(input: NewWorkOrder, actor: string): Promise<WorkOrder> {
+    const now = this.now();
+    const id = await this.db.transaction(async (tx) => {
+      await this.checkPlace(tx, input.site, input.asset, input.building, input.device);
+      if (input.team !== undefined) this.checkTeam(input.team, input.site);
+      if (input.assignee !== undefined) await this.checkAssignee(tx, input.assignee, input.site, input.team);
+      const due = await this.dueTimes(tx, input.site, input.priority, input.category, now);
+      if (input.resolutionDueAt !== undefined) {
+        if (input.resolutionDueAt <= now) throw new ApiError('GH_BAD_REQUEST', `resolutionDueAt ${new Date(input.resolutionDueAt).toISOString()} is in the past`);
+        due.resolutionDueAt = Math.min(due.resolutionDueAt, input.resolutionDueAt);
+      }
+      const state: WorkOrderState = input.assignee !== undefined ? 'assigned' : 'open';
+      const [row] = await tx.query<{ id: string }>(
+        `INSERT INTO work_orders (site, title, category, priority, state, origin, asset, building, floor, unit, device, description, team, assignee,
+           requester_name, requester_contact, created_by, created_at, updated_at, last_occurrence_at, response_due_at, resolution_due_at, sla_mode, checklist)
+         VALUES ($1, $2, $3, $4, $5, 'manual', $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, to_timestamp($17 / 1000.0), to_timestamp($17 / 1000.0),
+           to_timestamp($17 / 1000.0), to_timestamp($18 / 1000.0), to_timestamp($19 / 1000.0), $20, $21::jsonb)
+         RETURNING id::text AS id`,
+        [
+          input.site, input.title, input.category, input.priority, state, input.asset ?? null, input.building ?? null, input.floor ?? null, input.unit ?? null,
+          input.device ?? null, input.description ?? '', input.team ?? null, input.assignee ?? null, input.requesterName ?? null, input.requesterContact ?? null,
+          actor, now, due.responseDueAt, due.resolutionDueAt, due.mode, JSON.stringify(checklistOf(input.checklist ?? [])),
+        ],
+      );
+      const orderId = row!.id;
+      await appendOrderEvent(tx, orderId, { actor, kind: 'created', toState: 'open', note: input.requesterName ? `reported by ${input.requesterName}` : null });
+      if (state === 'assigned') await appendOrderEvent(tx, orderId, { actor, kind: 'assign', fromState: 'open', toState: 'assigned', note: `assigned to ${input.assignee}` });
+      await auditLog.append(tx, { actor, site: input.site, action: 'work_order.create', targetType: 'work_order', targetId: orderId, toState: state, note: input.title });
+      return orderId;
+    });
+    return (await loadOrder(this.db, id, this.now()))!;
+  }
+
+  /**
+   * An automatic order for `ref` (a finding or an alarm episode), in the caller's transaction: counted
+   * on the active order of its key if there is one, else a new order. Returns the order's id and whether
+   * it is new; undefined when `ref` was counted already (by this or another instance).
+   */
+  async raise(tx: SqlExecutor, order: RaisedWorkOrder, ref: string, at: number): Promise<{ id: string; created: boolean } | undefined> {
+    const [seen] = await tx.query<{ n: number }>('SELECT 1 AS n FROM work_order_sources WHERE ref = $1', [ref]);
+    if (seen) return undefined;
+    let [active] = await tx.query<{ id: string }>(
+      `SELECT id::text AS id FROM work_orders WHERE site = $1 AND source_key = $2 AND state IN ('open', 'assigned', 'in_progress', 'on_hold') FOR UPDATE`,
+      [order.site, order.sourceKey],
+    );
+    let created = false;
+    if (!active) {
+      const due = await this.dueTimes(tx, order.site, order.priority, order.category, at);
+      [active] = await tx.query<{ id: string }>(
+        `INSERT INTO work_orders (site, title, category, priority, origin, source_key, asset, device, description, evidence, team, created_by,
+           created_at, updated_at, last_occurrence_at, response_due_at, resolution_due_at, sla_mode, checklist)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, 'system', to_timestamp($12 / 1000.0), to_timestamp($12 / 1000.0), to_timestamp($12 / 1000.0),
+           to_timestamp($13 / 1000.0), to_timestamp($14 / 1000.0), $15, $16::jsonb)
+         ON CONFLICT DO NOTHING
+         RETURNING id::text AS id`,
+        [
+          order.site, order.title, order.category, order.priority, order.origin, order.sourceKey, order.asset ?? null, order.device ?? null, order.description,
+          order.evidence === null ? null : JSON.stringify(order.evidence), order.team, at, due.responseDueAt, due.resolutionDueAt, due.mode,
+          JSON.stringify(checklistOf(order.checklist ?? [])),
+        ],
+      );
+      // Another instance raised it between the two statements: its order is the one.
+      if (!active) return undefined;
+      created = true;
+      await appendOrderEvent(tx, active.id, { actor: 'system', kind: 'created', toState: 'open', note: order.description });
+      await auditLog.append(tx, { actor: 'system', site: order.site, action: 'work_order.raise', targetType: 'work_order', targetId: active.id, toState: 'open', note: order.title });
+    } else {
+      await tx.execute(
+        `UPDATE work_orders SET occurrences = occurrences + 1, last_occurrence_at = to_timestamp($2 / 1000.0), condition_cleared_at = NULL,
+           evidence = coalesce($3::jsonb, evidence), updated_at = clock_timestamp() WHERE id = $1`,
+        [active.id, at, order.evidence === null ? null : JSON.stringify(order.evidence)],
+      );
+      await appendOrderEvent(tx, active.id, { actor: 'system', kind: 'occurrence', note: order.description });
+    }
+    const inserted = await tx.query<{ ref: string }>('INSERT INTO work_order_sources (ref, order_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING ref', [ref, active.id]);
+    if (inserted.length === 0) throw new Error(`work order source ${ref} was counted concurrently`);
+    return { id: active.id, created };
+  }
+
+  /** Takes an action on an order, refused with GH_BAD_TRANSITION where its state does not allow it. */
+  async act(id: string, action: WorkOrderAction, actor: string, input: { note?: string; assignee?: string; team?: string; reason?: string }): Promise<WorkOrder> {
+    await this.db.transaction(async (tx) => {
+      const order = await this.lock(tx, id);
+      const to = nextState(action, order.state);
+      if (to === undefined) throw new ApiError('GH_BAD_TRANSITION', `order ${order.number}: ${refusalOf(action, order.state)}`);
+      const sets: string[] = ['state = $2', 'updated_at = clock_timestamp()'];
+      const params: unknown[] = [id, to];
+      const set = (column: string, value: unknown) => {
+        params.push(value);
+        sets.push(`${column} = $${params.length}`);
+      };
+      let note = input.note ?? null;
+      switch (action) {
+        case 'assign': {
+          if (input.assignee === undefined) throw new ApiError('GH_BAD_REQUEST', 'assign needs an assignee (a username)');
+          const team = input.team ?? order.team ?? undefined;
+          if (input.team !== undefined) this.checkTeam(input.team, order.site);
+          await this.checkAssignee(tx, input.assignee, order.site, team);
+          set('assignee', input.assignee);
+          if (input.team !== undefined) set('team', input.team);
+          note = [`assigned to ${input.assignee}${input.team ? ` (${input.team})` : ''}`, input.note].filter(Boolean).join(': ');
+          break;
+        }
+        case 'start':
+          if (order.respondedAt === null) sets.push('responded_at = clock_timestamp()');
+          break;
+        case 'hold':
+          if (!input.reason) throw new ApiError('GH_BAD_REQUEST', 'putting an order on hold needs a reason (waiting for parts, for the resident, …)');
+          set('hold_reason', input.reason);
+          note = [input.reason, input.note].filter(Boolean).join(': ');
+          break;
+        case 'resume':
+          sets.push('hold_reason = NULL');
+          break;
+        case 'complete':
+          sets.push('completed_at = clock_timestamp()');
+          break;
+        case 'close':
+          sets.push('closed_at = clock_timestamp()');
+          break;
+        case 'cancel':
+          if (!input.note) throw new ApiError('GH_BAD_REQUEST', 'cancelling an order needs a note saying why');
+          sets.push('cancelled_at = clock_timestamp()');
+          break;
+        case 'reopen':
+          if (!input.note) throw new ApiError('GH_BAD_REQUEST', 'reopening an order needs a note saying what is still wrong');
+          sets.push('completed_at = NULL', 'closed_at = NULL', 'rating = NULL', 'rating_comment = NULL');
+          if (order.assignee === null) params[1] = 'open';
+          break;
+      }
+      await tx.execute(`UPDATE work_orders SET ${sets.join(', ')} WHERE id = $1`, params);
+      await appendOrderEvent(tx, id, { actor, kind: action, fromState: order.state, toState: params[1] as string, note });
+      await auditLog.append(tx, { actor, site: order.site, action: `work_order.${action}`, targetType: 'work_order', targetId: id, fromState: order.state, toState: params[1] as string, note });
+    });
+    return (await loadOrder(this.db, id, this.now()))!;
+  }
+
+  /** The requester's satisfaction (满意度) on a completed order; 2 or less reopens it. */
+  async rate(id: string, actor: string, rating: number, comment: string | undefined): Promise<WorkOrder> {
+    await this.db.transaction(async (tx) => {
+      const order = await this.lock(tx, id);
+      if (order.state !== 'completed') throw new ApiError('GH_BAD_TRANSITION', `order ${order.number} is ${order.state.replace('_', ' ')}: only a completed order is rated`);
+      const note = `rated ${rating}/5${comment ? `: ${comment}` : ''}`;
+      await tx.execute('UPDATE work_orders SET rating = $2, rating_comment = $3, updated_at = clock_timestamp() WHERE id = $1', [id, rating, comment ?? null]);
+      await appendOrderEvent(tx, id, { actor, kind: 'rating', note });
+      await auditLog.append(tx, { actor, site: order.site, action: 'work_order.rate', targetType: 'work_order', targetId: id, note });
+      if (rating <= REOPENING_RATING) {
+        const to: WorkOrderState = order.assignee === null ? 'open' : 'assigned';
+        await tx.execute(`UPDATE work_orders SET state = $2, completed_at = NULL, updated_at = clock_timestamp() WHERE id = $1`, [id, to]);
+        await appendOrderEvent(tx, id, { actor, kind: 'reopen', fromState: 'completed', toState: to, note: `reopened: the requester rated it ${rating}/5` });
+        await auditLog.append(tx, { actor, site: order.site, action: 'work_order.reopen', targetType: 'work_order', targetId: id, fromState: 'completed', toState: to, note });
+      }
+    });
+    return (await loadOrder(this.db, id, this.now()))!;
+  }
+
+  async comment(id: string, actor: string, text: string): Promise<WorkOrder> {
+    await this.db.transaction(async (tx) => {
+      await this.lock(tx, id);
+      await tx.execute('UPDATE work_orders SET updated_at = clock_timestamp() WHERE id = $1', [id]);
+      await appendOrderEvent(tx, id, { actor, kind: 'comment', note: text });
+    });
+    return (await loadOrder(this.db, id, this.now()))!;
+  }
+
+  /** Checklist, parts, labour and cost, title, description, priority: not allowed once closed or cancelled. */
+  async update(id: string, actor: string, changes: WorkOrderChanges): Promise<WorkOrder> {
+    await this.db.transaction(async (tx) => {
+      const order = await this.lock(tx, id);
+      if (order.state === 'closed' || order.state === 'cancelled') throw new ApiError('GH_BAD_TRANSITION', `order ${order.number} is ${order.state}: reopen it to change it`);
+      const checklist: ChecklistItem[] = order.checklist.map((item) => ({ ...item }));
+      const notes: string[] = [];
+      for (const { index, done } of changes.checklistDone ?? []) {
+        const item = checklist[index];
+        if (!item) throw new ApiError('GH_BAD_REQUEST', `the checklist has no item ${index} (it has ${checklist.length})`);
+        item.done = done;
+        item.doneBy = done ? actor : null;
+        item.doneAt = done ? this.now() : null;
+        notes.push(`${done ? 'done' : 'not done'}: ${item.text}`);
+      }
+      for (const text of changes.checklistAdd ?? []) {
+        checklist.push({ text, done: false, doneBy: null, doneAt: null });
+        notes.push(`checklist item added: ${text}`);
+      }
+      await tx.execute(
+        `UPDATE work_orders SET checklist = $2::jsonb, title = coalesce($3, title), description = coalesce($4, description), priority = coalesce($5, priority),
+           parts = coalesce($6::jsonb, parts), labour_minutes = coalesce($7, labour_minutes),
+           cost_cny = CASE WHEN $8::boolean THEN $9::numeric ELSE cost_cny END, updated_at = clock_timestamp() WHERE id = $1`,
+        [
+          id, JSON.stringify(checklist), changes.title ?? null, changes.description ?? null, changes.priority ?? null,
+          changes.parts === undefined ? null : JSON.stringify(changes.parts), changes.labourMinutes ?? null, changes.costCny !== undefined, changes.costCny ?? null,
+        ],
+      );
+      if (changes.priority !== undefined && changes.priority !== order.priority) notes.push(`priority ${order.priority} → ${changes.priority}`);
+      if (changes.parts !== undefined) notes.push(`parts: ${changes.parts.map((p) => `${p.quantity} × ${p.name}`).join(', ') || 'none'}`);
+      if (changes.labourMinutes !== undefined) notes.push(`labour ${changes.labourMinutes} min`);
+      if (changes.costCny !== undefined) notes.push(`cost ${changes.costCny ?? 'cleared'} CNY`);
+      if (changes.title !== undefined || changes.description !== undefined) notes.push('details edited');
+      await appendOrderEvent(tx, id, { actor, kind: 'update', note: notes.join('; ') || 'no change' });
+    });
+    return (await loadOrder(this.db, id, this.now()))!;
+  }
+
+  async get(id: string): Promise<(WorkOrder & { history: WorkOrderEvent[] }) | undefined> {
+    const order = await loadOrder(this.db, id, this.now());
+    if (!order) return undefined;
+    return { ...order, history: await orderEvents(this.db, id) };
+  }
+
+  async siteOf(id: string): Promise<string | undefined> {
+    const [row] = await this.db.query<{ site: string }>('SELECT site FROM work_orders WHERE id = $1', [id]);
+    return row?.site;
+  }
+
+  /**
+   * Orders matching the filter, most urgent first (priority, then oldest), a page at a time; and how
+   * many match in each state (the board's columns), the state filter aside.
+   */
+  async list(filter: WorkOrderFilter): Promise<{ orders: WorkOrder[]; counts: Record<WorkOrderState, number>; nextCursor: string | null }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (clause: (p: string) => string, value: unknown) => {
+      params.push(value);
+      where.push(clause(`$${params.length}`));
+    };
+    if (filter.sites !== '*') add((p) => `o.site = ANY(${p}::text[])`, filter.sites);
+    if (filter.teams?.length) add((p) => `o.team = ANY(${p}::text[])`, filter.teams);
+    if (filter.categories?.length) add((p) => `o.category = ANY(${p}::text[])`, filter.categories);
+    if (filter.priorities?.length) add((p) => `o.priority = ANY(${p}::int[])`, filter.priorities);
+    if (filter.assignee !== undefined) add((p) => `o.assignee = ${p}`, filter.assignee);
+    if (filter.asset !== undefined) add((p) => `o.asset = ${p}`, filter.asset);
+    const common = where.length > 0 ? where.join(' AND ') : 'true';
+    const countRows = await this.db.query<{ state: WorkOrderState; n: number }>(`SELECT o.state, count(*)::int AS n FROM work_orders o WHERE ${common} GROUP BY o.state`, params);
+    const counts = Object.fromEntries(WORK_ORDER_STATES.map((s) => [s, 0])) as Record<WorkOrderState, number>;
+    for (const row of countRows) counts[row.state] = row.n;
+
+    if (filter.states?.length) add((p) => `o.state = ANY(${p}::text[])`, filter.states);
+    if (filter.cursor !== undefined) {
+      const cursor = parseCursor(filter.cursor);
+      params.push(cursor.priority, cursor.createdAt, cursor.id);
+      const n = params.length;
+      where.push(`(o.priority, o.created_at, o.id) > ($${n - 2}::int, to_timestamp($${n - 1}::float8 / 1000.0), $${n}::bigint)`);
+    }
+    params.push(filter.limit + 1);
+    const orders = await selectOrders(this.db, where.join(' AND ') || 'true', params, this.now(), `ORDER BY o.priority, o.created_at, o.id LIMIT $${params.length}`);
+    const more = orders.length > filter.limit;
+    if (more) orders.pop();
+    const last = orders[orders.length - 1];
+    return { orders, counts, nextCursor: more && last ? `${last.priority}.${last.createdAt}.${last.id}` : null };
+  }
+
+  private async lock(tx: SqlExecutor, id: string): Promise<WorkOrder> {
+    await tx.query('SELECT 1 FROM work_orders WHERE id = $1 FOR UPDATE', [id]);
+    const order = await loadOrder(tx, id, this.now());
+    if (!order) throw new ApiError('GH_NOT_FOUND', `no work order ${id}`);
+    return order;
+  }
+
+  private checkTeam(team: string, site: string): void {
+    const known = this.team(team);
+    if (!known) throw new ApiError('GH_BAD_REQUEST', `unknown team "${team}" (teams: ${this.config.teams.map((t) => t.id).join(', ') || 'none configured'})`);
+    if (known.sites !== undefined && !known.sites.includes(site)) throw new ApiError('GH_BAD_REQUEST', `team "${team}" does not work on site ${site}`);
+  }
+
+  /** The assignee must be an enabled user who may see the site (and a member of the team, when it lists members). */
+  private async checkAssignee(tx: SqlExecutor, username: string, site: string, team: string | undefined): Promise<void> {
+    const [user] = await tx.query<{ sites: string[]; disabled: boolean }>('SELECT sites, disabled FROM users WHERE username = $1', [username]);
+    if (!user || user.disabled) throw new ApiError('GH_BAD_REQUEST', `unknown user "${username}"`);
+    if (!user.sites.includes('*') && !user.sites.includes(site)) throw new ApiError('GH_BAD_REQUEST', `user "${username}" is not granted site ${site}`);
+    const members = team === undefined ? undefined : this.team(team)?.members;
+    if (members && members.length > 0 && !members.includes(username)) throw new ApiError('GH_BAD_REQUEST', `user "${username}" is not a member of team "${team}"`);
+  }
+
+  /** The site exists, and the asset, building and device named are on it. */
+  private async checkPlace(tx: SqlExecutor, site: string, asset?: string, building?: string, device?: string): Promise<void> {
+    const [known] = await tx.query<{ id: string }>('SELECT id FROM sites WHERE id = $1', [site]);
+    if (!known) throw new ApiError('GH_BAD_REQUEST', `unknown site "${site}"`);
+    if (asset !== undefined && (await tx.query('SELECT 1 FROM assets WHERE site = $1 AND id = $2', [site, asset])).length === 0) {
+      throw new ApiError('GH_BAD_REQUEST', `unknown asset "${asset}" on site ${site}`);
+    }
+    if (building !== undefined && (await tx.query('SELECT 1 FROM buildings WHERE site = $1 AND id = $2', [site, building])).length === 0) {
+      throw new ApiError('GH_BAD_REQUEST', `unknown building "${building}" on site ${site}`);
+    }
+    if (device !== undefined && (await tx.query('SELECT 1 FROM devices WHERE site = $1 AND id = $2', [site, device])).length === 0) {
+      throw new ApiError('GH_BAD_REQUEST', `unknown device "${device}" on site ${site}`);
+    }
+  }
+}
+
+function checklistOf(items: readonly string[]): ChecklistItem[] {
+  return items.map((text) => ({ text, done: false, doneBy: null, doneAt: null }));
+}
+
+function parseCursor(cursor: string): { priority: number; createdAt: number; id: string } {
+  const match = /^([1-4])\.(\d{1,15})\.(\d{1,18})$/.exec(cursor);
+  if (!match) throw new ApiError('GH_BAD_REQUEST', 'cursor: expected the nextCursor of the previous page');
+  return { priority: Number(match[1]), createdAt: Number(match[2]), id: match[3]! };
+}
