@@ -232,7 +232,9 @@ export class DetectionService {
     // days its baselines look back to.
     const windowDays = config.settings.profileDays + config.reanalyseDays + 1;
     const gridStart = Math.floor((horizon - windowDays * 86_400_000) / 86_400_000) * 86_400_000;
-    const slots = Math.ceil((horizon - gridStart) / SLOT_MS / 4) * 4;
+    // To a whole hour, and past `now`: a counter event is a fact as soon as it is stored, and need not
+    // wait for its quarter hour to be rolled up.
+    const slots = Math.ceil((Math.max(now, horizon) - gridStart) / SLOT_MS / 4) * 4;
     const clock = new SlotClock(gridStart, slots, timeZone, this.calendar);
     const refs = [...meters.values()];
     let phaseStart = Date.now();
@@ -240,7 +242,7 @@ export class DetectionService {
     const events = await db.query<{ device: string; metric: string; ts: number; quality: string; value: number | null }>(
       `SELECT device, metric, (extract(epoch from ts) * 1000)::float8 AS ts, quality, value FROM counter_events
         WHERE site = $1 AND ts > to_timestamp($2 / 1000.0) AND ts <= to_timestamp($3 / 1000.0) ORDER BY ts`,
-      [site, gridStart, horizon],
+      [site, gridStart, now],
     );
     const names = new Map((await db.query<{ id: string; name: string | null }>('SELECT id, name FROM devices WHERE site = $1', [site])).map((d) => [d.id, d.name]));
     const commLossSlots = Math.ceil((config.settings.commLossMinutes * 60_000) / SLOT_MS);

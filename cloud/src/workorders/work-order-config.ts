@@ -65,6 +65,8 @@ export const workOrdersConfigSchema = z
   .object({
     /** raise orders from findings and faults (the rules below) */
     enabled: z.boolean().default(true),
+    /** the language of the titles, checklists and notes the raiser writes (the facilities team's) */
+    language: z.enum(['zh-CN', 'en']).default('zh-CN'),
     /** how often the raiser looks for new findings and faults, and SLA breaches */
     checkEveryMs: z.number().int().min(100).max(600_000).default(2_000),
     teams: z.array(teamSchema).default([]),

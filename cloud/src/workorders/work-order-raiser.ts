@@ -3,6 +3,7 @@ import { ms } from '../alarms/alarm-store.js';
 import type { SqlClient } from '../storage/sql-client.js';
 import type { WorkOrderRule } from './work-order-config.js';
 import { appendOrderEvent } from './work-order-store.js';
+import { raiserTexts } from './raiser-texts.js';
 import type { WorkOrderService } from './work-order-service.js';
 
 // Arbitrary constant: one raiser round at a time across cloud instances.
@@ -24,6 +25,7 @@ export interface RaiserRound {
  */
 export class WorkOrderRaiser {
   private readonly logger: Logger;
+  private readonly texts: ReturnType<typeof raiserTexts>;
 
   constructor(
     private readonly db: SqlClient,
@@ -32,6 +34,7 @@ export class WorkOrderRaiser {
     private readonly now: () => number = Date.now,
   ) {
     this.logger = logger.child({ component: 'work-order-raiser' });
+    this.texts = raiserTexts(orders.config.language);
   }
 
   async run(): Promise<RaiserRound> {
@@ -76,15 +79,15 @@ export class WorkOrderRaiser {
         site: f.site,
         origin: 'finding',
         sourceKey: `finding:${f.device}:${f.detector}`,
-        title: `${FINDING_TITLES[f.detector] ?? f.detector}: ${meter}`,
+        title: `${this.texts.findingTitles[f.detector] ?? f.detector}: ${meter}`,
         category: rule.category,
         priority: rule.priority,
         team: rule.team,
-        description: `${f.reasonEn}\n${f.reasonZh}`,
+        description: this.texts.lang === 'zh-CN' ? `${f.reasonZh}\n${f.reasonEn}` : `${f.reasonEn}\n${f.reasonZh}`,
         evidence: { kind: 'finding', findingId: f.id, detector: f.detector, variant: f.variant, startAt: f.startAt, endAt: f.endAt, ongoing: f.ongoing, confidence: f.confidence, excess: f.excess, costCny: f.costCny, unit: f.unit, chart: f.evidence ?? null },
         device: f.device,
         asset: f.asset,
-        checklist: FINDING_CHECKLISTS[f.detector],
+        checklist: this.texts.findingChecklists[f.detector],
       });
     }
   }
@@ -118,15 +121,15 @@ export class WorkOrderRaiser {
         site: a.site,
         origin: 'fault',
         sourceKey: `fault:${subject}:${a.type}`,
-        title: `${FAULT_TITLES[a.type] ?? a.type}: ${what}`,
+        title: `${this.texts.faultTitles[a.type] ?? a.type}: ${what}`,
         category: rule.category,
         priority: rule.priority,
         team: rule.team,
-        description: `${FAULT_TITLES[a.type] ?? a.type} since ${new Date(a.raisedAt).toISOString()}${a.detail ? `: ${a.detail}` : ''}`,
+        description: this.texts.faultSince(this.texts.faultTitles[a.type] ?? a.type, a.raisedAt, a.detail),
         evidence: { kind: 'alarm', alarmId: a.id, type: a.type, raisedAt: a.raisedAt, gateway: a.gateway, eventGateway: a.eventGateway, eventId: a.eventId },
         device: a.device,
         asset: a.asset,
-        checklist: FAULT_CHECKLISTS[a.type],
+        checklist: this.texts.faultChecklists[a.type],
       });
     }
   }
@@ -163,7 +166,7 @@ export class WorkOrderRaiser {
           await appendOrderEvent(tx, order.id, {
             actor: 'system',
             kind: 'condition_cleared',
-            note: order.origin === 'finding' ? 'the finding has ended: check the work and close the order' : 'the fault has ended: check the work and close the order',
+            note: order.origin === 'finding' ? this.texts.findingEnded : this.texts.faultEnded,
           });
         }
       });
@@ -171,37 +174,3 @@ export class WorkOrderRaiser {
     return cleared.length;
   }
 }
-
-const FINDING_TITLES: Record<string, string> = {
-  baseline: 'Consumption far from its baseline',
-  base_load: 'Night and weekend base load too high',
-  spike: 'Consumption spike',
-  level_shift: 'Consumption level shifted',
-  stuck: 'Meter stuck',
-  comm_loss: 'Meter not reporting',
-  counter_reset: 'Meter counter reset or replaced',
-  leak: 'Water leak suspected',
-  main_sub: 'Unmetered consumption between main and sub-meters',
-};
-
-const FAULT_TITLES: Record<string, string> = {
-  device_offline: 'Device offline',
-  gateway_offline: 'Gateway offline',
-  meter_comm_error: 'Meter not answering',
-  device_fault: 'Device fault',
-};
-
-const FINDING_CHECKLISTS: Record<string, string[]> = {
-  leak: ['Read the meter at night with all outlets closed', 'Inspect pipes, valves, tanks and toilets on the meter’s branch', 'Repair and read the meter again'],
-  stuck: ['Check the meter display against the reading in Gatehouse', 'Check the meter’s wiring and communication', 'Replace the meter if it does not count'],
-  base_load: ['Walk the area at night: lights, HVAC, pumps left on', 'Check schedules and timers', 'Switch off what should be off'],
-  counter_reset: ['Check whether the meter was replaced or reset', 'Record the old and new meter readings'],
-  comm_loss: ['Check the meter’s power and communication line', 'Check the gateway’s serial or network link'],
-};
-
-const FAULT_CHECKLISTS: Record<string, string[]> = {
-  device_offline: ['Check the device’s power', 'Check its network or serial link', 'Restart it if needed and confirm it is back online'],
-  gateway_offline: ['Check the gateway’s power and network', 'Check the site’s uplink', 'Confirm the gateway is back online'],
-  meter_comm_error: ['Check the meter’s address and wiring on the bus', 'Check the bus termination and power'],
-  device_fault: ['Read the fault on the device', 'Repair or replace it'],
-};

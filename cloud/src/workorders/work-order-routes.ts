@@ -126,6 +126,23 @@ export function registerWorkOrderRoutes(api: Api, deps: { orders: WorkOrderServi
     },
   );
 
+  api.get(
+    '/api/v1/work-order-teams',
+    {
+      schema: {
+        summary: 'The teams orders go to (on the site asked for, or on every granted site), with their members',
+        tags: ['work orders'],
+        querystring: z.object({ site: idParam.optional() }),
+        response: { 200: z.object({ teams: z.array(z.object({ id: z.string(), name: z.string(), sites: z.array(z.string()).nullable(), members: z.array(z.string()) })) }) },
+      },
+    },
+    async (request) => {
+      const sites = listedSites(request, request.query.site);
+      const teams = orders.config.teams.filter((t) => t.sites === undefined || sites === '*' || t.sites.some((s) => sites.includes(s)));
+      return { teams: teams.map((t) => ({ id: t.id, name: t.name, sites: t.sites ?? null, members: t.members })) };
+    },
+  );
+
   api.post(
     '/api/v1/work-orders',
     {

@@ -245,7 +245,8 @@ export class WorkOrderService {
           break;
         case 'reopen':
           if (!input.note) throw new ApiError('GH_BAD_REQUEST', 'reopening an order needs a note saying what is still wrong');
-          sets.push('completed_at = NULL', 'closed_at = NULL', 'rating = NULL', 'rating_comment = NULL');
+          // The last rating stays on record until the next completion is rated.
+          sets.push('completed_at = NULL', 'closed_at = NULL');
           if (order.assignee === null) params[1] = 'open';
           break;
       }

@@ -93,14 +93,15 @@ const SELECT = `SELECT o.id::text AS id, 'WO-' || lpad(o.id::text, 6, '0') AS nu
 
 type Row = Omit<WorkOrder, 'responseSla' | 'resolutionSla'>;
 
-/** Before its due time, "due soon" once this share of the time allowed has gone (or the last hour). */
-const DUE_SOON_SHARE = 0.75;
+/** "Due soon" in the last quarter of the time allowed, and at most in its last 4 hours. */
+const DUE_SOON_SHARE = 0.25;
+const DUE_SOON_MAX_MS = 4 * 3_600_000;
 
 /** Where a clock stands: met or breached once stopped, else on track, due soon or breached by `now`. */
 export function slaStatus(startedAt: number, dueAt: number, stoppedAt: number | null, now: number): SlaStatus {
   if (stoppedAt !== null) return stoppedAt <= dueAt ? 'met' : 'breached';
   if (now > dueAt) return 'breached';
-  const soon = Math.min(startedAt + (dueAt - startedAt) * DUE_SOON_SHARE, dueAt - 3_600_000);
+  const soon = dueAt - Math.min((dueAt - startedAt) * DUE_SOON_SHARE, DUE_SOON_MAX_MS);
   return now >= soon ? 'due_soon' : 'on_track';
 }
 

@@ -10,6 +10,7 @@ import { seedSites } from './work-order-fixtures.js';
 // Findings and lasting faults become work orders by the rules, each counted once, one active order per
 // asset and problem, even with two cloud instances raising at the same time (the machine's PostgreSQL).
 const CONFIG: WorkOrdersConfigInput = {
+  language: 'en',
   teams: [{ id: 'maintenance', name: 'Maintenance' }, { id: 'security-tech', name: 'Security systems' }],
   rules: [
     { findings: ['leak'], category: 'plumbing', priority: 2, team: 'maintenance' },
@@ -161,5 +162,15 @@ describe('work orders raised from findings and faults', () => {
     } finally {
       await second.close();
     }
+  });
+
+  it('writes the orders in the facilities team’s language (Chinese by default)', async () => {
+    const chinese = new WorkOrderRaiser(db, new WorkOrderService({ db, config: { ...CONFIG, language: undefined }, calendar: WorkCalendar.china(), logger: silent }), silent);
+    await finding('water-b1', 'leak');
+    await chinese.run();
+    const [order] = await db.query<{ title: string; description: string; checklist: { text: string }[] }>('SELECT title, description, checklist FROM work_orders');
+    expect(order!.title).toBe('疑似漏水: Tower 1 water (water-b1)');
+    expect(order!.description.split('\n')).toEqual(['water-b1 leak 中文', 'water-b1 leak in English']);
+    expect(order!.checklist[0]!.text).toBe('夜间关闭所有用水点后抄表');
   });
 });

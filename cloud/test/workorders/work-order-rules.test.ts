@@ -55,7 +55,13 @@ describe('SLA clocks', () => {
     const start = 0;
     const due = 8 * 3_600_000;
     expect(slaStatus(start, due, null, 3_600_000)).toBe('on_track');
+    expect(slaStatus(start, due, null, 5.9 * 3_600_000)).toBe('on_track');
     expect(slaStatus(start, due, null, 6.5 * 3_600_000)).toBe('due_soon');
+    // An hour to respond: due soon in its last 15 minutes; three days: in the last 4 hours.
+    expect(slaStatus(0, 3_600_000, null, 40 * 60_000)).toBe('on_track');
+    expect(slaStatus(0, 3_600_000, null, 46 * 60_000)).toBe('due_soon');
+    expect(slaStatus(0, 72 * 3_600_000, null, 67 * 3_600_000)).toBe('on_track');
+    expect(slaStatus(0, 72 * 3_600_000, null, 68.5 * 3_600_000)).toBe('due_soon');
     expect(slaStatus(start, due, null, 7.5 * 3_600_000)).toBe('due_soon');
     expect(slaStatus(start, due, null, due + 1)).toBe('breached');
     expect(slaStatus(start, due, due - 1, due + 10)).toBe('met');

@@ -70,6 +70,16 @@ export function formatShort(ms: number, timeZone: string, now: number = Date.now
   return `${w.year}-${pad(w.month)}-${pad(w.day)}`;
 }
 
+/** To the minute: 21:07 today, 12-06 17:01 on another day of this year (due times, plans). */
+export function formatMinute(ms: number, timeZone: string, now: number = Date.now()): string {
+  const w = wallClock(ms, timeZone);
+  const today = wallClock(now, timeZone);
+  const time = `${pad(w.hour)}:${pad(w.minute)}`;
+  if (w.year === today.year && w.month === today.month && w.day === today.day) return time;
+  if (w.year === today.year) return `${pad(w.month)}-${pad(w.day)} ${time}`;
+  return `${w.year}-${pad(w.month)}-${pad(w.day)} ${time}`;
+}
+
 /** Milliseconds the zone is ahead of UTC at that instant. */
 export function zoneOffsetMs(ms: number, timeZone: string): number {
   const w = wallClock(ms, timeZone);
