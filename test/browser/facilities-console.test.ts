@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import jpegJs from 'jpeg-js';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCloudConfig, startCloud, type RunningCloud } from '@gatehouse/cloud';
@@ -152,6 +153,19 @@ describe('facilities console in Chromium', () => {
       await boxes.nth(i).check();
       await expect.poll(() => boxes.nth(i).isChecked()).toBe(true);
     }
+    // A photo after the work, from the phone's camera (a 2000 × 1500 picture, sent scaled down).
+    const width = 2000;
+    const height = 1500;
+    const pixels = Buffer.alloc(width * height * 4);
+    for (let i = 0; i < width * height; i++) {
+      pixels[i * 4] = Math.floor(((i % width) * 255) / width);
+      pixels[i * 4 + 1] = Math.floor((Math.floor(i / width) * 255) / height);
+      pixels[i * 4 + 2] = 128;
+      pixels[i * 4 + 3] = 255;
+    }
+    const photo = Buffer.from(jpegJs.encode({ data: pixels, width, height }, 90).data);
+    await page.getByTestId('wo-photo-after').setInputFiles({ name: '完工照片.jpg', mimeType: 'image/jpeg', buffer: photo });
+    await page.getByTestId('wo-photo').first().waitFor();
     await page.getByTestId('wo-comment-input').fill('表计寄存器跳变，已核对读数');
     await page.getByTestId('wo-comment').click();
     await page.getByTestId('wo-history').getByText('表计寄存器跳变').waitFor();
@@ -164,11 +178,17 @@ describe('facilities console in Chromium', () => {
     await page.getByTestId('wo-star-2').click();
     await page.getByTestId('wo-rate').click();
     await expect.poll(() => state.innerText()).toBe('已派单');
-    const stored = await api<ApiOrder & { rating: number | null; assignee: string; history: { kind: string; actor: string }[] }>(`/api/v1/work-orders/${order!.id}`);
+    const stored = await api<ApiOrder & { rating: number | null; assignee: string; history: { kind: string; actor: string }[]; photos: { stage: string; fileName: string; contentType: string; url: string; size: number }[] }>(`/api/v1/work-orders/${order!.id}`);
     expect(stored).toMatchObject({ state: 'assigned', assignee: TECH.username, rating: 2 });
     // The technician's steps, in order, each by them; and the system's note that the jump was a one-off.
     const byPeople = stored.history.filter((h) => h.actor !== 'system');
-    expect(byPeople.map((h) => h.kind)).toEqual(['assign', 'start', 'update', 'update', 'comment', 'complete', 'rating', 'reopen']);
+    expect(byPeople.map((h) => h.kind)).toEqual(['assign', 'start', 'update', 'update', 'photo', 'comment', 'complete', 'rating', 'reopen']);
+    // The photo as stored: a JPEG no longer than 1600 px, much lighter than the camera's.
+    expect(stored.photos).toMatchObject([{ stage: 'after', fileName: '完工照片.jpg', contentType: 'image/jpeg' }]);
+    const served = await fetch(`${base}${stored.photos[0]!.url}`, { headers: { authorization: `Bearer ${adminToken}` } });
+    const decoded = jpegJs.decode(new Uint8Array(await served.arrayBuffer()));
+    expect([decoded.width, decoded.height]).toEqual([1600, 1200]);
+    expect(stored.photos[0]!.size).toBeLessThan(photo.length);
     expect(new Set(byPeople.map((h) => h.actor))).toEqual(new Set([TECH.username]));
     expect(stored.history.filter((h) => h.actor === 'system').map((h) => h.kind)).toEqual(['created', 'condition_cleared']);
     await page.getByTestId('wo-detail').scrollIntoViewIfNeeded();

@@ -108,6 +108,8 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'POST /api/v1/work-orders/:id/comments': { permission: 'workorders.read', site: 'record' },
   'POST /api/v1/work-orders/:id/rating': { permission: 'workorders.manage', site: 'record' },
   'PATCH /api/v1/work-orders/:id': { permission: 'workorders.manage', site: 'record' },
+  'POST /api/v1/work-orders/:id/photos': { permission: 'workorders.manage', site: 'record' },
+  'GET /api/v1/work-orders/:id/photos/:photo': { permission: 'workorders.read', site: 'record' },
 
   'POST /api/v1/sites/:site/doors/:device/commands': { permission: 'doors.command', site: 'param' },
   'GET /api/v1/sites/:site/commands': { permission: 'commands.read', site: 'param' },

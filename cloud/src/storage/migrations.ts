@@ -538,6 +538,25 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX work_order_sources_order ON work_order_sources (order_id);
     `,
   },
+  {
+    version: 11,
+    name: 'photos on work orders',
+    sql: `
+      -- Photos before and after the work, as the technician took them (type checked by its bytes).
+      CREATE TABLE work_order_attachments (
+        id bigserial PRIMARY KEY,
+        order_id bigint NOT NULL REFERENCES work_orders (id) ON DELETE CASCADE,
+        stage text NOT NULL,
+        file_name text NOT NULL,
+        content_type text NOT NULL,
+        size integer NOT NULL,
+        data bytea NOT NULL,
+        created_by text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+      );
+      CREATE INDEX work_order_attachments_order ON work_order_attachments (order_id, id);
+    `,
+  },
 ];
 
 // Arbitrary constant: serialises migrations when several cloud instances start against one database.

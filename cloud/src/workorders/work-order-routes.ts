@@ -5,7 +5,7 @@ import { epochMs, idParam, type Api } from '../api/route-types.js';
 import { listedSites, principalOf, requireRecordSite } from '../auth/request-principal.js';
 import { canSeeSite } from '../auth/roles.js';
 import { WORK_ORDER_ACTIONS, WORK_ORDER_CATEGORIES, WORK_ORDER_ORIGINS, WORK_ORDER_STATES, type WorkOrderState } from './work-order-rules.js';
-import type { WorkOrderService } from './work-order-service.js';
+import { MAX_PHOTO_BYTES, type WorkOrderService } from './work-order-service.js';
 import { parseOrderId } from './work-order-store.js';
 
 const nullableMs = epochMs.nullable();
@@ -56,6 +56,17 @@ export const workOrderSchema = z.object({
   ratingComment: z.string().nullable(),
   responseSla: sla,
   resolutionSla: sla,
+});
+
+const photoSchema = z.object({
+  id: z.string(),
+  stage: z.enum(['before', 'after', 'other']),
+  fileName: z.string(),
+  contentType: z.string(),
+  size: z.number().int(),
+  createdBy: z.string(),
+  createdAt: epochMs,
+  url: z.string(),
 });
 
 const historySchema = z.object({ id: z.string(), at: epochMs, actor: z.string(), kind: z.string(), fromState: z.string().nullable(), toState: z.string().nullable(), note: z.string().nullable() });
@@ -187,7 +198,7 @@ export function registerWorkOrderRoutes(api: Api, deps: { orders: WorkOrderServi
         summary: 'One work order (by id or number, WO-000123) with its history, oldest first',
         tags: ['work orders'],
         params: orderParams,
-        response: { 200: workOrderSchema.extend({ history: z.array(historySchema) }), 404: errorBodySchema },
+        response: { 200: workOrderSchema.extend({ history: z.array(historySchema), photos: z.array(photoSchema) }), 404: errorBodySchema },
       },
     },
     async (request) => {
@@ -255,6 +266,57 @@ export function registerWorkOrderRoutes(api: Api, deps: { orders: WorkOrderServi
     async (request) => {
       const id = await requireOrder(request, request.params.id);
       return orders.rate(id, principalOf(request).username, request.body.rating, request.body.comment);
+    },
+  );
+
+  api.post(
+    '/api/v1/work-orders/:id/photos',
+    {
+      // Base64 of a photo of at most MAX_PHOTO_BYTES, and the rest of the body.
+      bodyLimit: Math.ceil((MAX_PHOTO_BYTES * 4) / 3) + 64 * 1024,
+      schema: {
+        summary: 'Add a photo before or after the work: a JPEG, PNG or WebP (checked by its bytes) of at most 5 MiB, base64',
+        tags: ['work orders'],
+        params: orderParams,
+        body: z
+          .object({
+            stage: z.enum(['before', 'after', 'other']),
+            fileName: text(200, 'a file name').min(1, 'expected a file name'),
+            dataBase64: z.string().min(1).regex(/^[A-Za-z0-9+/]+={0,2}$/, 'expected the photo as base64'),
+          })
+          .strict(),
+        response: { 201: photoSchema, 400: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema },
+      },
+    },
+    async (request, reply) => {
+      const id = await requireOrder(request, request.params.id);
+      const { stage, fileName, dataBase64 } = request.body;
+      const photo = await orders.addPhoto(id, principalOf(request).username, { stage, fileName, data: Buffer.from(dataBase64, 'base64') });
+      return reply.code(201).send(photo);
+    },
+  );
+
+  api.get(
+    '/api/v1/work-orders/:id/photos/:photo',
+    {
+      schema: {
+        summary: 'A photo of an order, as the image it is (never as anything a browser would run)',
+        tags: ['work orders'],
+        params: orderParams.extend({ photo: z.string().regex(/^[1-9][0-9]{0,17}$/, 'expected a photo id') }),
+        response: { 200: z.any().meta({ description: 'image/jpeg, image/png or image/webp' }), 404: errorBodySchema },
+      },
+    },
+    async (request, reply) => {
+      const id = await requireOrder(request, request.params.id);
+      const photo = await orders.photo(id, request.params.photo);
+      if (!photo) throw new ApiError('GH_NOT_FOUND', `work order ${request.params.id} has no photo ${request.params.photo}`);
+      return reply
+        .header('content-type', photo.contentType)
+        .header('x-content-type-options', 'nosniff')
+        .header('content-security-policy', "default-src 'none'; sandbox")
+        .header('content-disposition', `inline; filename*=UTF-8''${encodeURIComponent(photo.fileName)}`)
+        .header('cache-control', 'private, max-age=86400')
+        .send(photo.data);
     },
   );
 

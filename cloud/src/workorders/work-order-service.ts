@@ -3,6 +3,7 @@ import { ApiError } from '../api/errors.js';
 import { auditLog } from '../audit/audit-log.js';
 import type { WorkCalendar } from '../detection/work-calendar.js';
 import type { SqlClient, SqlExecutor } from '../storage/sql-client.js';
+import { describeBytes, sniffPhoto } from './photo-check.js';
 import { minuteOfDay, serviceDeadline } from './sla.js';
 import { workOrdersConfigSchema, type TeamConfig, type WorkOrdersConfig, type WorkOrdersConfigInput } from './work-order-config.js';
 import { nextState, refusalOf, REOPENING_RATING, WORK_ORDER_STATES, type WorkOrderAction, type WorkOrderCategory, type WorkOrderState } from './work-order-rules.js';
@@ -66,6 +67,23 @@ export interface WorkOrderFilter {
   limit: number;
   cursor?: string;
 }
+
+/** A photo on an order, without its bytes. */
+export interface WorkOrderPhoto {
+  id: string;
+  stage: 'before' | 'after' | 'other';
+  fileName: string;
+  contentType: string;
+  size: number;
+  createdBy: string;
+  createdAt: number;
+  url: string;
+}
+
+/** A photo's bytes are capped at this; the console scales photos down to well under it before sending. */
+export const MAX_PHOTO_BYTES = 5 * 1024 * 1024;
+/** Photos on one order at most. */
+export const MAX_PHOTOS_PER_ORDER = 20;
 
 export interface WorkOrderChanges {
   title?: string;
@@ -323,10 +341,53 @@ export class WorkOrderService {
     return (await loadOrder(this.db, id, this.now()))!;
   }
 
-  async get(id: string): Promise<(WorkOrder & { history: WorkOrderEvent[] }) | undefined> {
+  async get(id: string): Promise<(WorkOrder & { history: WorkOrderEvent[]; photos: WorkOrderPhoto[] }) | undefined> {
     const order = await loadOrder(this.db, id, this.now());
     if (!order) return undefined;
-    return { ...order, history: await orderEvents(this.db, id) };
+    return { ...order, history: await orderEvents(this.db, id), photos: await this.photos(id) };
+  }
+
+  async photos(id: string): Promise<WorkOrderPhoto[]> {
+    const rows = await this.db.query<Omit<WorkOrderPhoto, 'url'>>(
+      `SELECT p.id::text AS id, p.stage, p.file_name AS "fileName", p.content_type AS "contentType", p.size, p.created_by AS "createdBy",
+              round(extract(epoch from p.created_at) * 1000)::float8 AS "createdAt"
+         FROM work_order_attachments p WHERE p.order_id = $1 ORDER BY p.id`,
+      [id],
+    );
+    return rows.map((r) => ({ ...r, url: `/api/v1/work-orders/${id}/photos/${r.id}` }));
+  }
+
+  /**
+   * Adds a photo (before, after, or other), its type read from its bytes: a JPEG, PNG or WebP of at most
+   * MAX_PHOTO_BYTES, at most MAX_PHOTOS_PER_ORDER per order, not once the order is closed or cancelled.
+   */
+  async addPhoto(id: string, actor: string, photo: { stage: WorkOrderPhoto['stage']; fileName: string; data: Buffer }): Promise<WorkOrderPhoto> {
+    const type = sniffPhoto(photo.data);
+    if (photo.data.length === 0) throw new ApiError('GH_BAD_REQUEST', 'the photo is empty');
+    if (photo.data.length > MAX_PHOTO_BYTES) throw new ApiError('GH_BAD_REQUEST', `the photo is ${(photo.data.length / 1048576).toFixed(1)} MiB: at most ${MAX_PHOTO_BYTES / 1048576} MiB`);
+    if (!type) throw new ApiError('GH_BAD_REQUEST', `not a JPEG, PNG or WebP image (it starts like ${describeBytes(photo.data)})`);
+    const photoId = await this.db.transaction(async (tx) => {
+      const order = await this.lock(tx, id);
+      if (order.state === 'closed' || order.state === 'cancelled') throw new ApiError('GH_BAD_TRANSITION', `order ${order.number} is ${order.state}: reopen it to add photos`);
+      const [count] = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM work_order_attachments WHERE order_id = $1', [id]);
+      if ((count?.n ?? 0) >= MAX_PHOTOS_PER_ORDER) throw new ApiError('GH_CONFLICT', `order ${order.number} has ${MAX_PHOTOS_PER_ORDER} photos already`);
+      const [row] = await tx.query<{ id: string }>(
+        'INSERT INTO work_order_attachments (order_id, stage, file_name, content_type, size, data, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id::text AS id',
+        [id, photo.stage, photo.fileName, type, photo.data.length, photo.data, actor],
+      );
+      await tx.execute('UPDATE work_orders SET updated_at = clock_timestamp() WHERE id = $1', [id]);
+      await appendOrderEvent(tx, id, { actor, kind: 'photo', note: `${photo.stage}: ${photo.fileName}` });
+      return row!.id;
+    });
+    return (await this.photos(id)).find((p) => p.id === photoId)!;
+  }
+
+  async photo(id: string, photoId: string): Promise<{ contentType: string; fileName: string; data: Buffer } | undefined> {
+    const [row] = await this.db.query<{ contentType: string; fileName: string; data: Buffer }>(
+      'SELECT content_type AS "contentType", file_name AS "fileName", data FROM work_order_attachments WHERE order_id = $1 AND id = $2',
+      [id, photoId],
+    );
+    return row;
   }
 
   async siteOf(id: string): Promise<string | undefined> {

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import jpegJs from 'jpeg-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/auth/roles.js';
 import { WorkCalendar } from '../../src/detection/work-calendar.js';
@@ -10,6 +11,8 @@ import { seedSites, WO_CONFIG } from './work-order-fixtures.js';
 
 // The work order API on the machine's PostgreSQL: raising by hand and its refusals, the whole lifecycle
 // with every refused step, the rating that reopens, the board's filters and pages.
+const encodeJpeg = jpegJs.encode;
+
 const FACILITIES: Principal = { kind: 'session', username: 'mgr.sun', displayName: null, roles: ['facilities'], sites: '*' };
 
 describe('work orders over the API (PostgreSQL)', () => {
@@ -206,5 +209,41 @@ describe('work orders over the API (PostgreSQL)', () => {
     const id = (all.orders as unknown as { id: string }[])[0]!.id;
     expect((await northOnly.inject({ url: `/api/v1/work-orders/${id}` })).statusCode).toBe(404);
     expect((await app.inject({ url: '/api/v1/work-orders/WO-abc' })).statusCode).toBe(404);
+  });
+
+  it('takes photos by their bytes (JPEG, PNG, WebP), serves them as images only, and refuses anything else, saying what it is', async () => {
+    const order = await create();
+    const jpeg = Buffer.from(encodeJpeg({ data: Buffer.alloc(16 * 16 * 4, 200), width: 16, height: 16 }, 80).data);
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(32)]);
+    const upload = (data: Buffer, extra: Record<string, unknown> = {}) =>
+      post(`/api/v1/work-orders/${order.id}/photos`, { stage: 'after', fileName: 'after.jpg', dataBase64: data.toString('base64'), ...extra });
+    const added = await upload(jpeg);
+    expect(added.statusCode, added.body).toBe(201);
+    expect(added.json()).toMatchObject({ stage: 'after', fileName: 'after.jpg', contentType: 'image/jpeg', size: jpeg.length, createdBy: 'mgr.sun' });
+    // Named .jpg but a PNG: stored as what it is.
+    expect((await upload(png, { stage: 'before' })).json()).toMatchObject({ contentType: 'image/png', stage: 'before' });
+    const served = await app.inject({ url: (added.json() as { url: string }).url });
+    expect(served.statusCode).toBe(200);
+    expect(served.headers['content-type']).toBe('image/jpeg');
+    expect(served.headers['x-content-type-options']).toBe('nosniff');
+    expect(served.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(Buffer.compare(served.rawPayload, jpeg)).toBe(0);
+
+    const refused = async (data: Buffer | string, message: RegExp, extra: Record<string, unknown> = {}) => {
+      const res = typeof data === 'string' ? await post(`/api/v1/work-orders/${order.id}/photos`, { stage: 'after', fileName: 'x.jpg', dataBase64: data, ...extra }) : await upload(data, extra);
+      expect([res.statusCode, (res.json() as { message: string }).message]).toEqual([400, expect.stringMatching(message)]);
+    };
+    await refused(Buffer.from('<!DOCTYPE html><script>alert(1)</script>'), /not a JPEG, PNG or WebP image \(it starts like HTML\)/);
+    await refused(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'), /starts like SVG/);
+    await refused(Buffer.from('%PDF-1.7'), /starts like a PDF/);
+    await refused(Buffer.concat([jpeg.subarray(0, 3), Buffer.alloc(5 * 1024 * 1024)]), /at most 5 MiB/);
+    await refused('not base64!', /expected the photo as base64/);
+    await refused(jpeg, /stage/, { stage: 'during' });
+    const history = ((await app.inject({ url: `/api/v1/work-orders/${order.id}` })).json() as { photos: unknown[]; history: { kind: string; note: string }[] });
+    expect(history.photos).toHaveLength(2);
+    expect(history.history.filter((h) => h.kind === 'photo').map((h) => h.note)).toEqual(['after: after.jpg', 'before: after.jpg']);
+    await act(order.id, 'cancel', { note: 'tenant fixed it' });
+    expect((await upload(jpeg)).json()).toMatchObject({ code: 'GH_BAD_TRANSITION' });
+    expect((await app.inject({ url: `/api/v1/work-orders/${order.id}/photos/999` })).statusCode).toBe(404);
   });
 });

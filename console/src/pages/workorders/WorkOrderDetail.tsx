@@ -8,11 +8,12 @@ import { formatDateTime, formatMinute } from '../../shell/time';
 import { Lightbox } from '../../ui/Dialog';
 import { ErrorNote } from '../../ui/errors';
 import { FindingChartView } from './FindingChartView';
+import { PhotoSection, type WorkOrderPhoto } from './PhotoSection';
 import { useAssetNames } from './use-asset-names';
 import { SlaBadge, WoPriorityBadge } from './SlaBadge';
 import { ACTIONS_FROM, type Team, type WorkOrder, type WorkOrderAction, type WorkOrderHistory } from './work-order-types';
 
-type Detail = WorkOrder & { history: WorkOrderHistory[] };
+type Detail = WorkOrder & { history: WorkOrderHistory[]; photos: WorkOrderPhoto[] };
 
 /** Actions that need a word from the person: the reason of a hold, why it is cancelled or reopened. */
 const NEEDS_TEXT: Partial<Record<WorkOrderAction, 'reason' | 'note'>> = { hold: 'reason', cancel: 'note', reopen: 'note' };
@@ -293,6 +294,8 @@ export function WorkOrderDetail(props: { id: string; teams: Team[]; onChanged: (
           </ul>
         </section>
       ) : null}
+
+      <PhotoSection orderId={order.id} photos={order.photos} canAdd={manage && order.state !== 'closed' && order.state !== 'cancelled'} onAdded={() => void reload()} />
 
       {order.state === 'completed' && manage ? (
         <section className="detail-section" data-testid="wo-rating">
