@@ -223,6 +223,13 @@ describe('facilities console in Chromium', () => {
     await page.getByTestId('wo-card').first().waitFor();
     expect(await page.getByTestId('wo-card').count()).toBe(2);
     await shot(page, '15-work-orders-board-desktop');
+    // The figures: both orders counted, by month and category, by team.
+    await page.getByTestId('wo-view-figures').click();
+    const figures = page.getByTestId('wo-figures');
+    await figures.waitFor();
+    expect(await figures.locator('.wo-kpi-value').first().innerText()).toBe('2');
+    expect(await figures.locator('svg rect').count()).toBeGreaterThanOrEqual(1);
+    await shot(page, '16-work-order-figures-desktop');
     await context.close();
   }, 60_000);
 });

@@ -103,6 +103,7 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'GET /api/v1/work-orders': { permission: 'workorders.read', site: 'query' },
   'POST /api/v1/work-orders': { permission: 'workorders.report', site: 'record' },
   'GET /api/v1/work-order-teams': { permission: 'workorders.read', site: 'query' },
+  'GET /api/v1/work-order-figures': { permission: 'workorders.read', site: 'query' },
   'GET /api/v1/work-orders/:id': { permission: 'workorders.read', site: 'record' },
   'POST /api/v1/work-orders/:id/actions': { permission: 'workorders.manage', site: 'record' },
   'POST /api/v1/work-orders/:id/comments': { permission: 'workorders.read', site: 'record' },

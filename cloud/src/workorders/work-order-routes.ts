@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { errorBodySchema } from '../api/app.js';
 import { ApiError } from '../api/errors.js';
 import { epochMs, idParam, type Api } from '../api/route-types.js';
+import { instantParam } from '../api/time-params.js';
 import { listedSites, principalOf, requireRecordSite } from '../auth/request-principal.js';
 import { canSeeSite } from '../auth/roles.js';
 import { WORK_ORDER_ACTIONS, WORK_ORDER_CATEGORIES, WORK_ORDER_ORIGINS, WORK_ORDER_STATES, type WorkOrderState } from './work-order-rules.js';
@@ -9,6 +10,7 @@ import { MAX_PHOTO_BYTES, type WorkOrderService } from './work-order-service.js'
 import { parseOrderId } from './work-order-store.js';
 
 const nullableMs = epochMs.nullable();
+
 const sla = z.enum(['on_track', 'due_soon', 'breached', 'met']);
 /** Plain text, stored as given and always served as text (the console never renders it as HTML). */
 const text = (max: number, what: string) => z.string().trim().max(max, `expected ${what} of at most ${max} characters`);
@@ -151,6 +153,44 @@ export function registerWorkOrderRoutes(api: Api, deps: { orders: WorkOrderServi
       const sites = listedSites(request, request.query.site);
       const teams = orders.config.teams.filter((t) => t.sites === undefined || sites === '*' || t.sites.some((s) => sites.includes(s)));
       return { teams: teams.map((t) => ({ id: t.id, name: t.name, sites: t.sites ?? null, members: t.members })) };
+    },
+  );
+
+  const clockFigures = {
+    orders: z.number().int(),
+    mttaMinutes: z.number().nullable().meta({ description: 'mean minutes from raised to started' }),
+    mttrMinutes: z.number().nullable().meta({ description: 'mean minutes from raised to completed' }),
+    responseCompliance: z.number().nullable().meta({ description: 'share started in time (0–1), of those started or already late' }),
+    resolutionCompliance: z.number().nullable().meta({ description: 'share completed in time (0–1), of those completed or already late' }),
+  };
+
+  api.get(
+    '/api/v1/work-order-figures',
+    {
+      schema: {
+        summary: 'MTTA, MTTR and SLA compliance of the orders raised in a period (default the last 12 months), per month and category, per site, per team',
+        tags: ['work orders'],
+        querystring: z.object({ site: idParam.optional(), from: instantParam.optional(), to: instantParam.optional() }),
+        response: {
+          200: z.object({
+            from: epochMs,
+            to: epochMs,
+            ...clockFigures,
+            activeNow: z.number().int(),
+            overdueNow: z.number().int(),
+            byMonth: z.array(z.object({ month: z.string(), category: z.string(), orders: z.number().int() })),
+            bySite: z.array(z.object({ site: z.string(), ...clockFigures })),
+            byTeam: z.array(z.object({ team: z.string().nullable(), ...clockFigures })),
+          }),
+          400: errorBodySchema,
+        },
+      },
+    },
+    async (request) => {
+      const to = request.query.to ?? Date.now();
+      const from = request.query.from ?? to - 365 * 86_400_000;
+      if (from >= to) throw new ApiError('GH_BAD_TIME_RANGE');
+      return orders.figures(listedSites(request, request.query.site), from, to);
     },
   );
 

@@ -246,4 +246,39 @@ describe('work orders over the API (PostgreSQL)', () => {
     expect((await upload(jpeg)).json()).toMatchObject({ code: 'GH_BAD_TRANSITION' });
     expect((await app.inject({ url: `/api/v1/work-orders/${order.id}/photos/999` })).statusCode).toBe(404);
   });
+
+  it('gives MTTA, MTTR and SLA compliance, per month and category, per site and team', async () => {
+    // A fresh period: orders raised from now on; two started and completed, one left late.
+    const from = Date.now() + 1;
+    await new Promise((r) => setTimeout(r, 5));
+    const a = await create({ category: 'hvac', team: 'maintenance', priority: 4 });
+    const b = await create({ category: 'hvac', team: 'maintenance', priority: 4 });
+    const c = await create({ category: 'cleaning', priority: 4 });
+    for (const order of [a, b]) {
+      await act(order.id, 'assign', { assignee: 'tech.zhao' });
+      await act(order.id, 'start');
+      await act(order.id, 'complete');
+    }
+    // c is a day overdue (its clocks set back as if raised long ago).
+    await db.execute(`UPDATE work_orders SET created_at = created_at - interval '3 days', response_due_at = now() - interval '2 days', resolution_due_at = now() - interval '1 day' WHERE id = $1`, [c.id]);
+    const figures = (await app.inject({ url: `/api/v1/work-order-figures?site=sunrise&from=${from - 4 * 86_400_000}` })).json() as Record<string, unknown> & {
+      byMonth: { category: string; orders: number }[];
+      byTeam: { team: string | null; orders: number; resolutionCompliance: number | null }[];
+    };
+    const [row] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM work_orders WHERE site = 'sunrise' AND created_at >= to_timestamp($1 / 1000.0)`, [from - 4 * 86_400_000]);
+    expect(figures.orders).toBe(row!.n);
+    const mine = (await app.inject({ url: `/api/v1/work-order-figures?site=sunrise&from=${from}` })).json() as Record<string, number | null> & { byTeam: { team: string | null; orders: number; resolutionCompliance: number | null }[]; byMonth: { category: string; orders: number }[] };
+    expect(mine).toMatchObject({ orders: 2, responseCompliance: 1, resolutionCompliance: 1 });
+    expect(mine.mttaMinutes).toBeGreaterThanOrEqual(0);
+    expect(mine.mttaMinutes).toBeLessThan(1);
+    expect(mine.byTeam).toEqual([expect.objectContaining({ team: 'maintenance', orders: 2, resolutionCompliance: 1 })]);
+    expect(mine.byMonth.map((m) => [m.category, m.orders])).toEqual([['hvac', 2]]);
+    // Over the longer period the late cleaning order counts against compliance.
+    expect(figures.byMonth.find((m) => m.category === 'cleaning')?.orders).toBeGreaterThanOrEqual(1);
+    const noTeam = figures.byTeam.find((t) => t.team === null)!;
+    expect(noTeam.resolutionCompliance).toBeLessThan(1);
+    expect(figures.overdueNow).toBeGreaterThanOrEqual(1);
+    expect((await app.inject({ url: '/api/v1/work-order-figures?from=2026-02-30x' })).statusCode).toBe(400);
+    expect((await app.inject({ url: `/api/v1/work-order-figures?from=${from}&to=${from - 1}` })).json()).toMatchObject({ code: 'GH_BAD_TIME_RANGE' });
+  });
 });

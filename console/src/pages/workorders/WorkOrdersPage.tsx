@@ -10,6 +10,7 @@ import { ErrorNote } from '../../ui/errors';
 import { NewWorkOrderDialog } from './NewWorkOrderDialog';
 import { SlaBadge, WoPriorityBadge } from './SlaBadge';
 import { WorkOrderDetail } from './WorkOrderDetail';
+import { WorkOrderFigures } from './WorkOrderFigures';
 import { useAssetNames } from './use-asset-names';
 import { CATEGORIES, currentSla, WORK_ORDER_STATES, type Category, type Team, type WorkOrder, type WorkOrderState } from './work-order-types';
 
@@ -42,7 +43,8 @@ export function WorkOrdersPage({ params }: PageProps) {
   const [error, setError] = useState<unknown>(null);
   const [loading, setLoading] = useState(true);
   const generation = useRef(0);
-  const detailId = params[0] && params[0] !== 'new' ? params[0] : null;
+  const showFigures = params[0] === 'figures';
+  const detailId = params[0] && params[0] !== 'new' && !showFigures ? params[0] : null;
   const creating = params[0] === 'new';
 
   const load = useCallback(async () => {
@@ -102,7 +104,16 @@ export function WorkOrdersPage({ params }: PageProps) {
           </button>
         ) : null}
       </div>
-      <div className="tabs wo-tabs" role="tablist" data-testid="wo-tabs">
+      <div className="wo-views" role="tablist">
+        <button type="button" role="tab" aria-selected={!showFigures} className={`chip-button ${!showFigures ? 'active' : ''}`} onClick={() => navigate(pathOf('work-orders'))}>
+          {t('wo.board')}
+        </button>
+        <button type="button" role="tab" aria-selected={showFigures} className={`chip-button ${showFigures ? 'active' : ''}`} data-testid="wo-view-figures" onClick={() => navigate(pathOf('work-orders', 'figures'))}>
+          {t('wo.figures')}
+        </button>
+      </div>
+      {showFigures ? <WorkOrderFigures teams={teams} /> : null}
+      <div className="tabs wo-tabs" role="tablist" data-testid="wo-tabs" hidden={showFigures}>
         {TABS.map((tab) => (
           <button
             key={tab}
@@ -117,7 +128,7 @@ export function WorkOrdersPage({ params }: PageProps) {
           </button>
         ))}
       </div>
-      <div className="filters wo-filters">
+      <div className="filters wo-filters" hidden={showFigures}>
         <label className="field">
           <span>{t('wo.category')}</span>
           <select value={filters.category} data-testid="wo-filter-category" onChange={(e) => setFilters({ ...filters, category: e.target.value as Category | '' })}>
@@ -158,9 +169,9 @@ export function WorkOrdersPage({ params }: PageProps) {
           {t('wo.mine')}
         </label>
       </div>
-      <ErrorNote error={error} />
-      {!loading && orders.length === 0 && !error ? <p className="muted wo-empty">{t('wo.none')}</p> : null}
-      <ul className="wo-list" data-testid="wo-list">
+      <ErrorNote error={showFigures ? null : error} />
+      {!showFigures && !loading && orders.length === 0 && !error ? <p className="muted wo-empty">{t('wo.none')}</p> : null}
+      <ul className="wo-list" data-testid="wo-list" hidden={showFigures}>
         {orders.map((order) => (
           <WorkOrderCard key={order.id} order={order} showSite={site === ALL_SITES} teams={teams} place={placeName} />
         ))}
