@@ -3,7 +3,7 @@ import { auditEntrySchema } from '../audit/audit-routes.js';
 import { eventSchema } from '../api/event-routes.js';
 import { errorBodySchema } from '../api/app.js';
 import { ApiError } from '../api/errors.js';
-import { epochMs, idParam, type Api } from '../api/route-types.js';
+import { epochMs, idParam, listParam, type Api } from '../api/route-types.js';
 import { listedSites, mayDo, principalOf, requireRecordSite } from '../auth/request-principal.js';
 import { ACK_TYPES, ALARM_STATES, ALARM_TYPES, type AlarmState } from './alarm-rules.js';
 import type { AlarmService } from './alarm-service.js';
@@ -58,21 +58,6 @@ const alarmIdParams = z.object({ id: z.string().min(1).max(20) });
 const note = z.string().trim().max(1000, 'expected a note of at most 1000 characters');
 /** Clear and close take an optional note; the body itself may be left out. */
 const optionalNoteBody = z.object({ note: note.optional() }).strict().nullish();
-
-/** `a,b` or `a&…&b`: the values of a list parameter. */
-function listParam<T extends string>(allowed: readonly T[], what: string) {
-  return z
-    .union([z.string(), z.array(z.string())])
-    .transform((value, ctx) => {
-      const items = (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v.length > 0);
-      const bad = items.find((v) => !(allowed as readonly string[]).includes(v));
-      if (bad !== undefined) {
-        ctx.addIssue({ code: 'custom', message: `expected ${what}: ${allowed.join(', ')} (comma-separated); got "${bad}"` });
-        return z.NEVER;
-      }
-      return items as T[];
-    });
-}
 
 const STATE_FILTERS = [...ALARM_STATES, 'open'] as const;
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { errorBodySchema } from '../api/app.js';
 import { ApiError } from '../api/errors.js';
-import { epochMs, idParam, type Api } from '../api/route-types.js';
+import { epochMs, idParam, listParam, type Api } from '../api/route-types.js';
 import { instantParam } from '../api/time-params.js';
 import { listedSites, principalOf, requireRecordSite } from '../auth/request-principal.js';
 import { canSeeSite } from '../auth/roles.js';
@@ -72,19 +72,6 @@ const photoSchema = z.object({
 });
 
 const historySchema = z.object({ id: z.string(), at: epochMs, actor: z.string(), kind: z.string(), fromState: z.string().nullable(), toState: z.string().nullable(), note: z.string().nullable() });
-
-/** `a,b` or repeated: the values of a list parameter, each one of `allowed`. */
-function listParam<T extends string>(allowed: readonly T[], what: string) {
-  return z.union([z.string(), z.array(z.string())]).transform((value, ctx) => {
-    const items = (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v.length > 0);
-    const bad = items.find((v) => !(allowed as readonly string[]).includes(v));
-    if (bad !== undefined) {
-      ctx.addIssue({ code: 'custom', message: `expected ${what}: ${allowed.join(', ')} (comma-separated); got "${bad}"` });
-      return z.NEVER;
-    }
-    return items as T[];
-  });
-}
 
 const orderParams = z.object({ id: z.string().min(1).max(24) });
 const STATE_FILTERS = [...WORK_ORDER_STATES, 'active'] as const;
