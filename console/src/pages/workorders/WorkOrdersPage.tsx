@@ -83,7 +83,7 @@ export function WorkOrdersPage({ params }: PageProps) {
     );
   }, [site]);
 
-  const placeName = useAssetNamesFor(orders);
+  const placeName = useAssetNames(orders.map((o) => o.site));
   if (detailId) {
     return (
       <div className="page wo-page">
@@ -188,10 +188,6 @@ export function WorkOrdersPage({ params }: PageProps) {
       ) : null}
     </div>
   );
-}
-
-function useAssetNamesFor(orders: readonly WorkOrder[]) {
-  return useAssetNames(orders.map((o) => o.site));
 }
 
 function WorkOrderCard({ order, showSite, teams, place }: { order: WorkOrder; showSite: boolean; teams: Team[]; place: (site: string, id: string | null) => string | null }) {
