@@ -1,28 +1,36 @@
 import type { Logger } from 'pino';
-import type { WorkOrderRaiser } from './work-order-raiser.js';
+
+/** One kind of periodic work-order round (the raiser, the plan scheduler, the notifier). */
+export interface WorkOrderRound {
+  name: string;
+  run(): Promise<unknown>;
+}
 
 /**
- * The raiser's timer: a round every `everyMs`, and one at once when nudged (the detectors stored
- * findings), so that a finding becomes an order within a second or two. Rounds never overlap; a failed
- * round is logged and the next runs as usual.
+ * The work-order timer: every `everyMs` it runs each round in turn, and at once when nudged (the
+ * detectors stored findings), so that a finding becomes an order within a second or two. Rounds never
+ * overlap; a failed round is logged and the others, and the next, run as usual.
  */
 export class WorkOrderJobs {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private again = false;
   private stopped = false;
+  private readonly rounds: WorkOrderRound[];
 
   constructor(
-    private readonly raiser: WorkOrderRaiser,
+    rounds: WorkOrderRound | WorkOrderRound[],
     private readonly everyMs: number,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.rounds = Array.isArray(rounds) ? rounds : [rounds];
+  }
 
   start(): void {
     this.schedule();
   }
 
-  /** Runs a round now (or right after the one running). */
+  /** Runs the rounds now (or right after the ones running). */
   nudge(): void {
     if (this.stopped) return;
     if (this.running) {
@@ -30,16 +38,20 @@ export class WorkOrderJobs {
       return;
     }
     if (this.timer) clearTimeout(this.timer);
-    this.running = this.raiser
-      .run()
-      .catch((err: unknown) => this.logger.error({ err }, 'work order round failed'))
-      .finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.nudge();
-        } else this.schedule();
-      });
+    this.running = this.runAll().finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        this.nudge();
+      } else this.schedule();
+    });
+  }
+
+  private async runAll(): Promise<void> {
+    for (const round of this.rounds) {
+      if (this.stopped) return;
+      await round.run().catch((err: unknown) => this.logger.error({ err, round: round.name }, 'work order round failed'));
+    }
   }
 
   private schedule(): void {

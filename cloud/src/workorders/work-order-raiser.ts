@@ -24,6 +24,7 @@ export interface RaiserRound {
  * close. Runs in rounds, one at a time across instances, each change in its own transaction.
  */
 export class WorkOrderRaiser {
+  readonly name = 'raiser';
   private readonly logger: Logger;
   private readonly texts: ReturnType<typeof raiserTexts>;
 
