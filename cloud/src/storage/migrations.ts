@@ -557,6 +557,85 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX work_order_attachments_order ON work_order_attachments (order_id, id);
     `,
   },
+  {
+    version: 12,
+    name: 'the equipment ledger and preventive maintenance plans',
+    sql: `
+      -- The equipment ledger (设备台账): what a facilities team must know of an asset to keep it.
+      -- Assets the configuration declares are replaced by it; those added in the console (declared =
+      -- false) are the console's.
+      ALTER TABLE assets
+        ADD COLUMN declared boolean NOT NULL DEFAULT true,
+        ADD COLUMN make text,
+        ADD COLUMN model text,
+        ADD COLUMN serial_no text,
+        ADD COLUMN installed_on date,
+        ADD COLUMN warranty_until date,
+        ADD COLUMN location text,
+        ADD COLUMN notes text;
+      -- Manuals, certificates and inspection reports kept with an asset (PDF or image, by its bytes).
+      CREATE TABLE asset_documents (
+        id bigserial PRIMARY KEY,
+        site text NOT NULL,
+        asset text NOT NULL,
+        title text NOT NULL,
+        file_name text NOT NULL,
+        content_type text NOT NULL,
+        size integer NOT NULL,
+        data bytea NOT NULL,
+        created_by text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        FOREIGN KEY (site, asset) REFERENCES assets (site, id) ON DELETE CASCADE
+      );
+      CREATE INDEX asset_documents_asset ON asset_documents (site, asset, id);
+      -- A preventive maintenance plan (维保计划): orders on a calendar and/or on usage read from a meter,
+      -- whichever comes first. Plans the configuration declares carry its key.
+      CREATE TABLE maintenance_plans (
+        id bigserial PRIMARY KEY,
+        key text UNIQUE,
+        site text NOT NULL,
+        asset text NOT NULL,
+        name text NOT NULL,
+        template text,
+        category text NOT NULL,
+        priority integer NOT NULL,
+        team text NOT NULL,
+        checklist jsonb NOT NULL DEFAULT '[]',
+        -- calendar: every n days / weeks / months from starts_on (weeks: on the given ISO weekdays)
+        every_n integer,
+        every_unit text,
+        weekdays integer[],
+        starts_on date NOT NULL,
+        -- usage: an order once the meter's counter has advanced this much since the last service
+        usage_device text,
+        usage_metric text,
+        usage_every double precision,
+        usage_baseline double precision,
+        -- how many days before a calendar due date its order is raised
+        lead_days integer NOT NULL DEFAULT 0,
+        active boolean NOT NULL DEFAULT true,
+        created_by text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        FOREIGN KEY (site, asset) REFERENCES assets (site, id) ON DELETE CASCADE
+      );
+      CREATE INDEX maintenance_plans_asset ON maintenance_plans (site, asset);
+      -- Every occurrence of a plan, raised or skipped (with why): none is lost silently.
+      CREATE TABLE plan_occurrences (
+        id bigserial PRIMARY KEY,
+        plan_id bigint NOT NULL REFERENCES maintenance_plans (id) ON DELETE CASCADE,
+        due_on date NOT NULL,
+        trigger text NOT NULL,
+        outcome text NOT NULL,
+        order_id bigint REFERENCES work_orders (id) ON DELETE SET NULL,
+        reason text,
+        actor text NOT NULL,
+        usage_at_raise double precision,
+        recorded_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        UNIQUE (plan_id, due_on, trigger)
+      );
+      CREATE INDEX plan_occurrences_plan ON plan_occurrences (plan_id, due_on DESC);
+    `,
+  },
 ];
 
 // Arbitrary constant: serialises migrations when several cloud instances start against one database.
