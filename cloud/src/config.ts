@@ -5,6 +5,7 @@ import { idSchema, loadConfigFile } from '@gatehouse/contracts';
 import { isValidTimeZone } from './storage/rollups/site-calendar.js';
 import { alarmsConfigSchema } from './alarms/alarm-config.js';
 import { workOrdersConfigSchema } from './workorders/work-order-config.js';
+import { isoDateSchema } from './workorders/plan-schedule.js';
 
 const storageSchema = z.discriminatedUnion('kind', [
   z
@@ -111,6 +112,13 @@ export const cloudConfigSchema = z
                     kind: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/, 'expected a snake_case kind such as main_incomer, pump, ahu, door'),
                     building: idSchema.optional(),
                     devices: z.array(idSchema).default([]),
+                    // The equipment ledger's details: they seed it; edits in the console are kept.
+                    make: z.string().min(1).max(128).optional(),
+                    model: z.string().min(1).max(128).optional(),
+                    serialNo: z.string().min(1).max(128).optional(),
+                    installedOn: isoDateSchema.optional(),
+                    warrantyUntil: isoDateSchema.optional(),
+                    location: z.string().min(1).max(200).optional(),
                   })
                   .strict(),
               )
@@ -201,6 +209,14 @@ export const cloudConfigSchema = z
   .refine((c) => (c.mqtt?.ingestConnections ?? 1) === 1 || c.mqtt?.sharedGroup !== undefined, {
     path: ['mqtt', 'ingestConnections'],
     message: 'more than one ingest connection needs mqtt.sharedGroup (MQTT 5 shared subscriptions share the messages out between them)',
+  })
+  .superRefine((c, ctx) => {
+    // Work-order e-mails go through the alarms' mail server: one smtp section for the whole cloud.
+    c.workOrders.teams.forEach((team, i) => {
+      if (team.email.length > 0 && c.alarms.smtp === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['workOrders', 'teams', i, 'email'], message: `team "${team.id}" has e-mail addresses: that needs alarms.smtp (the mail server)` });
+      }
+    });
   });
 
 export type CloudConfig = z.output<typeof cloudConfigSchema>;

@@ -17,7 +17,7 @@ export const PERMISSIONS = {
   'workorders.read': ['admin', 'guard', 'engineer', 'facilities'],
   /** raise a work order by hand (a resident's call, a patrol's report) */
   'workorders.report': ['admin', 'guard', 'facilities'],
-  /** assign, start, hold, complete, close, cancel, reopen orders; checklist, parts, labour, rating */
+  /** assign, start, hold, complete, close, cancel, reopen orders; checklist, parts, labour, rating; the equipment ledger and plans */
   'workorders.manage': ['admin', 'facilities'],
   /** the alarm queue */
   'alarms.read': ['admin', 'guard', 'engineer', 'facilities'],
@@ -111,6 +111,20 @@ export const ROUTE_ACCESS: Record<string, RouteAccess> = {
   'PATCH /api/v1/work-orders/:id': { permission: 'workorders.manage', site: 'record' },
   'POST /api/v1/work-orders/:id/photos': { permission: 'workorders.manage', site: 'record' },
   'GET /api/v1/work-orders/:id/photos/:photo': { permission: 'workorders.read', site: 'record' },
+
+  'GET /api/v1/assets': { permission: 'workorders.read', site: 'query' },
+  'GET /api/v1/sites/:site/assets/:asset': { permission: 'workorders.read', site: 'param' },
+  'POST /api/v1/sites/:site/assets': { permission: 'workorders.manage', site: 'param' },
+  'PATCH /api/v1/sites/:site/assets/:asset': { permission: 'workorders.manage', site: 'param' },
+  'POST /api/v1/sites/:site/assets/:asset/documents': { permission: 'workorders.manage', site: 'param' },
+  'GET /api/v1/sites/:site/assets/:asset/documents/:document': { permission: 'workorders.read', site: 'param' },
+  'GET /api/v1/maintenance-plan-templates': { permission: 'workorders.read', site: 'none' },
+  'GET /api/v1/maintenance-plans': { permission: 'workorders.read', site: 'query' },
+  'GET /api/v1/maintenance-calendar': { permission: 'workorders.read', site: 'query' },
+  'GET /api/v1/maintenance-plans/:id': { permission: 'workorders.read', site: 'record' },
+  'POST /api/v1/maintenance-plans': { permission: 'workorders.manage', site: 'record' },
+  'PATCH /api/v1/maintenance-plans/:id': { permission: 'workorders.manage', site: 'record' },
+  'POST /api/v1/maintenance-plans/:id/skip': { permission: 'workorders.manage', site: 'record' },
 
   'POST /api/v1/sites/:site/doors/:device/commands': { permission: 'doors.command', site: 'param' },
   'GET /api/v1/sites/:site/commands': { permission: 'commands.read', site: 'param' },

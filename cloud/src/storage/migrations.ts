@@ -630,10 +630,80 @@ export const MIGRATIONS: readonly Migration[] = [
         reason text,
         actor text NOT NULL,
         usage_at_raise double precision,
-        recorded_at timestamptz NOT NULL DEFAULT clock_timestamp(),
-        UNIQUE (plan_id, due_on, trigger)
+        recorded_at timestamptz NOT NULL DEFAULT clock_timestamp()
       );
-      CREATE INDEX plan_occurrences_plan ON plan_occurrences (plan_id, due_on DESC);
+      -- A calendar date is raised or skipped once; usage may come due more than once a day.
+      CREATE UNIQUE INDEX plan_occurrences_calendar ON plan_occurrences (plan_id, due_on) WHERE trigger = 'calendar';
+      CREATE INDEX plan_occurrences_plan ON plan_occurrences (plan_id, due_on DESC, id DESC);
+    `,
+  },
+  {
+    version: 13,
+    name: 'what work-order teams are told of, and the messages to send them',
+    sql: `
+      -- Set once an order's deadline is found breached (a history line, and its team told): never twice.
+      ALTER TABLE work_orders ADD COLUMN response_breach_noted_at timestamptz, ADD COLUMN resolution_breach_noted_at timestamptz;
+      -- Orders already late when this is installed are not announced as breached days after the fact.
+      UPDATE work_orders SET response_breach_noted_at = now()
+        WHERE responded_at IS NULL AND state IN ('open', 'assigned') AND response_due_at < now();
+      UPDATE work_orders SET resolution_breach_noted_at = now()
+        WHERE completed_at IS NULL AND state IN ('open', 'assigned', 'in_progress', 'on_hold') AND resolution_due_at < now();
+      CREATE INDEX work_orders_response_unnoted ON work_orders (response_due_at)
+        WHERE response_breach_noted_at IS NULL AND responded_at IS NULL;
+      CREATE INDEX work_orders_resolution_unnoted ON work_orders (resolution_due_at)
+        WHERE resolution_breach_noted_at IS NULL AND completed_at IS NULL;
+      -- What an order's team is told of (created, assigned, a deadline breached), written by the trigger
+      -- below in the transaction of the history line; the notifier then queues one message per target
+      -- of the team's channels as configured (the configuration is not in the database).
+      CREATE TABLE work_order_notices (
+        id bigserial PRIMARY KEY,
+        order_id bigint NOT NULL REFERENCES work_orders (id) ON DELETE CASCADE,
+        event text NOT NULL,
+        -- the team and assignee when it happened
+        team text NOT NULL,
+        assignee text,
+        at timestamptz NOT NULL DEFAULT clock_timestamp(),
+        tx xid8 NOT NULL DEFAULT pg_current_xact_id(),
+        queued_at timestamptz,
+        targets integer
+      );
+      CREATE INDEX work_order_notices_order ON work_order_notices (order_id);
+      CREATE INDEX work_order_notices_unqueued ON work_order_notices (id) WHERE queued_at IS NULL;
+      -- One message to one webhook or address, retried with backoff: the outbox of the notifier.
+      CREATE TABLE work_order_notifications (
+        id bigserial PRIMARY KEY,
+        notice_id bigint NOT NULL REFERENCES work_order_notices (id) ON DELETE CASCADE,
+        channel text NOT NULL,
+        target text NOT NULL,
+        status text NOT NULL DEFAULT 'pending',
+        attempts integer NOT NULL DEFAULT 0,
+        next_attempt_at timestamptz NOT NULL DEFAULT now(),
+        last_error text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        sent_at timestamptz,
+        UNIQUE (notice_id, channel, target)
+      );
+      CREATE INDEX work_order_notifications_due ON work_order_notifications (next_attempt_at) WHERE status = 'pending';
+      -- Every way an order is created or assigned (by hand, by the raiser, by a plan) writes its history
+      -- line; telling the team from that line keeps the notice in the same transaction as the change.
+      CREATE FUNCTION work_order_notice_of_event() RETURNS trigger LANGUAGE plpgsql AS $f$
+        DECLARE
+          told text := CASE NEW.kind WHEN 'created' THEN 'created' WHEN 'assign' THEN 'assigned'
+            WHEN 'response_breached' THEN 'response_breached' WHEN 'resolution_breached' THEN 'resolution_breached' END;
+        BEGIN
+          IF told IS NULL THEN RETURN NULL; END IF;
+          -- An order raised already assigned is told of once, as created (with its assignee).
+          IF told = 'assigned' AND EXISTS (SELECT 1 FROM work_order_notices n
+                WHERE n.order_id = NEW.order_id AND n.event = 'created' AND n.tx = pg_current_xact_id()) THEN
+            RETURN NULL;
+          END IF;
+          INSERT INTO work_order_notices (order_id, event, team, assignee)
+            SELECT o.id, told, o.team, o.assignee FROM work_orders o WHERE o.id = NEW.order_id AND o.team IS NOT NULL;
+          RETURN NULL;
+        END
+      $f$;
+      CREATE TRIGGER work_order_events_notice AFTER INSERT ON work_order_events
+        FOR EACH ROW EXECUTE FUNCTION work_order_notice_of_event();
     `,
   },
 ];

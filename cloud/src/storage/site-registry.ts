@@ -41,7 +41,22 @@ export interface SiteDeclaration {
   name?: string;
   timeZone: string;
   buildings?: { id: string; name?: string }[];
-  assets?: { id: string; name?: string; kind: string; building?: string; devices?: string[] }[];
+  assets?: DeclaredAsset[];
+}
+
+/** An asset as the configuration declares it; its ledger details only seed the ledger (the console keeps them after). */
+export interface DeclaredAsset {
+  id: string;
+  name?: string;
+  kind: string;
+  building?: string;
+  devices?: string[];
+  make?: string;
+  model?: string;
+  serialNo?: string;
+  installedOn?: string;
+  warrantyUntil?: string;
+  location?: string;
 }
 
 export interface BuildingSummary {
@@ -102,19 +117,39 @@ export class SiteRegistry {
   private async declareBuildingsAndAssets(tx: SqlExecutor, site: SiteDeclaration): Promise<void> {
     const buildings = site.buildings ?? [];
     const assets = site.assets ?? [];
-    await tx.execute('DELETE FROM assets WHERE site = $1 AND NOT (id = ANY($2::text[]))', [site.id, assets.map((a) => a.id)]);
+    // Assets added in the console are not the configuration's to remove.
+    await tx.execute('DELETE FROM assets WHERE site = $1 AND declared AND NOT (id = ANY($2::text[]))', [site.id, assets.map((a) => a.id)]);
     await tx.execute('DELETE FROM buildings WHERE site = $1 AND NOT (id = ANY($2::text[]))', [site.id, buildings.map((b) => b.id)]);
     await tx.execute(
       `INSERT INTO buildings (site, id, name) SELECT $1, i, n FROM unnest($2::text[], $3::text[]) AS x (i, n)
        ON CONFLICT (site, id) DO UPDATE SET name = EXCLUDED.name`,
       [site.id, buildings.map((b) => b.id), buildings.map((b) => b.name ?? null)],
     );
+    const column = (pick: (a: DeclaredAsset) => string | undefined) => assets.map((a) => pick(a) ?? null);
     await tx.execute(
-      `INSERT INTO assets (site, id, name, kind, building) SELECT $1, i, n, k, b FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS x (i, n, k, b)
-       ON CONFLICT (site, id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, building = EXCLUDED.building`,
-      [site.id, assets.map((a) => a.id), assets.map((a) => a.name ?? null), assets.map((a) => a.kind), assets.map((a) => a.building ?? null)],
+      `INSERT INTO assets (site, id, name, kind, building, declared, make, model, serial_no, installed_on, warranty_until, location)
+         SELECT $1, i, n, k, b, true, mk, md, sn, io::date, wu::date, loc
+           FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
+             AS x (i, n, k, b, mk, md, sn, io, wu, loc)
+       ON CONFLICT (site, id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, building = EXCLUDED.building, declared = true,
+         make = COALESCE(assets.make, EXCLUDED.make), model = COALESCE(assets.model, EXCLUDED.model),
+         serial_no = COALESCE(assets.serial_no, EXCLUDED.serial_no), installed_on = COALESCE(assets.installed_on, EXCLUDED.installed_on),
+         warranty_until = COALESCE(assets.warranty_until, EXCLUDED.warranty_until), location = COALESCE(assets.location, EXCLUDED.location)`,
+      [
+        site.id,
+        column((a) => a.id),
+        column((a) => a.name),
+        column((a) => a.kind),
+        column((a) => a.building),
+        column((a) => a.make),
+        column((a) => a.model),
+        column((a) => a.serialNo),
+        column((a) => a.installedOn),
+        column((a) => a.warrantyUntil),
+        column((a) => a.location),
+      ],
     );
-    await tx.execute('DELETE FROM asset_devices WHERE site = $1', [site.id]);
+    await tx.execute('DELETE FROM asset_devices d USING assets a WHERE d.site = $1 AND a.site = d.site AND a.id = d.asset AND a.declared', [site.id]);
     const links = assets.flatMap((a) => (a.devices ?? []).map((device) => ({ asset: a.id, device })));
     await tx.execute(
       'INSERT INTO asset_devices (site, asset, device) SELECT $1, a, d FROM unnest($2::text[], $3::text[]) AS x (a, d) ON CONFLICT DO NOTHING',

@@ -5,3 +5,7 @@ export { WorkOrderJobs } from './work-order-jobs.js';
 export { registerWorkOrderRoutes } from './work-order-routes.js';
 export { WORK_ORDER_STATES, WORK_ORDER_ACTIONS, WORK_ORDER_CATEGORIES, TRANSITIONS, nextState } from './work-order-rules.js';
 export { serviceDeadline } from './sla.js';
+export { AssetLedger } from './asset-ledger.js';
+export { MaintenancePlans, type UsageReader } from './maintenance-plans.js';
+export { registerLedgerRoutes } from './ledger-routes.js';
+export { resolvePlan } from './plan-input.js';

@@ -1,6 +1,7 @@
 import { idSchema } from '@gatehouse/contracts';
 import { z } from 'zod';
 import { DETECTORS } from '../detection/findings.js';
+import { planInputSchema, resolvePlan } from './plan-input.js';
 import { minuteOfDay } from './sla.js';
 import { WORK_ORDER_CATEGORIES } from './work-order-rules.js';
 
@@ -71,6 +72,8 @@ export const workOrdersConfigSchema = z
     checkEveryMs: z.number().int().min(100).max(600_000).default(2_000),
     teams: z.array(teamSchema).default([]),
     rules: z.array(ruleSchema).default([]),
+    /** preventive maintenance plans (维保计划) kept by the configuration, by key; the console adds others */
+    plans: z.array(planInputSchema.extend({ key: idSchema })).default([]),
     /** SLA per priority "1" … "4" */
     sla: z
       .object({ '1': slaSchema, '2': slaSchema, '3': slaSchema, '4': slaSchema })
@@ -95,6 +98,15 @@ export const workOrdersConfigSchema = z
     config.rules.forEach((rule, i) => {
       if (!teams.has(rule.team)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'team'], message: `unknown team "${rule.team}" (declared: ${[...teams].join(', ') || 'none'})` });
       if (rule.findings.length === 0 && rule.faults.length === 0) ctx.addIssue({ code: 'custom', path: ['rules', i], message: 'a rule needs findings or faults to raise orders from' });
+    });
+    config.plans.forEach((plan, i) => {
+      if (config.plans.findIndex((o) => o.key === plan.key) !== i) ctx.addIssue({ code: 'custom', path: ['plans', i, 'key'], message: `plan "${plan.key}" is declared twice` });
+      if (!teams.has(plan.team)) ctx.addIssue({ code: 'custom', path: ['plans', i, 'team'], message: `unknown team "${plan.team}" (declared: ${[...teams].join(', ') || 'none'})` });
+      try {
+        resolvePlan(plan, config.language);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['plans', i], message: (err as Error).message });
+      }
     });
     // (Refinements run on invalid times too: those are reported already.)
     const minute = (hhmm: string) => {

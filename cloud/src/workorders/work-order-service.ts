@@ -54,6 +54,8 @@ export interface RaisedWorkOrder {
   device?: string | null;
   asset?: string | null;
   checklist?: string[];
+  /** planned work: its response clock starts then (the due date's start), and it is due by resolutionDueAt */
+  plannedFor?: { startsAt: number; resolutionDueAt: number };
 }
 
 export interface WorkOrderFilter {
@@ -205,7 +207,8 @@ export class WorkOrderService {
     );
     let created = false;
     if (!active) {
-      const due = await this.dueTimes(tx, order.site, order.priority, order.category, at);
+      const due = await this.dueTimes(tx, order.site, order.priority, order.category, Math.max(at, order.plannedFor?.startsAt ?? at));
+      if (order.plannedFor) due.resolutionDueAt = Math.max(order.plannedFor.resolutionDueAt, due.responseDueAt);
       [active] = await tx.query<{ id: string }>(
         `INSERT INTO work_orders (site, title, category, priority, origin, source_key, asset, device, description, evidence, team, created_by,
            created_at, updated_at, last_occurrence_at, response_due_at, resolution_due_at, sla_mode, checklist)
@@ -249,6 +252,11 @@ export class WorkOrderService {
         params.push(value);
         sets.push(`${column} = $${params.length}`);
       };
+      // The service's clock, as when raising: response and resolution times are measured on one clock.
+      const stamp = (column: string) => {
+        params.push(this.now());
+        sets.push(`${column} = to_timestamp($${params.length}::float8 / 1000.0)`);
+      };
       let note = input.note ?? null;
       switch (action) {
         case 'assign': {
@@ -262,7 +270,7 @@ export class WorkOrderService {
           break;
         }
         case 'start':
-          if (order.respondedAt === null) sets.push('responded_at = clock_timestamp()');
+          if (order.respondedAt === null) stamp('responded_at');
           break;
         case 'hold':
           if (!input.reason) throw new ApiError('GH_BAD_REQUEST', 'putting an order on hold needs a reason (waiting for parts, for the resident, …)');
@@ -273,14 +281,14 @@ export class WorkOrderService {
           sets.push('hold_reason = NULL');
           break;
         case 'complete':
-          sets.push('completed_at = clock_timestamp()');
+          stamp('completed_at');
           break;
         case 'close':
-          sets.push('closed_at = clock_timestamp()');
+          stamp('closed_at');
           break;
         case 'cancel':
           if (!input.note) throw new ApiError('GH_BAD_REQUEST', 'cancelling an order needs a note saying why');
-          sets.push('cancelled_at = clock_timestamp()');
+          stamp('cancelled_at');
           break;
         case 'reopen':
           if (!input.note) throw new ApiError('GH_BAD_REQUEST', 'reopening an order needs a note saying what is still wrong');
