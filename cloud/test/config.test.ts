@@ -17,8 +17,30 @@ describe('cloud config', () => {
     // The demo prices energy by time of use, every hour of the day covered.
     expect(demo.sites[0]?.tariff?.water).toEqual({ price: 5.2 });
     expect(demo.detection).toMatchObject({ enabled: true, everyMs: 60_000, calendar: 'cn' });
+    expect(demo.workOrders.plans.map((p) => [p.key, p.template])).toEqual([
+      ['b1-lift-a-15d', 'lift_15_day'],
+      ['b2-lift-a-15d', 'lift_15_day'],
+      ['fire-monthly', 'fire_monthly'],
+      ['booster-pump-service', 'pump_service'],
+    ]);
     expect(demo.sites[0]?.assets.flatMap((a) => a.devices).sort()).toEqual(['b1-main', 'b2-main', 'cam-carpark', 'cam-lobby', 'door-lobby', 'gate-carpark', 'podium-hvac', 'podium-retail', 'pump-room', 'water-main']);
     expect(loadCloudConfig(repo('deploy/compose/cloud.yaml')).mqtt?.url).toBe('mqtt://mosquitto:1883');
+  });
+
+  it('declares plans only on assets the same file declares, naming the one it does not know', () => {
+    const config = (asset: string) =>
+      [
+        'embeddedBroker: { port: 1884 }',
+        'storage: { kind: pglite }',
+        'sites:',
+        '  - { id: s1, assets: [{ id: lift-1, kind: lift }] }',
+        'workOrders:',
+        '  teams: [{ id: lifts, name: Lifts }]',
+        `  plans: [{ key: l1, site: s1, asset: ${asset}, template: lift_15_day, team: lifts, startsOn: '2026-01-02' }]`,
+        '',
+      ].join('\n');
+    expect(parseConfigText(config('lift-1'), 'cloud.yaml', cloudConfigSchema).workOrders.plans[0]).toMatchObject({ key: 'l1', asset: 'lift-1' });
+    expect(() => parseConfigText(config('lift-2'), 'cloud.yaml', cloudConfigSchema)).toThrow('workOrders.plans[0].asset (line 7): no asset "lift-2" in the assets of site s1');
   });
 
   it('needs a broker: an mqtt section or the embedded one', () => {

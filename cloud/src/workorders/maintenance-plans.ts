@@ -340,7 +340,8 @@ export class MaintenancePlans {
 
   async create(definition: PlanDefinition, actor: string, key: string | null = null): Promise<MaintenancePlan> {
     const id = await this.db.transaction(async (tx) => {
-      await this.check(tx, definition);
+      // A declared plan's meter may not have reported yet on a first start: its usage waits for it.
+      await this.check(tx, definition, { deviceKnown: key === null });
       const [row] = await tx.query<{ id: string }>(
         `INSERT INTO maintenance_plans (key, site, asset, name, template, category, priority, team, checklist, every_n, every_unit, weekdays, starts_on,
            usage_device, usage_metric, usage_every, lead_days, active, created_by, created_at)
@@ -359,7 +360,7 @@ export class MaintenancePlans {
       const [row] = await tx.query<PlanRow>(`${SELECT_PLANS} WHERE p.id = $1 FOR UPDATE OF p`, [id]);
       if (!row) throw new ApiError('GH_NOT_FOUND', `no maintenance plan ${id}`);
       const merged: PlanDefinition = { ...definitionOf(row), ...changes };
-      await this.check(tx, merged);
+      await this.check(tx, merged, { deviceKnown: row.key === null });
       const usageChanged = changes.usage !== undefined && JSON.stringify(changes.usage) !== JSON.stringify(usageOf(row));
       const m = merged;
       await tx.execute(
@@ -456,7 +457,7 @@ export class MaintenancePlans {
     };
   }
 
-  private async check(tx: SqlExecutor, plan: PlanDefinition): Promise<void> {
+  private async check(tx: SqlExecutor, plan: PlanDefinition, options: { deviceKnown: boolean }): Promise<void> {
     const [asset] = await tx.query('SELECT 1 FROM assets WHERE site = $1 AND id = $2', [plan.site, plan.asset]);
     if (!asset) throw new ApiError('GH_BAD_REQUEST', `unknown asset "${plan.asset}" on site ${plan.site}`);
     if (!this.orders.teamsOf(plan.site).some((t) => t.id === plan.team)) {
@@ -464,7 +465,7 @@ export class MaintenancePlans {
     }
     if (!plan.calendar && !plan.usage) throw new ApiError('GH_BAD_REQUEST', 'a plan needs a calendar (every N days, weeks or months), a usage threshold, or both');
     if (plan.calendar?.weekdays?.length && plan.calendar.unit !== 'week') throw new ApiError('GH_BAD_REQUEST', 'weekdays apply to weekly plans only');
-    if (plan.usage) {
+    if (plan.usage && options.deviceKnown) {
       const [device] = await tx.query('SELECT 1 FROM devices WHERE site = $1 AND id = $2', [plan.site, plan.usage.device]);
       if (!device) throw new ApiError('GH_BAD_REQUEST', `unknown device "${plan.usage.device}" on site ${plan.site}`);
     }

@@ -293,6 +293,18 @@ describe('equipment ledger and maintenance plans (PostgreSQL)', () => {
     expect(detail.usageProgress).toEqual({ since: 0, every: 1_000, current: 21_200 });
   });
 
+  it('keeps plans the configuration declares by key: made once, brought up to date, paused when no longer declared', async () => {
+    const declared = { site: SITE, asset: 'fire-panel', name: 'Monthly fire inspection', template: 'fire_monthly', category: 'fire' as const, priority: 2, team: 'maintenance', checklist: ['Panel'], calendar: { every: 1, unit: 'month' as const }, startsOn: '2026-08-01', leadDays: 3, usage: { device: 'meter-not-reported-yet', metric: 'run_hours', every: 100 }, active: true, key: 'fire-monthly' };
+    await instance().declare([declared]);
+    await instance().declare([{ ...declared, priority: 1, checklist: ['Panel', 'Hydrants'] }]);
+    const [plan, ...more] = await db.query<{ id: string; priority: number; checklist: string[]; active: boolean }>("SELECT id::text AS id, priority, checklist, active FROM maintenance_plans WHERE key = 'fire-monthly'");
+    expect(more).toHaveLength(0);
+    expect([plan!.priority, plan!.checklist, plan!.active]).toEqual([1, ['Panel', 'Hydrants'], true]);
+    await instance().declare([]);
+    const [paused] = await db.query<{ active: boolean }>("SELECT active FROM maintenance_plans WHERE key = 'fire-monthly'");
+    expect(paused!.active).toBe(false);
+  });
+
   it('refuses plans that name unknown assets, teams or meters, or have no schedule, saying which', async () => {
     const refused = async (body: Record<string, unknown>, message: string | RegExp) => {
       const res = await post('/api/v1/maintenance-plans', { site: SITE, asset: 'lift-1', template: 'lift_15_day', team: 'maintenance', startsOn: '2026-03-03', ...body });
