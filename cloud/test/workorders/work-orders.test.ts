@@ -281,4 +281,27 @@ describe('work orders over the API (PostgreSQL)', () => {
     expect((await app.inject({ url: '/api/v1/work-order-figures?from=2026-02-30x' })).statusCode).toBe(400);
     expect((await app.inject({ url: `/api/v1/work-order-figures?from=${from}&to=${from - 1}` })).json()).toMatchObject({ code: 'GH_BAD_TIME_RANGE' });
   });
+
+  it('lets one of two cloud instances win a race on the same order: one step taken, the other refused, history exact', async () => {
+    const order = await create({ title: 'Race: corridor light', assignee: 'tech.zhao', team: 'maintenance' });
+    const [a, b] = [0, 1].map(() => new WorkOrderService({ db, config: WO_CONFIG, calendar: WorkCalendar.china(), logger: silent }));
+    for (let round = 0; round < 5; round++) {
+      const fresh = await create({ title: `Race ${round}`, assignee: 'tech.zhao', team: 'maintenance' });
+      const outcomes = await Promise.allSettled([a!.act(fresh.id, 'start', 'tech.zhao', {}), b!.act(fresh.id, 'start', 'tech.qian', {})]);
+      expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+      const refused = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+      expect((refused.reason as Error).message).toBe(`order ${fresh.number}: cannot start an order that is in progress: only from assigned`);
+      const history = (await app.inject({ url: `/api/v1/work-orders/${fresh.id}` })).json() as { history: { kind: string }[] };
+      expect(history.history.filter((h) => h.kind === 'start')).toHaveLength(1);
+    }
+    // Two ratings at once on a completed order: one is recorded, the order reopened once.
+    await a!.act(order.id, 'start', 'tech.zhao', {});
+    await a!.act(order.id, 'complete', 'tech.zhao', {});
+    const ratings = await Promise.allSettled([a!.rate(order.id, 'mgr.sun', 2, 'Still flickers'), b!.rate(order.id, 'mgr.sun', 1, 'Dark now')]);
+    expect(ratings.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const detail = (await app.inject({ url: `/api/v1/work-orders/${order.id}` })).json() as { state: string; history: { kind: string }[] };
+    expect(detail.state).toBe('assigned');
+    expect(detail.history.filter((h) => h.kind === 'rating' || h.kind === 'reopen').length).toBeLessThanOrEqual(2);
+    expect(detail.history.filter((h) => h.kind === 'reopen')).toHaveLength(1);
+  });
 });
