@@ -28,6 +28,7 @@ import { LiveHub } from './live/live-hub.js';
 import { registerEventRoutes } from './api/event-routes.js';
 import { AlarmJobs, AlarmService, registerAlarmRoutes } from './alarms/index.js';
 import { registerWorkOrderRoutes, WorkOrderJobs, WorkOrderRaiser, WorkOrderService } from './workorders/index.js';
+import { WorkOrderNotifier } from './workorders/work-order-notifier.js';
 import { registerDoorRoutes } from './api/door-routes.js';
 
 export interface RunningCloud {
@@ -141,12 +142,15 @@ export async function startCloud(input: CloudConfigInput, logger: Logger, option
     const detection = new DetectionService({ db, timeSeries, config: config.detection, sites: config.sites, logger: log });
     // Work orders from findings and lasting faults: a round after each detection run, and on a timer.
     const workOrders = new WorkOrderService({ db, config: config.workOrders, calendar: detection.calendar, logger: log });
-    if (config.workOrders.enabled) {
-      const workOrderJobs = new WorkOrderJobs(new WorkOrderRaiser(db, workOrders, log), config.workOrders.checkEveryMs, log);
-      detection.onRun(() => workOrderJobs.nudge());
-      workOrderJobs.start();
-      cleanups.push(() => workOrderJobs.stop());
-    }
+    // Teams are told of orders raised by hand too: the timer runs even when nothing is raised automatically.
+    const workOrderNotifier = new WorkOrderNotifier({ db, config: config.workOrders, smtp: config.alarms.smtp, logger: log });
+    const workOrderJobs = new WorkOrderJobs([...(config.workOrders.enabled ? [new WorkOrderRaiser(db, workOrders, log)] : []), workOrderNotifier], config.workOrders.checkEveryMs, log);
+    detection.onRun(() => workOrderJobs.nudge());
+    workOrderJobs.start();
+    cleanups.push(async () => {
+      await workOrderJobs.stop();
+      workOrderNotifier.close();
+    });
     if (config.detection.enabled) {
       detection.start();
       cleanups.push(() => detection.stop());

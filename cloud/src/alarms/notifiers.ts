@@ -6,7 +6,7 @@ import { alarmsConfigSchema, type AlarmsConfig, type AlarmsConfigInput, type Smt
 import { MAX_NOTIFICATION_ATTEMPTS, retryDelayMs } from './alarm-rules.js';
 import { loadAlarm, redactUrl, ts, type Alarm } from './alarm-store.js';
 
-/** What a notification carries; a webhook receives exactly this as its JSON body. */
+/** What an alarm notification carries; a webhook receives exactly this as its JSON body. */
 export interface NotificationMessage {
   alarm: Alarm;
   /** the escalation level that sent it (1 first) */
@@ -15,10 +15,19 @@ export interface NotificationMessage {
   sentAt: number;
 }
 
-/** One way of telling people of an alarm (webhook, e-mail); rejects when the message was not accepted. */
-export interface NotificationChannel {
-  send(target: string, message: NotificationMessage): Promise<void>;
+/**
+ * One way of telling people (webhook, e-mail) of an alarm, or of whatever else `M` carries (work
+ * orders); rejects when the message was not accepted.
+ */
+export interface NotificationChannel<M = NotificationMessage> {
+  send(target: string, message: M): Promise<void>;
   close?(): void;
+}
+
+/** A plain-text e-mail: its subject (made one line when sent) and body. */
+export interface TextMail {
+  subject: string;
+  text: string;
 }
 
 export const WEBHOOK_TIMEOUT_MS = 5000;
@@ -32,15 +41,18 @@ export function webhookSignature(secret: string, timestamp: string, body: string
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
-/** POSTs the message as signed JSON; anything but a 2xx answer within the timeout is a failure. */
-export class WebhookChannel implements NotificationChannel {
+/**
+ * POSTs the message as signed JSON (its sentAt is the signed timestamp); anything but a 2xx answer
+ * within the timeout is a failure.
+ */
+export class WebhookChannel<M extends { sentAt: number } = NotificationMessage> implements NotificationChannel<M> {
   constructor(
     /** the secret of a configured webhook url; undefined when the url is no longer configured */
     private readonly secretOf: (url: string) => string | undefined,
     private readonly timeoutMs = WEBHOOK_TIMEOUT_MS,
   ) {}
 
-  async send(url: string, message: NotificationMessage): Promise<void> {
+  async send(url: string, message: M): Promise<void> {
     const secret = this.secretOf(url);
     if (secret === undefined) throw new Error('this webhook is no longer in the configuration');
     const body = JSON.stringify(message);
@@ -56,7 +68,7 @@ export class WebhookChannel implements NotificationChannel {
           'x-gatehouse-signature': webhookSignature(secret, timestamp, body),
         },
         body,
-        // A redirect would resend the signed alarm somewhere else: a 3xx counts as a failure.
+        // A redirect would resend the signed message somewhere else: a 3xx counts as a failure.
         redirect: 'manual',
         signal: AbortSignal.timeout(this.timeoutMs),
       });
@@ -75,11 +87,14 @@ function describeFetchError(err: unknown, timeoutMs: number): string {
   return `request failed: ${e.cause?.code ?? e.cause?.message ?? e.message ?? String(err)}`;
 }
 
-/** Sends a plain-text e-mail through the configured SMTP server. */
-export class EmailChannel implements NotificationChannel {
+/** Sends a plain-text e-mail through the configured SMTP server, written from the message by `compose`. */
+export class EmailChannel<M = NotificationMessage> implements NotificationChannel<M> {
   private readonly transport: Transporter;
 
-  constructor(private readonly smtp: SmtpConfig) {
+  constructor(
+    private readonly smtp: SmtpConfig,
+    private readonly compose: (message: M) => TextMail,
+  ) {
     this.transport = nodemailer.createTransport({
       host: smtp.host,
       port: smtp.port,
@@ -91,8 +106,9 @@ export class EmailChannel implements NotificationChannel {
     });
   }
 
-  async send(address: string, message: NotificationMessage): Promise<void> {
-    await this.transport.sendMail({ from: this.smtp.from, to: address, subject: emailSubject(message.alarm), text: emailBody(message) });
+  async send(address: string, message: M): Promise<void> {
+    const mail = this.compose(message);
+    await this.transport.sendMail({ from: this.smtp.from, to: address, subject: oneLine(mail.subject), text: mail.text });
   }
 
   close(): void {
@@ -102,13 +118,18 @@ export class EmailChannel implements NotificationChannel {
 
 const PRIORITY_NAMES: Record<number, string> = { 1: 'critical', 2: 'high', 3: 'medium', 4: 'low' };
 
-/** Header-safe: no line breaks or control characters from ids or door names. */
-const oneLine = (text: string) => text.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+/** Header-safe: no line breaks or control characters from ids, door names or titles. */
+export const oneLine = (text: string) => text.replace(/[\u0000-\u001f\u007f]+/g, ' ');
 
 /** e.g. `[P1] door_forced_open at demo-site/door-lobby` */
 export function emailSubject(alarm: Alarm): string {
   const where = alarm.device ?? alarm.gateway;
   return oneLine(`[P${alarm.priority}] ${alarm.type} at ${alarm.site}${where ? `/${where}` : ''}${alarm.point ? ` (door ${alarm.point})` : ''}`);
+}
+
+/** The e-mail of an alarm notification. */
+export function alarmEmail(message: NotificationMessage): TextMail {
+  return { subject: emailSubject(message.alarm), text: emailBody(message) };
 }
 
 export function emailBody({ alarm, level, sentAt }: NotificationMessage): string {
@@ -171,7 +192,7 @@ export class AlarmNotifier {
     const secrets = new Map(this.config.escalation.flatMap((l) => l.webhooks.map((w) => [w.url, w.secret] as const)));
     this.channels = {
       webhook: options.channels?.webhook ?? new WebhookChannel((url) => secrets.get(url)),
-      email: options.channels?.email ?? (this.config.smtp ? new EmailChannel(this.config.smtp) : undefined),
+      email: options.channels?.email ?? (this.config.smtp ? new EmailChannel(this.config.smtp, alarmEmail) : undefined),
     };
   }
 
