@@ -1,7 +1,8 @@
 /**
  * npm run bench:work-orders: the facilities board and figures with 50,000 work orders on 5,000 assets
  * (10 sites, 12 months of history) in the machine's PostgreSQL, through the HTTP API of a running cloud;
- * and the time from a finding stored by a detection run to its work order on the board.
+ * and the time from a finding stored by a detection run to its work order on the board; the equipment
+ * ledger and plan calendar pages, and a round of 1,000 preventive plans.
  * Targets: board and figures under 300 ms p95; finding → order under 2 s.
  *
  * Environment: GH_BENCH_ORDERS (50000), GH_BENCH_ASSETS (5000), GH_BENCH_REQUESTS (200 per query),
@@ -76,6 +77,30 @@ await withDatabase(async (url) => {
     await db.execute('ANALYZE work_orders');
     out(`seeded ${ORDERS.toLocaleString('en')} orders on ${(perSite * SITES).toLocaleString('en')} assets of ${SITES} sites in ${((Date.now() - seedStarted) / 1000).toFixed(1)} s`);
 
+    // A plan on every fifth asset (1,000): lifts every 15 days, the rest monthly or by usage.
+    const planStarted = Date.now();
+    const today = new Date().toISOString().slice(0, 10);
+    await db.execute(
+      `INSERT INTO maintenance_plans (site, asset, name, category, priority, team, checklist, every_n, every_unit, starts_on, lead_days, created_by, created_at)
+       SELECT a.site, a.id, 'Plan ' || a.id, 'lift', 2, 'maintenance', '["Check"]', CASE WHEN a.kind = 'lift' THEN 15 ELSE 1 END,
+              CASE WHEN a.kind = 'lift' THEN 'day' ELSE 'month' END, $1::date - (abs(hashtext(a.site || a.id)) % 40), 2, 'bench', now() - interval '60 days'
+         FROM assets a WHERE (substring(a.id from 7)::int) % 5 = 0`,
+      [today],
+    );
+    const [{ plans: planCount }] = (await db.query<{ plans: number }>('SELECT count(*)::int AS plans FROM maintenance_plans')) as [{ plans: number }];
+    const roundStarted = performance.now();
+    const firstRound = await cloud.plans.run();
+    const firstRoundMs = performance.now() - roundStarted;
+    const steadyStarted = performance.now();
+    const steadyRound = await cloud.plans.run();
+    const steadyRoundMs = performance.now() - steadyStarted;
+    out(
+      `${planCount.toLocaleString('en')} plans: first round raised ${firstRound.raised} orders in ${(firstRoundMs / 1000).toFixed(2)} s; ` +
+        `a round with nothing due ${round(steadyRoundMs)} ms (raised ${steadyRound.raised}) (seeded in ${((Date.now() - planStarted) / 1000).toFixed(1)} s)`,
+    );
+    const monthStart = `${today.slice(0, 7)}-01`;
+    const monthEnd = `${today.slice(0, 7)}-28`;
+
     const timeOf = async (path: string): Promise<number[]> => {
       const times: number[] = [];
       for (let i = 0; i < REQUESTS; i++) {
@@ -94,10 +119,14 @@ await withDatabase(async (url) => {
       ['board: one asset, all states (its history)', '/api/v1/work-orders?site=site-05&asset=asset-42&limit=100'],
       ['figures: all sites, 12 months', '/api/v1/work-order-figures'],
       ['figures: one site, 12 months', '/api/v1/work-order-figures?site=site-07'],
+      ['ledger: all assets of all sites', '/api/v1/assets'],
+      ['ledger: one asset with its history and plans', '/api/v1/sites/site-05/assets/asset-42'],
+      ['plans: the calendar of one site, one month', `/api/v1/maintenance-calendar?site=site-05&from=${monthStart}&to=${monthEnd}`],
     ];
     const results: Record<string, { p50: number; p95: number }> = {};
     let boardP95 = 0;
     let figuresP95 = 0;
+    let pagesP95 = 0;
     for (const [what, path] of queries) {
       await timeOf(path); // warm
       const times = await timeOf(path);
@@ -105,7 +134,8 @@ await withDatabase(async (url) => {
       const p95 = round(percentile(times, 95));
       results[what] = { p50, p95 };
       if (what.startsWith('board')) boardP95 = Math.max(boardP95, p95);
-      else figuresP95 = Math.max(figuresP95, p95);
+      else if (what.startsWith('figures')) figuresP95 = Math.max(figuresP95, p95);
+      else pagesP95 = Math.max(pagesP95, p95);
       out(`${what.padEnd(48)} p50 ${String(p50).padStart(6)} ms   p95 ${String(p95).padStart(6)} ms   (${REQUESTS} requests)`);
     }
 
@@ -143,6 +173,10 @@ await withDatabase(async (url) => {
         assets: perSite * SITES,
         board_p95_ms: boardP95,
         figures_p95_ms: figuresP95,
+        ledger_and_plan_pages_p95_ms: pagesP95,
+        plans: planCount,
+        plan_round_first_s: round(firstRoundMs / 1000),
+        plan_round_idle_ms: round(steadyRoundMs),
         finding_to_order_p95_ms: findingP95,
         finding_to_order_max_ms: round(latencies.at(-1)!),
       }),

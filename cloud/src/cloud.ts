@@ -27,7 +27,7 @@ import { ensureFirstAdmin } from './auth/first-admin.js';
 import { LiveHub } from './live/live-hub.js';
 import { registerEventRoutes } from './api/event-routes.js';
 import { AlarmJobs, AlarmService, registerAlarmRoutes } from './alarms/index.js';
-import { registerWorkOrderRoutes, WorkOrderJobs, WorkOrderRaiser, WorkOrderService } from './workorders/index.js';
+import { AssetLedger, MaintenancePlans, registerLedgerRoutes, registerWorkOrderRoutes, resolvePlan, WorkOrderJobs, WorkOrderRaiser, WorkOrderService, type UsageReader } from './workorders/index.js';
 import { WorkOrderNotifier } from './workorders/work-order-notifier.js';
 import { registerDoorRoutes } from './api/door-routes.js';
 
@@ -42,6 +42,8 @@ export interface RunningCloud {
   auth: AuthServices;
   /** the energy detectors (runOnce: one pass now) */
   detection: DetectionService;
+  /** the preventive plans (run: one round now) */
+  plans: MaintenancePlans;
   stop(): Promise<void>;
 }
 
@@ -144,7 +146,16 @@ export async function startCloud(input: CloudConfigInput, logger: Logger, option
     const workOrders = new WorkOrderService({ db, config: config.workOrders, calendar: detection.calendar, logger: log });
     // Teams are told of orders raised by hand too: the timer runs even when nothing is raised automatically.
     const workOrderNotifier = new WorkOrderNotifier({ db, config: config.workOrders, smtp: config.alarms.smtp, logger: log });
-    const workOrderJobs = new WorkOrderJobs([...(config.workOrders.enabled ? [new WorkOrderRaiser(db, workOrders, log)] : []), workOrderNotifier], config.workOrders.checkEveryMs, log);
+    // Preventive plans read usage (run hours, kWh, m³) from the meters' latest counter values.
+    const readUsage: UsageReader = async (site, device, metric) => (await timeSeries.latest(site, device)).find((r) => r.metric === metric)?.value ?? undefined;
+    const plans = new MaintenancePlans(db, workOrders, readUsage, log);
+    await plans.declare(config.workOrders.plans.map((p) => ({ ...resolvePlan(p, config.workOrders.language), key: p.key })));
+    const ledger = new AssetLedger(db, (sites) => plans.nextDueByAsset(sites));
+    const workOrderJobs = new WorkOrderJobs(
+      [...(config.workOrders.enabled ? [new WorkOrderRaiser(db, workOrders, log)] : []), plans, workOrderNotifier],
+      config.workOrders.checkEveryMs,
+      log,
+    );
     detection.onRun(() => workOrderJobs.nudge());
     workOrderJobs.start();
     cleanups.push(async () => {
@@ -204,6 +215,7 @@ export async function startCloud(input: CloudConfigInput, logger: Logger, option
       domainRoutes: [(a) => registerAlarmRoutes(a, { alarms }), (a) => registerEventRoutes(a, { db, events }), (a) => registerDoorRoutes(a, { db, commands }),
         (a) => registerFindingRoutes(a, { db, requiredDays: config.detection.settings.minHistoryDays }),
         (a) => registerWorkOrderRoutes(a, { orders: workOrders }),
+        (a) => registerLedgerRoutes(a, { ledger, plans, orders: workOrders }),
       ],
       ...(config.console.dir ? { consoleDir: config.console.dir } : {}),
       trustProxy: config.http.trustProxy,
@@ -238,6 +250,7 @@ export async function startCloud(input: CloudConfigInput, logger: Logger, option
       api,
       auth,
       detection,
+      plans,
       stop: stopAll,
     };
   } catch (err) {

@@ -217,6 +217,14 @@ export const cloudConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['workOrders', 'teams', i, 'email'], message: `team "${team.id}" has e-mail addresses: that needs alarms.smtp (the mail server)` });
       }
     });
+    // A declared plan keeps a declared asset: both come from this file.
+    c.workOrders.plans.forEach((plan, i) => {
+      const site = c.sites.find((s) => s.id === plan.site);
+      if (!site) ctx.addIssue({ code: 'custom', path: ['workOrders', 'plans', i, 'site'], message: `no site "${plan.site}" in sites` });
+      else if (!site.assets.some((a) => a.id === plan.asset)) {
+        ctx.addIssue({ code: 'custom', path: ['workOrders', 'plans', i, 'asset'], message: `no asset "${plan.asset}" in the assets of site ${plan.site}` });
+      }
+    });
   });
 
 export type CloudConfig = z.output<typeof cloudConfigSchema>;

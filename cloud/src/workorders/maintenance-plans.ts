@@ -300,14 +300,15 @@ export class MaintenancePlans {
 
   // ---- reading and changing plans ----
 
-  async list(sites: readonly string[] | '*', filter: { site?: string; asset?: string } = {}): Promise<MaintenancePlan[]> {
+  /** Plans with their outlook; `withUsage: false` leaves the meters unread (usageProgress.current null). */
+  async list(sites: readonly string[] | '*', filter: { site?: string; asset?: string } = {}, options: { withUsage?: boolean } = {}): Promise<MaintenancePlan[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (sites !== '*') where.push(`p.site = ANY($${params.push(sites)}::text[])`);
     if (filter.asset !== undefined) where.push(`p.asset = $${params.push(filter.asset)}`);
     const rows = await this.db.query<PlanRow>(`${SELECT_PLANS} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY p.site, p.asset, p.id`, params);
     const lasts = await this.lastOccurrences(rows.map((r) => r.id));
-    return Promise.all(rows.map((r) => this.toPlan(r, lasts.get(r.id))));
+    return Promise.all(rows.map((r) => this.toPlan(r, lasts.get(r.id), options.withUsage ?? true)));
   }
 
   async get(id: string): Promise<(MaintenancePlan & { occurrences: PlanOccurrence[]; upcoming: string[] }) | undefined> {
@@ -328,7 +329,7 @@ export class MaintenancePlans {
 
   /** The soonest next due date per asset (`${site}/${asset}`), of its active calendar plans. */
   async nextDueByAsset(sites: readonly string[] | '*'): Promise<Map<string, string>> {
-    const plans = (await this.list(sites)).filter((p) => p.active && p.nextDueOn !== null);
+    const plans = (await this.list(sites, {}, { withUsage: false })).filter((p) => p.active && p.nextDueOn !== null);
     const soonest = new Map<string, string>();
     for (const p of plans) {
       const key = `${p.site}/${p.asset}`;
@@ -409,7 +410,7 @@ export class MaintenancePlans {
 
   /** Recorded occurrences and those foreseen from each plan's next due date, in [from, to] (site-local dates). */
   async calendar(sites: readonly string[] | '*', from: string, to: string, site?: string): Promise<CalendarEntry[]> {
-    const plans = (await this.list(sites)).filter((p) => site === undefined || p.site === site);
+    const plans = (await this.list(site === undefined ? sites : [site], {}, { withUsage: false })).filter((p) => site === undefined || p.site === site);
     if (plans.length === 0) return [];
     const recorded = await this.db.query<OccurrenceRow>(
       `${SELECT_OCCURRENCES} WHERE c.plan_id = ANY($1::bigint[]) AND c.due_on BETWEEN $2::date AND $3::date ORDER BY c.due_on, c.id`,
@@ -439,11 +440,11 @@ export class MaintenancePlans {
     return new Map(rows.map((r) => [r.planId, r]));
   }
 
-  private async toPlan(row: PlanRow, last: OccurrenceRow | undefined): Promise<MaintenancePlan> {
+  private async toPlan(row: PlanRow, last: OccurrenceRow | undefined, withUsage = true): Promise<MaintenancePlan> {
     const rule = calendarOf(row);
     const usage = usageOf(row);
     const nextDueOn = rule ? nextCalendarDue(rule, row.startsOn, localDate(row.createdAt, row.timeZone), last) : null;
-    const current = usage ? ((await this.readUsage(row.site, usage.device, usage.metric).catch(() => undefined)) ?? null) : null;
+    const current = usage && withUsage ? ((await this.readUsage(row.site, usage.device, usage.metric).catch(() => undefined)) ?? null) : null;
     return {
       id: row.id,
       key: row.key,

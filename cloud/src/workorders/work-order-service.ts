@@ -483,19 +483,30 @@ export class WorkOrderService {
       count(*) FILTER (WHERE o.completed_at IS NOT NULL AND o.completed_at <= o.resolution_due_at)::int AS "resolutionMet",
       count(*) FILTER (WHERE (o.completed_at IS NOT NULL AND o.completed_at > o.resolution_due_at) OR (o.completed_at IS NULL AND o.state NOT IN ('closed', 'cancelled') AND ${late('o.resolution_due_at')}))::int AS "resolutionMissed"`;
     type Clocks = { orders: number; mttaMinutes: number | null; mttrMinutes: number | null; responseMet: number; responseMissed: number; resolutionMet: number; resolutionMissed: number };
-    const [all] = await this.db.query<Clocks>(`SELECT ${clocks} FROM work_orders o WHERE ${where}`, params);
-    const bySite = await this.db.query<Clocks & { site: string }>(`SELECT o.site, ${clocks} FROM work_orders o WHERE ${where} GROUP BY o.site ORDER BY o.site`, params);
-    const byTeam = await this.db.query<Clocks & { team: string | null }>(`SELECT o.team, ${clocks} FROM work_orders o WHERE ${where} GROUP BY o.team ORDER BY o.team NULLS LAST`, params);
-    const byMonth = await this.db.query<{ month: string; category: string; orders: number }>(
-      `SELECT to_char(date_trunc('month', o.created_at AT TIME ZONE s.time_zone), 'YYYY-MM') AS month, o.category, count(*)::int AS orders
-         FROM work_orders o JOIN sites s ON s.id = o.site WHERE ${where} GROUP BY 1, 2 ORDER BY 1, 2`,
-      params,
-    );
-    const [current] = await this.db.query<{ active: number; overdue: number }>(
-      `SELECT count(*)::int AS active, count(*) FILTER (WHERE ${late('o.resolution_due_at')})::int AS overdue
-         FROM work_orders o WHERE o.state IN ('open', 'assigned', 'in_progress', 'on_hold') ${siteClause} AND $1::float8 IS NOT NULL AND $2::float8 IS NOT NULL`,
-      params,
-    );
+    // The totals, per site and per team in one pass over the period's orders (grouping sets); the
+    // months and what is active now beside it (a pool runs them at once).
+    const [grouped, byMonth, [current]] = await Promise.all([
+      this.db.query<Clocks & { site: string | null; team: string | null; grouping: number }>(
+        `SELECT GROUPING(o.site, o.team)::int AS grouping, o.site, o.team, ${clocks}
+           FROM work_orders o WHERE ${where} GROUP BY GROUPING SETS ((), (o.site), (o.team))`,
+        params,
+      ),
+      this.db.query<{ month: string; category: string; orders: number }>(
+        `SELECT to_char(date_trunc('month', o.created_at AT TIME ZONE s.time_zone), 'YYYY-MM') AS month, o.category, count(*)::int AS orders
+           FROM work_orders o JOIN sites s ON s.id = o.site WHERE ${where} GROUP BY 1, 2 ORDER BY 1, 2`,
+        params,
+      ),
+      this.db.query<{ active: number; overdue: number }>(
+        `SELECT count(*)::int AS active, count(*) FILTER (WHERE ${late('o.resolution_due_at')})::int AS overdue
+           FROM work_orders o WHERE o.state IN ('open', 'assigned', 'in_progress', 'on_hold') ${siteClause} AND $1::float8 IS NOT NULL AND $2::float8 IS NOT NULL`,
+        params,
+      ),
+    ]);
+    // GROUPING(site, team): 3 the totals, 1 per site (team rolled up), 2 per team.
+    const none: Clocks = { orders: 0, mttaMinutes: null, mttrMinutes: null, responseMet: 0, responseMissed: 0, resolutionMet: 0, resolutionMissed: 0 };
+    const all = grouped.find((r) => r.grouping === 3) ?? none;
+    const bySite = grouped.filter((r) => r.grouping === 1).sort((x, y) => (x.site! < y.site! ? -1 : 1));
+    const byTeam = grouped.filter((r) => r.grouping === 2).sort((x, y) => (x.team === y.team ? 0 : x.team === null ? 1 : y.team === null ? -1 : x.team < y.team ? -1 : 1));
     const shape = (c: Clocks) => ({
       orders: c.orders,
       mttaMinutes: c.mttaMinutes === null ? null : Math.round(c.mttaMinutes * 10) / 10,
@@ -506,11 +517,11 @@ export class WorkOrderService {
     return {
       from,
       to,
-      ...shape(all!),
+      ...shape(all),
       activeNow: current!.active,
       overdueNow: current!.overdue,
       byMonth,
-      bySite: bySite.map((r) => ({ site: r.site, ...shape(r) })),
+      bySite: bySite.map((r) => ({ site: r.site!, ...shape(r) })),
       byTeam: byTeam.map((r) => ({ team: r.team, ...shape(r) })),
     };
   }
