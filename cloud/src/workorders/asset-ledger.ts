@@ -65,13 +65,18 @@ const LEDGER_COLUMNS: Record<keyof LedgerDetails, string> = {
   notes: 'notes',
 };
 
-const SELECT_ASSETS = `
+/** Assets with their devices and active orders; `$sites` a text[] of sites or NULL for all. */
+const selectAssets = (sites: string) => `
   SELECT a.site, a.id, a.name, a.kind, a.building, a.declared, a.make, a.model, a.serial_no AS "serialNo",
          to_char(a.installed_on, 'YYYY-MM-DD') AS "installedOn", to_char(a.warranty_until, 'YYYY-MM-DD') AS "warrantyUntil",
-         a.location, a.notes,
-         COALESCE((SELECT array_agg(d.device ORDER BY d.device) FROM asset_devices d WHERE d.site = a.site AND d.asset = a.id), '{}') AS devices,
-         (SELECT count(*)::int FROM work_orders o WHERE o.site = a.site AND o.asset = a.id AND o.state IN ('open', 'assigned', 'in_progress', 'on_hold')) AS "activeOrders"
-    FROM assets a`;
+         a.location, a.notes, COALESCE(d.devices, '{}') AS devices, COALESCE(o.n, 0)::int AS "activeOrders"
+    FROM assets a
+    LEFT JOIN (SELECT site, asset, array_agg(device ORDER BY device) AS devices FROM asset_devices
+                WHERE ${sites}::text[] IS NULL OR site = ANY(${sites}::text[]) GROUP BY site, asset) d ON d.site = a.site AND d.asset = a.id
+    LEFT JOIN (SELECT site, asset, count(*) AS n FROM work_orders
+                WHERE asset IS NOT NULL AND state IN ('open', 'assigned', 'in_progress', 'on_hold') AND (${sites}::text[] IS NULL OR site = ANY(${sites}::text[]))
+                GROUP BY site, asset) o ON o.site = a.site AND o.asset = a.id
+   WHERE (${sites}::text[] IS NULL OR a.site = ANY(${sites}::text[]))`;
 
 /**
  * The equipment ledger: assets with their make, model, serial number, dates and documents, and every
@@ -86,20 +91,21 @@ export class AssetLedger {
 
   async list(sites: readonly string[] | '*', filter: { kind?: string; q?: string } = {}): Promise<LedgerAsset[]> {
     const where: string[] = [];
-    const params: unknown[] = [];
-    if (sites !== '*') where.push(`a.site = ANY($${params.push(sites)}::text[])`);
+    const params: unknown[] = [sites === '*' ? null : sites];
     if (filter.kind !== undefined) where.push(`a.kind = $${params.push(filter.kind)}`);
     if (filter.q !== undefined) {
       const like = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       where.push(`(a.id ILIKE $${params.push(like)} OR a.name ILIKE $${params.length} OR a.model ILIKE $${params.length} OR a.serial_no ILIKE $${params.length})`);
     }
-    const rows = await this.db.query<Omit<LedgerAsset, 'nextPlanDue'>>(`${SELECT_ASSETS} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY a.site, a.id LIMIT 5000`, params);
-    const due = await this.nextDueOf(sites);
+    const [rows, due] = await Promise.all([
+      this.db.query<Omit<LedgerAsset, 'nextPlanDue'>>(`${selectAssets('$1')} ${where.map((w) => `AND ${w}`).join(' ')} ORDER BY a.site, a.id LIMIT 5000`, params),
+      this.nextDueOf(sites),
+    ]);
     return rows.map((r) => ({ ...r, nextPlanDue: due.get(`${r.site}/${r.id}`) ?? null }));
   }
 
   async get(site: string, id: string): Promise<LedgerAsset | undefined> {
-    const [row] = await this.db.query<Omit<LedgerAsset, 'nextPlanDue'>>(`${SELECT_ASSETS} WHERE a.site = $1 AND a.id = $2`, [site, id]);
+    const [row] = await this.db.query<Omit<LedgerAsset, 'nextPlanDue'>>(`${selectAssets('$1')} AND a.id = $2`, [[site], id]);
     if (!row) return undefined;
     const due = await this.nextDueOf([site]);
     return { ...row, nextPlanDue: due.get(`${site}/${id}`) ?? null };

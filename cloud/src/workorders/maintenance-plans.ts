@@ -129,6 +129,9 @@ type OccurrenceRow = PlanOccurrence & { completedOn: string | null };
 
 const ACTIVE_STATES: readonly WorkOrderState[] = ['open', 'assigned', 'in_progress', 'on_hold'];
 
+/** A usage plan's meter is read this often at most (a service interval is days of usage, not seconds). */
+const USAGE_CHECK_MS = 60_000;
+
 /** The most occurrences projected on a calendar, per plan, so a daily plan over a year stays bounded. */
 const MAX_PROJECTED = 400;
 
@@ -163,6 +166,8 @@ export function nextCalendarDue(rule: CalendarRule, startsOn: string, createdOn:
 export class MaintenancePlans {
   readonly name = 'plans';
   private readonly logger: Logger;
+  /** when each usage plan's meter was last read by this instance */
+  private readonly usageCheckedAt = new Map<string, number>();
 
   constructor(
     private readonly db: SqlClient,
@@ -174,11 +179,27 @@ export class MaintenancePlans {
     this.logger = logger.child({ component: 'maintenance-plans' });
   }
 
-  /** One round: every active plan that came due raises its order (each plan in its own transaction). */
+  /**
+   * One round: every active plan that came due raises its order, each in its own transaction under its
+   * row lock. Which plans are due is read for all at once; a usage plan's meter is read at most every
+   * USAGE_CHECK_MS.
+   */
   async run(): Promise<PlanRound> {
     const round: PlanRound = { raised: 0, skipped: 0 };
-    const plans = await this.db.query<{ id: string }>('SELECT id::text AS id FROM maintenance_plans WHERE active ORDER BY id');
-    for (const { id } of plans) {
+    const now = this.now();
+    const plans = await this.db.query<PlanRow>(`${SELECT_PLANS} WHERE p.active ORDER BY p.id`);
+    const lasts = await this.lastOccurrences(plans.map((p) => p.id));
+    const due = plans.filter((plan) => {
+      const rule = calendarOf(plan);
+      if (rule) {
+        const next = nextCalendarDue(rule, plan.startsOn, localDate(plan.createdAt, plan.timeZone), lasts.get(plan.id));
+        if (addDays(next, -plan.leadDays) <= localDate(now, plan.timeZone)) return true;
+      }
+      if (!usageOf(plan) || now - (this.usageCheckedAt.get(plan.id) ?? -Infinity) < USAGE_CHECK_MS) return false;
+      this.usageCheckedAt.set(plan.id, now);
+      return true;
+    });
+    for (const { id } of due) {
       try {
         const r = await this.db.transaction((tx) => this.runPlan(tx, id));
         round.raised += r.raised;
