@@ -18,3 +18,4 @@ export const MuteIcon = () => <Svg d="M11 5 6 9H2v6h4l5 4V5zM22 9l-6 6M16 9l6 6"
 export const CameraIcon = () => <Svg d="M23 19a2 2 0 0 1-2 2H3a2 2 0 0 1-2-2V8a2 2 0 0 1 2-2h4l2-3h6l2 3h4a2 2 0 0 1 2 2zM12 17a4 4 0 1 0 0-8 4 4 0 0 0 0 8" />;
 export const WrenchIcon = () => <Svg d="M14.7 6.3a4 4 0 0 0 5 5L22 14l-3 3-2.3-2.3a4 4 0 0 0-5-5L4 17.4V20h2.6l7.7-7.7M14.7 6.3 17 4l3 3-2.3 2.3" />;
 export const KeyboardIcon = () => <Svg d="M2 6h20v12H2zM6 10h.01M10 10h.01M14 10h.01M18 10h.01M7 14h10" />;
+export const ClipboardIcon = () => <Svg d="M9 4H6a1 1 0 0 0-1 1v15a1 1 0 0 0 1 1h12a1 1 0 0 0 1-1V5a1 1 0 0 0-1-1h-3M9 3h6v3H9zM9 11h6M9 15h4" />;

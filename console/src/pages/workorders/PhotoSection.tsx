@@ -32,7 +32,8 @@ async function shrink(file: File): Promise<Blob> {
   }
 }
 
-async function base64Of(blob: Blob): Promise<string> {
+/** The bytes as the API takes files: base64 (in chunks, so a large file does not overflow the call stack). */
+export async function base64Of(blob: Blob): Promise<string> {
   const bytes = new Uint8Array(await blob.arrayBuffer());
   let binary = '';
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));

@@ -152,6 +152,14 @@ export function WorkOrderDetail(props: { id: string; teams: Team[]; onChanged: (
           {[session.siteName(order.site), place(order.site, order.building), order.floor && t('wo.floorN', { floor: order.floor }), order.unit, place(order.site, order.asset), order.device && session.deviceName(order.site, order.device)]
             .filter(Boolean)
             .join(' · ')}
+          {order.asset ? (
+            <>
+              {' '}
+              <Link href={pathOf('equipment', order.site, order.asset)} className="nowrap" data-testid="wo-asset-link">
+                {t('wo.assetRecord')} →
+              </Link>
+            </>
+          ) : null}
         </dd>
         <dt>{t('wo.team')}</dt>
         <dd>{team?.name ?? order.team ?? '—'}</dd>
