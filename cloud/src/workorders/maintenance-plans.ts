@@ -199,9 +199,14 @@ export class MaintenancePlans {
       this.usageCheckedAt.set(plan.id, now);
       return true;
     });
-    for (const { id } of due) {
+    for (const plan of due) {
+      const id = plan.id;
       try {
-        const r = await this.db.transaction((tx) => this.runPlan(tx, id));
+        // The meter is read before the transaction: on PGlite's one connection a read beside an open
+        // transaction would wait for it forever.
+        const usage = usageOf(plan);
+        const reading = usage ? { ...usage, counter: await this.readUsage(plan.site, usage.device, usage.metric) } : undefined;
+        const r = await this.db.transaction((tx) => this.runPlan(tx, id, reading));
         round.raised += r.raised;
         round.skipped += r.skipped;
       } catch (err) {
@@ -211,7 +216,7 @@ export class MaintenancePlans {
     return round;
   }
 
-  private async runPlan(tx: SqlExecutor, id: string): Promise<PlanRound> {
+  private async runPlan(tx: SqlExecutor, id: string, reading: (UsageRule & { counter: number | undefined }) | undefined): Promise<PlanRound> {
     const round: PlanRound = { raised: 0, skipped: 0 };
     // Another instance holding the plan is running it: leave it to that one.
     const [plan] = await tx.query<PlanRow>(`${SELECT_PLANS} WHERE p.id = $1 AND p.active FOR UPDATE OF p SKIP LOCKED`, [id]);
@@ -220,7 +225,8 @@ export class MaintenancePlans {
     const today = localDate(now, plan.timeZone);
     const last = await this.lastOccurrence(tx, id);
     const usage = usageOf(plan);
-    const counter = usage ? await this.readUsage(plan.site, usage.device, usage.metric) : undefined;
+    // (A plan whose meter changed since it was read counts usage from the next round.)
+    const counter = usage && reading && reading.device === usage.device && reading.metric === usage.metric ? reading.counter : undefined;
 
     const rule = calendarOf(plan);
     let raisedOn: string | undefined;

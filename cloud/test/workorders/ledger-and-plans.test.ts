@@ -324,3 +324,36 @@ describe('equipment ledger and maintenance plans (PostgreSQL)', () => {
   });
 
 });
+
+// The embedded default: PGlite has one connection, so the plan round must never read a meter beside
+// its own open transaction (that would wait for itself).
+describe('maintenance plans on the embedded database (PGlite)', () => {
+  it('raises a usage plan and a calendar plan on PGlite', async () => {
+    const { db, close } = await openTestDatabase('pglite');
+    try {
+      const timeSeries = await openTimeSeriesStore(db);
+      await seedSites(db);
+      const registry = new SiteRegistry(db);
+      await registry.recordGatewayState(GATEWAY, { status: 'online', devices: [{ id: 'pump-meter', kind: 'meter', driver: 'modbus+tcp' }] });
+      await registry.declareSite({ id: SITE, timeZone: 'Asia/Shanghai', buildings: [{ id: 'b1' }], assets: [{ id: 'pump-1', kind: 'pump', building: 'b1', devices: ['pump-meter'] }] });
+      let clock = at('2026-05-10', 9);
+      const orders = new WorkOrderService({ db, config: WO_CONFIG, calendar: WorkCalendar.china(), logger: silent, now: () => clock });
+      const readUsage: UsageReader = async (site, device, metric) => (await timeSeries.latest(site, device)).find((r) => r.metric === metric)?.value ?? undefined;
+      const plans = () => new MaintenancePlans(db, orders, readUsage, silent, () => clock);
+      const write = (kwh: number) => timeSeries.write(GATEWAY, [{ device: 'pump-meter', metric: 'import_energy', unit: 'kWh', kind: 'counter', ts: clock, value: kwh, quality: 'good' }]);
+      await write(100);
+      const base = { site: SITE, asset: 'pump-1', template: null, category: 'plumbing' as const, priority: 3, team: 'maintenance', checklist: [], startsOn: '2026-05-10', leadDays: 0, active: true };
+      await plans().create({ ...base, name: 'By usage', calendar: null, usage: { device: 'pump-meter', metric: 'import_energy', every: 50 } }, 'mgr.sun');
+      await plans().create({ ...base, name: 'Weekly', calendar: { every: 1, unit: 'week' }, usage: null }, 'mgr.sun');
+      expect(await plans().run()).toEqual({ raised: 1, skipped: 0 });
+      clock += 3_600_000;
+      await write(160);
+      expect(await plans().run()).toEqual({ raised: 1, skipped: 0 });
+      const titles = (await db.query<{ title: string }>("SELECT title FROM work_orders WHERE origin = 'plan' ORDER BY id")).map((r) => r.title);
+      expect(titles).toEqual(['Weekly · 2026-05-10', 'By usage · 2026-05-10']);
+      await timeSeries.close();
+    } finally {
+      await close();
+    }
+  }, 20_000);
+});
