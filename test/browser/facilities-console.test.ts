@@ -221,15 +221,120 @@ describe('facilities console in Chromium', () => {
     expect(await page.getByTestId('wo-sla').first().innerText()).toMatch(/On track/);
     await page.getByTestId('nav-work-orders').click();
     await page.getByTestId('wo-card').first().waitFor();
-    expect(await page.getByTestId('wo-card').count()).toBe(2);
+    // The demo's plans may have raised today's lift or fire check too: the board shows every active order.
+    const active = (await api<{ orders: ApiOrder[] }>(`/api/v1/work-orders?site=${SITE}&state=active`)).orders;
+    expect(active.filter((o) => o.origin !== 'plan')).toHaveLength(2);
+    await expect.poll(() => page.getByTestId('wo-card').count()).toBe(active.length);
     await shot(page, '15-work-orders-board-desktop');
     // The figures: both orders counted, by month and category, by team.
     await page.getByTestId('wo-view-figures').click();
     const figures = page.getByTestId('wo-figures');
     await figures.waitFor();
-    expect(await figures.locator('.wo-kpi-value').first().innerText()).toBe('2');
+    const raised = await api<{ orders: number }>(`/api/v1/work-order-figures?site=${SITE}`);
+    expect(raised.orders).toBeGreaterThanOrEqual(2);
+    expect(await figures.locator('.wo-kpi-value').first().innerText()).toBe(String(raised.orders));
     expect(await figures.locator('svg rect').count()).toBeGreaterThanOrEqual(1);
     await shot(page, '16-work-order-figures-desktop');
     await context.close();
   }, 60_000);
+
+  it('keeps the equipment ledger and plans: a lift on a phone, the plan calendar, a skip with its reason, a new plan whose order comes to the board', async () => {
+    // The demo declares its lifts, fire system and booster pumps with their plans.
+    type ApiPlan = { id: string; asset: string; name: string; nextDueOn: string | null; occurrences?: { dueOn: string; outcome: string; actor: string; reason: string | null }[] };
+    const plans = (await api<{ plans: ApiPlan[] }>(`/api/v1/maintenance-plans?site=${SITE}`)).plans;
+    expect(plans.map((p) => p.asset).sort()).toEqual(['b1-lift-a', 'b2-lift-a', 'booster-pumps', 'fire-system']);
+    const liftPlan = plans.find((p) => p.asset === 'b1-lift-a')!;
+
+    // A technician on a phone looks the lift up: its ledger, its plan, nothing off the screen.
+    const phone = await browser.newContext({ viewport: PHONE, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+    const page = await phone.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    await page.goto(`${base}/`);
+    await page.getByTestId('login-username').fill(TECH.username);
+    await page.getByTestId('login-password').fill(TECH.password);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('nav-equipment').click();
+    const lift = page.locator('[data-testid="eq-asset-card"][data-asset="b1-lift-a"]');
+    await lift.waitFor();
+    expect(await lift.innerText()).toMatch(/Otis/);
+    await shot(page, '17-equipment-ledger-phone');
+    await lift.locator('a').first().click();
+    const detail = page.getByTestId('eq-asset-detail');
+    await detail.waitFor();
+    expect(await detail.innerText()).toMatch(/OTS-2019-B1A/);
+    expect(await page.getByTestId('eq-asset-plans').innerText()).toMatch(/电梯半月维护保养/);
+    await shot(page, '18-equipment-lift-phone');
+    const scrollWidth = () => page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth);
+    expect(await scrollWidth()).toBeLessThanOrEqual(PHONE.width);
+    await page.goto(`${base}/equipment/plans`);
+    await page.getByTestId('eq-calendar').waitFor();
+    await page.getByTestId('eq-plan-list').waitFor();
+    expect(await page.getByTestId('eq-plan-row').count()).toBe(4);
+    await shot(page, '19-plan-calendar-phone');
+    expect(await scrollWidth()).toBeLessThanOrEqual(PHONE.width);
+    expect(errors).toEqual([]);
+    await phone.close();
+
+    // At a desk: the calendar, the lift's next service skipped with a reason, and a new plan.
+    const desk = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'en-US', timezoneId: 'Asia/Shanghai' });
+    const pc = await desk.newPage();
+    await pc.goto(`${base}/`);
+    await pc.getByTestId('login-username').fill(TECH.username);
+    await pc.getByTestId('login-password').fill(TECH.password);
+    await pc.getByTestId('login-submit').click();
+    await pc.getByTestId('nav-equipment').click();
+    await pc.getByTestId('eq-ledger').waitFor();
+    await shot(pc, '20-equipment-ledger-desktop');
+    await pc.getByTestId('eq-tab-plans').click();
+    await pc.getByTestId('eq-calendar').waitFor();
+    await expect.poll(() => pc.locator('[data-testid="eq-cal-entry"]').count()).toBeGreaterThanOrEqual(1);
+    await shot(pc, '21-plan-calendar-desktop');
+
+    await pc.goto(`${base}/equipment/plans/${liftPlan.id}`);
+    await pc.getByTestId('eq-plan-detail').waitFor();
+    await pc.getByTestId('eq-skip').click();
+    await pc.getByTestId('eq-skip-reason').fill('Lift closed for the landlord’s refit: <b>no</b> service this time');
+    await pc.getByTestId('eq-skip-confirm').click();
+    const skipped = pc.locator('[data-testid="eq-occurrence"][data-outcome="skipped"]');
+    await skipped.waitFor();
+    expect(await skipped.innerText()).toContain('Lift closed for the landlord’s refit: <b>no</b> service this time');
+    await shot(pc, '22-plan-skipped-desktop');
+    const afterSkip = await api<ApiPlan>(`/api/v1/maintenance-plans/${liftPlan.id}`);
+    expect(afterSkip.occurrences![0]).toMatchObject({ dueOn: liftPlan.nextDueOn!, outcome: 'skipped', actor: TECH.username });
+    expect(afterSkip.nextDueOn! > liftPlan.nextDueOn!).toBe(true);
+
+    // A monthly thermal scan of the retail board, starting today: its order is on the board by itself.
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai' }).format(new Date());
+    await pc.goto(`${base}/equipment/${SITE}/retail-board`);
+    await pc.getByTestId('eq-asset-detail').waitFor();
+    await pc.getByTestId('eq-new-plan').click();
+    await pc.getByTestId('eq-plan-template').selectOption('');
+    await pc.getByTestId('eq-plan-name').fill('Retail board thermal scan');
+    await pc.getByTestId('eq-plan-team').selectOption('maintenance');
+    await pc.getByTestId('eq-plan-starts').fill(today);
+    await pc.getByTestId('eq-plan-lead').fill('0');
+    await pc.getByTestId('eq-plan-every').fill('1');
+    await pc.getByTestId('eq-plan-unit').selectOption('month');
+    await shot(pc, '23-new-plan-desktop');
+    await pc.getByTestId('eq-plan-submit').click();
+    await pc.locator('[data-testid="eq-plan-row"]').filter({ hasText: 'Retail board thermal scan' }).waitFor();
+    let planned: ApiOrder | undefined;
+    await waitFor(
+      'the new plan’s order on the board',
+      async () => {
+        planned = (await api<{ orders: ApiOrder[] }>(`/api/v1/work-orders?site=${SITE}&state=active`)).orders.find((o) => o.title === `Retail board thermal scan · ${today}`);
+        return planned !== undefined;
+      },
+      15_000,
+    );
+    expect(planned).toMatchObject({ origin: 'plan', state: 'open' });
+    await pc.getByTestId('nav-work-orders').click();
+    await pc.getByTestId('wo-card').filter({ hasText: 'Retail board thermal scan' }).waitFor();
+    // The order's history is on the asset's page.
+    await pc.goto(`${base}/equipment/${SITE}/retail-board`);
+    await pc.getByTestId('eq-history-row').filter({ hasText: planned!.number }).waitFor();
+    await shot(pc, '24-asset-history-desktop');
+    await desk.close();
+  }, 120_000);
 });
