@@ -513,6 +513,8 @@ export const en = {
   'woEvent.update': 'updated it',
   'woEvent.occurrence': 'saw it again',
   'woEvent.condition_cleared': 'saw the condition clear',
+  'woEvent.response_breached': 'noted the response deadline missed',
+  'woEvent.resolution_breached': 'noted the resolution deadline missed',
   'nav.equipment': 'Equipment',
   'wo.assetRecord': 'Equipment record',
   'eq.title': 'Equipment',

@@ -515,6 +515,8 @@ export const zhCN: Record<MessageKey, string> = {
   'woEvent.update': '更新',
   'woEvent.occurrence': '再次发生',
   'woEvent.condition_cleared': '检测到故障已恢复',
+  'woEvent.response_breached': '记录：响应超时',
+  'woEvent.resolution_breached': '记录：处理超时',
   'nav.equipment': '设备台账',
   'wo.assetRecord': '设备台账',
   'eq.title': '设备台账',
