@@ -1,8 +1,7 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { signatureValid, webhookReceiver } from '../webhook-receiver.js';
 import type { SmtpConfig } from '../../src/alarms/alarm-config.js';
 import { cloudConfigSchema } from '../../src/config.js';
 import { WorkCalendar } from '../../src/detection/work-calendar.js';
@@ -23,34 +22,6 @@ import { seedSites } from './work-order-fixtures.js';
 const SECRET_A = 'maintenance-webhook-secret-a';
 const SECRET_B = 'maintenance-webhook-secret-b';
 const MINUTE = 60_000;
-
-interface Hit {
-  path: string;
-  headers: IncomingMessage['headers'];
-  body: string;
-}
-
-/** An HTTP endpoint on 127.0.0.1 that records what it is sent and answers as `status` says. */
-async function webhookReceiver(status: (path: string) => number): Promise<{ url: string; hits: Hit[]; server: Server }> {
-  const hits: Hit[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      hits.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      res.writeHead(status(req.url ?? '')).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits, server };
-}
-
-/** What a receiver does: recompute the signature over the raw body and compare in constant time. */
-function signatureValid(hit: Hit, secret: string): boolean {
-  const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(`${hit.headers['x-gatehouse-timestamp']}.${hit.body}`).digest('hex')}`);
-  const got = Buffer.from(String(hit.headers['x-gatehouse-signature']));
-  return got.length === expected.length && timingSafeEqual(got, expected);
-}
 
 interface Mail {
   to: string[];
