@@ -17,6 +17,7 @@ import { migrate } from './storage/migrations.js';
 import { SiteRegistry } from './storage/site-registry.js';
 import { createPgliteClient, createPostgresClient, type SqlClient } from './storage/sql-client.js';
 import { openTimeSeriesStore } from './storage/open-time-series-store.js';
+import { SqlTimeSeriesStore } from './storage/sql/sql-time-series-store.js';
 import { StorageJobs } from './storage/storage-jobs.js';
 import { DetectionService } from './detection/detection-service.js';
 import { registerFindingRoutes } from './detection/finding-routes.js';
@@ -126,7 +127,12 @@ export async function startCloud(input: CloudConfigInput, logger: Logger, option
       const { timeZoneChanged } = await registry.declareSite(site);
       if (timeZoneChanged) log.warn({ site: site.id, timeZone: site.timeZone }, 'site time zone changed: its rollups are being recomputed');
     }
-    const timeSeries = await openTimeSeriesStore(db, config.timeSeries);
+    const timeSeries = await openTimeSeriesStore(db, config.timeSeries, config.storage.kind === 'postgres' ? config.storage.timescale : undefined);
+    if (timeSeries instanceof SqlTimeSeriesStore && timeSeries.layout.kind === 'hypertable') {
+      const { version, compression, notes } = timeSeries.layout;
+      log.info({ timescale: version, compression }, 'readings in a TimescaleDB hypertable');
+      for (const note of notes) log.warn({ timescale: version }, note);
+    }
     cleanups.push(() => timeSeries.close());
     const storageJobs = new StorageJobs(timeSeries, { refreshEveryMs: config.rollups.refreshEveryMs, retention: config.retention, metrics, logger: log });
     storageJobs.start();

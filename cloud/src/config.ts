@@ -21,6 +21,18 @@ const storageSchema = z.discriminatedUnion('kind', [
       /** e.g. postgres://gatehouse@127.0.0.1:5432/gatehouse */
       connectionString: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// connection string'),
       maxConnections: z.number().int().min(1).max(100).default(10),
+      /** TimescaleDB (docs/storage.md): readings in a compressed hypertable when the extension is there */
+      timescale: z
+        .object({
+          /** auto: when the extension is installed or can be created; require: refuse to start without; never */
+          use: z.enum(['auto', 'require', 'never']).default('auto'),
+          /** days of readings per chunk */
+          chunkDays: z.number().int().min(1).max(365).default(7),
+          /** compress chunks older than this many days; null: no compression */
+          compressAfterDays: z.number().int().min(1).max(3650).nullable().default(7),
+        })
+        .strict()
+        .prefault({}),
     })
     .strict(),
 ]);

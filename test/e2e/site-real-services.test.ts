@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '@gatehouse/contracts';
-import { cleanBroker, createTestDatabase, createTestInfluxDatabase, REAL_MQTT_URL, requireBroker, uniqueName } from '../support/real-services.js';
+import { cleanBroker, createTestDatabase, createTestInfluxDatabase, createTimescaleTestDatabase, REAL_MQTT_URL, requireBroker, uniqueName } from '../support/real-services.js';
 import { cloudFetch } from '../support/api-access.js';
 import { drainAndCollect, expectStoredExactlyAsServed, startSiteUnderTest, storedCount, type SiteUnderTest } from '../support/site-under-test.js';
 import { waitFor } from '../support/wait-for.js';
@@ -40,6 +40,42 @@ describe("end to end on the machine's services: simulated meters → gateway →
 
     const [gateway] = await site.cloud.db.query<{ status: string; last_seq: number }>('SELECT status, last_seq FROM gateways WHERE site = $1', [SITE]);
     expect(gateway?.last_seq).toBeGreaterThan(0);
+  });
+});
+
+describe("end to end on TimescaleDB: readings in the hypertable, exactly as served", () => {
+  const site3 = uniqueName('e2e-tsdb').replaceAll('_', '-');
+  const clientId = `gh-cloud-${site3}`;
+  let site: SiteUnderTest;
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+
+  beforeAll(async () => {
+    await requireBroker();
+    database = await createTimescaleTestDatabase('gh_e2e_tsdb');
+    site = await startSiteUnderTest({
+      site: site3,
+      storage: { kind: 'postgres', connectionString: database.url, timescale: { use: 'require', chunkDays: 7, compressAfterDays: 7 } },
+      mqttUrl: REAL_MQTT_URL,
+      cloudClientId: clientId,
+      meters: 2,
+      pollIntervalMs: 200,
+    });
+  });
+
+  afterAll(async () => {
+    await site?.stop();
+    await cleanBroker(REAL_MQTT_URL, [topics.state({ site: site3, gateway: 'gw-01' })], [clientId, `${clientId}-replay`]);
+    await database?.drop();
+  });
+
+  it('stores every reading the meters served in the hypertable, with exactly the values they served', async () => {
+    expect(site.cloud.timeSeries.backend).toBe('timescaledb');
+    await waitFor('readings of 8 polls to be stored', async () => (await storedCount(site.cloud, site3)) >= 2 * 15 * 8);
+    const result = await drainAndCollect(site, site3);
+    expectStoredExactlyAsServed(result);
+    expect(result.storedCount).toBe(result.published);
+    const [chunks] = await site.cloud.db.query<{ n: number }>("SELECT count(*)::int AS n FROM timescaledb_information.chunks WHERE hypertable_name = 'readings'");
+    expect(chunks!.n).toBeGreaterThanOrEqual(1);
   });
 });
 

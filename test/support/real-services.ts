@@ -10,32 +10,43 @@ export function uniqueName(prefix: string): string {
   return `${prefix}_${randomBytes(4).toString('hex')}`;
 }
 
-function databaseUrl(name: string): string {
-  const url = new URL(REAL_PG_ADMIN_URL);
+function databaseUrl(name: string, adminUrl: string): string {
+  const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return url.toString();
 }
 
+/**
+ * The machine's TimescaleDB server (../shared/vendor/timescaledb/install.sh starts one on 5433);
+ * override with GH_TEST_TIMESCALE_URL.
+ */
+export const REAL_TIMESCALE_ADMIN_URL = process.env.GH_TEST_TIMESCALE_URL ?? 'postgres://postgres@127.0.0.1:5433/postgres';
+
 /** Creates a throw-away database on the real PostgreSQL; fails loudly if the server is not there. */
-export async function createTestDatabase(prefix: string): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function createTestDatabase(prefix: string, adminUrl = REAL_PG_ADMIN_URL, service = 'PostgreSQL'): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = uniqueName(prefix);
-  const admin = new pg.Client({ connectionString: REAL_PG_ADMIN_URL });
+  const admin = new pg.Client({ connectionString: adminUrl });
   try {
     await admin.connect();
   } catch (err) {
-    throw new Error(`PostgreSQL is required at ${REAL_PG_ADMIN_URL} for this test: ${(err as Error).message}`);
+    throw new Error(`${service} is required at ${adminUrl} for this test: ${(err as Error).message}`);
   }
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
   return {
-    url: databaseUrl(name),
+    url: databaseUrl(name, adminUrl),
     async drop() {
-      const client = new pg.Client({ connectionString: REAL_PG_ADMIN_URL });
+      const client = new pg.Client({ connectionString: adminUrl });
       await client.connect();
       await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await client.end();
     },
   };
+}
+
+/** A throw-away database on the machine's TimescaleDB server; fails loudly, naming it, if it is not there. */
+export function createTimescaleTestDatabase(prefix: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  return createTestDatabase(prefix, REAL_TIMESCALE_ADMIN_URL, 'TimescaleDB (../shared/vendor/timescaledb/install.sh, or GH_TEST_TIMESCALE_URL)');
 }
 
 /** Checks the broker answers; fails loudly if it does not. */

@@ -706,6 +706,15 @@ export const MIGRATIONS: readonly Migration[] = [
         FOR EACH ROW EXECUTE FUNCTION work_order_notice_of_event();
     `,
   },
+  {
+    version: 14,
+    name: 'where the readings live',
+    sql: `
+      -- 'hypertable' once readings are a TimescaleDB hypertable: a database that later lacks the
+      -- extension refuses to start instead of running without its readings.
+      CREATE TABLE storage_layout (name text PRIMARY KEY, value text NOT NULL);
+    `,
+  },
 ];
 
 // Arbitrary constant: serialises migrations when several cloud instances start against one database.

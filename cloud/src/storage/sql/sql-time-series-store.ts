@@ -17,6 +17,7 @@ import type {
   WriteResult,
 } from '../time-series-store.js';
 import { ReadingPartitions } from './reading-partitions.js';
+import type { ReadingsLayout } from './timescale-layout.js';
 
 /** Epoch milliseconds of a timestamptz column, as a float8 both drivers return as a number. */
 const EPOCH_MS = (column: string) => `round(extract(epoch from ${column}) * 1000)::float8`;
@@ -70,9 +71,11 @@ export class SqlTimeSeriesStore extends CataloguedStore implements TimeSeriesSto
   constructor(
     private readonly db: SqlClient,
     catalogue: SeriesCatalogue,
+    /** monthly partitions made by the service, or a TimescaleDB hypertable that makes its own chunks */
+    readonly layout: ReadingsLayout = { kind: 'partitions' },
   ) {
     super(catalogue);
-    this.backend = db.kind;
+    this.backend = layout.kind === 'hypertable' ? 'timescaledb' : db.kind;
     this.partitions = new ReadingPartitions(db);
     this.rollups = new RollupMaintainer(db, new PendingRanges(db), this);
   }
@@ -80,7 +83,7 @@ export class SqlTimeSeriesStore extends CataloguedStore implements TimeSeriesSto
   async write(origin: GatewayAddress, readings: readonly Reading[]): Promise<WriteResult> {
     if (readings.length === 0) return { inserted: 0, duplicates: 0 };
     const series = await this.catalogue.resolve(origin.site, readings);
-    await this.partitions.ensureFor(readings.map((r) => r.ts));
+    if (this.layout.kind === 'partitions') await this.partitions.ensureFor(readings.map((r) => r.ts));
     let inserted = 0;
     for (let i = 0; i < readings.length; i += WRITE_CHUNK) {
       const chunk = readings.slice(i, i + WRITE_CHUNK);
@@ -303,6 +306,13 @@ export class SqlTimeSeriesStore extends CataloguedStore implements TimeSeriesSto
   }
 
   async deleteBefore(target: RetentionTarget, before: number): Promise<number> {
+    if (target === 'raw' && this.layout.kind === 'hypertable') {
+      // Whole chunks go by drop_chunks (compressed or not); the rest of the boundary chunk row by row.
+      const [all] = await this.db.query<{ n: number }>('SELECT count(*)::float8 AS n FROM readings WHERE ts < to_timestamp($1 / 1000.0)', [before]);
+      await this.db.query("SELECT drop_chunks('readings', older_than => to_timestamp($1 / 1000.0))", [before]);
+      await this.db.execute('DELETE FROM readings WHERE ts < to_timestamp($1 / 1000.0)', [before]);
+      return all?.n ?? 0;
+    }
     if (target === 'raw') {
       const dropped = await this.partitions.dropBefore(before);
       const rows = await this.db.query<{ n: number }>(
