@@ -18,7 +18,7 @@ import { SiteRegistry } from './storage/site-registry.js';
 import { createPgliteClient, createPostgresClient, type SqlClient } from './storage/sql-client.js';
 import { openTimeSeriesStore } from './storage/open-time-series-store.js';
 import { SqlTimeSeriesStore } from './storage/sql/sql-time-series-store.js';
-import { StorageJobs } from './storage/storage-jobs.js';
+import { RETENTION_KEYS, retentionDays, StorageJobs } from './storage/storage-jobs.js';
 import { DetectionService } from './detection/detection-service.js';
 import { registerFindingRoutes } from './detection/finding-routes.js';
 import type { TimeSeriesStore } from './storage/time-series-store.js';
@@ -134,7 +134,12 @@ export async function startCloud(input: CloudConfigInput, logger: Logger, option
       for (const note of notes) log.warn({ timescale: version }, note);
     }
     cleanups.push(() => timeSeries.close());
-    const storageJobs = new StorageJobs(timeSeries, { refreshEveryMs: config.rollups.refreshEveryMs, retention: config.retention, metrics, logger: log });
+    // On TimescaleDB its own policies drop old chunks; the service's retention job keeps the rest.
+    const retention = { ...config.retention };
+    const byPolicy = await timeSeries.retainByPolicy?.(retentionDays(config.retention));
+    for (const note of byPolicy?.notes ?? []) log.info(note);
+    for (const target of byPolicy?.targets ?? []) delete retention[RETENTION_KEYS[target]];
+    const storageJobs = new StorageJobs(timeSeries, { refreshEveryMs: config.rollups.refreshEveryMs, retention, metrics, logger: log });
     storageJobs.start();
     cleanups.push(() => storageJobs.stop());
     const events = new EventStore(db);

@@ -12,13 +12,14 @@ export interface RetentionPolicy {
   rollup1moDays?: number;
 }
 
-const TARGETS: readonly [RetentionTarget, keyof RetentionPolicy][] = [
-  ['raw', 'rawDays'],
-  ['15m', 'rollup15mDays'],
-  ['1h', 'rollup1hDays'],
-  ['1d', 'rollup1dDays'],
-  ['1mo', 'rollup1moDays'],
-];
+/** The retention setting of each level. */
+export const RETENTION_KEYS: Record<RetentionTarget, keyof RetentionPolicy> = { raw: 'rawDays', '15m': 'rollup15mDays', '1h': 'rollup1hDays', '1d': 'rollup1dDays', '1mo': 'rollup1moDays' };
+const TARGETS = Object.entries(RETENTION_KEYS) as [RetentionTarget, keyof RetentionPolicy][];
+
+/** The configured limits by level, in days (levels kept forever left out). */
+export function retentionDays(policy: RetentionPolicy): Partial<Record<RetentionTarget, number>> {
+  return Object.fromEntries(TARGETS.flatMap(([target, key]) => (policy[key] === undefined ? [] : [[target, policy[key]]])));
+}
 
 /** Applies a retention policy once: every resolution with a limit loses what is older. */
 export async function applyRetention(store: TimeSeriesStore, policy: RetentionPolicy, now = Date.now()): Promise<Partial<Record<RetentionTarget, number>>> {

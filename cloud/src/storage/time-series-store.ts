@@ -116,6 +116,11 @@ export interface TimeSeriesStore {
    * must read everything again.
    */
   rollupChangesSince(after: number): Promise<{ last: number; fromBySeries: Map<number, number> }>;
+  /**
+   * Backends with retention of their own (TimescaleDB's policies) take the limits over: the levels
+   * returned are theirs from now on, and the service's retention job leaves them alone.
+   */
+  retainByPolicy?(days: Partial<Record<RetentionTarget, number>>): Promise<{ targets: RetentionTarget[]; notes: string[] }>;
   /** deletes raw readings or rollup buckets older than `before`; returns how many went (estimate for dropped partitions) */
   deleteBefore(target: RetentionTarget, before: number): Promise<number>;
   close(): Promise<void>;

@@ -50,6 +50,9 @@ describe('TimescaleDB layout (TimescaleDB server)', () => {
     expect(hypertable?.compression_enabled).toBe(true);
     const [policy] = await db.query<{ after: string }>("SELECT config->>'compress_after' AS after FROM timescaledb_information.jobs WHERE proc_name = 'policy_compression' AND hypertable_name = 'readings'");
     expect(policy?.after).toBe('7 days');
+    // The tests below compress chunks themselves: the policy's job (which would compress all of these
+    // old readings whenever it wakes) is paused in this database so that they see only their own steps.
+    await db.query("SELECT alter_job(job_id, scheduled => false) FROM timescaledb_information.jobs WHERE proc_name = 'policy_compression' AND hypertable_name = 'readings'");
     expect(await db.query("SELECT 1 FROM pg_class WHERE relname LIKE 'readings_p2026_%'")).toHaveLength(0);
     const series = await store.series(GW.site, 'm1', 'import_energy');
     const raw = await store.readRaw(series!, T0, T0 + 24 * 70 * HOUR, 10_000);
@@ -65,7 +68,10 @@ describe('TimescaleDB layout (TimescaleDB server)', () => {
     await store.refreshRollups();
     const compressed = await db.query<{ chunk: string }>("SELECT compress_chunk(c, if_not_compressed => true)::text AS chunk FROM show_chunks('readings', older_than => '2026-11-01'::timestamptz) c");
     expect(compressed.length).toBeGreaterThanOrEqual(8);
-    const [state] = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM timescaledb_information.chunks WHERE hypertable_name = 'readings' AND is_compressed");
+    // (The compression policy's own job may compress the later chunks meanwhile: these are compressed either way.)
+    const [state] = await db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM timescaledb_information.chunks WHERE hypertable_name = 'readings' AND is_compressed AND range_end <= '2026-11-01'::timestamptz",
+    );
     expect(state!.n).toBe(compressed.length);
 
     // The gateway replays a day of September: nothing new.
@@ -101,6 +107,32 @@ describe('TimescaleDB layout (TimescaleDB server)', () => {
     expect(await store.deleteBefore('raw', before)).toBe(older!.n);
     expect(await count()).toBe(total - older!.n);
     expect(await db.query('SELECT 1 FROM readings WHERE ts < to_timestamp($1 / 1000.0)', [before])).toHaveLength(0);
+  });
+
+  it('keeps raw readings and each rollup level by TimescaleDB retention policies, as configured', async () => {
+    const store = await openTimeSeriesStore(db, undefined, TIMESCALE);
+    const hypertables = await db.query<{ name: string }>("SELECT hypertable_name AS name FROM timescaledb_information.hypertables ORDER BY 1");
+    expect(hypertables.map((h) => h.name)).toEqual(['readings', 'rollup_15m', 'rollup_1d', 'rollup_1h', 'rollup_1mo']);
+    const policies = async () =>
+      (await db.query<{ table: string; after: string }>("SELECT hypertable_name AS table, config->>'drop_after' AS after FROM timescaledb_information.jobs WHERE proc_name = 'policy_retention' ORDER BY 1")).map((p) => [p.table, p.after]);
+    expect(await store.retainByPolicy!({ raw: 400, '15m': 800 })).toEqual({ targets: ['raw', '15m', '1h', '1d', '1mo'], notes: [] });
+    expect(await policies()).toEqual([
+      ['readings', '400 days'],
+      ['rollup_15m', '800 days'],
+    ]);
+    // The next start with other settings: brought to them, saying so.
+    expect((await store.retainByPolicy!({ raw: 300, '1h': 1900 })).notes).toEqual([
+      'readings: retention changed from 400 days to 300 days, as configured',
+      'rollup_15m: retention policy (drop after 800 days) removed: the configuration keeps it forever',
+    ]);
+    expect(await policies()).toEqual([
+      ['readings', '300 days'],
+      ['rollup_1h', '1900 days'],
+    ]);
+    // The rollups on hypertables still read and refresh.
+    await store.refreshRollups();
+    const series = await store.series(GW.site, 'm2', 'import_energy');
+    expect((await store.readRollup('1mo', [series!], Date.UTC(2026, 8, 30, 16), Date.UTC(2026, 8, 30, 17))).get(series!.id)).toHaveLength(1);
   });
 
   it('reports a chunk interval and a compression policy changed by hand, and leaves them', async () => {

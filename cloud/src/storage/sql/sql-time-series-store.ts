@@ -17,7 +17,7 @@ import type {
   WriteResult,
 } from '../time-series-store.js';
 import { ReadingPartitions } from './reading-partitions.js';
-import type { ReadingsLayout } from './timescale-layout.js';
+import { applyRetentionPolicies, type ReadingsLayout } from './timescale-layout.js';
 
 /** Epoch milliseconds of a timestamptz column, as a float8 both drivers return as a number. */
 const EPOCH_MS = (column: string) => `round(extract(epoch from ${column}) * 1000)::float8`;
@@ -303,6 +303,12 @@ export class SqlTimeSeriesStore extends CataloguedStore implements TimeSeriesSto
 
   refreshRollups(): Promise<RollupRefreshStats> {
     return this.rollups.refresh();
+  }
+
+  async retainByPolicy(days: Partial<Record<RetentionTarget, number>>): Promise<{ targets: RetentionTarget[]; notes: string[] }> {
+    if (this.layout.kind !== 'hypertable') return { targets: [], notes: [] };
+    const notes = await applyRetentionPolicies(this.db, days);
+    return { targets: ['raw', '15m', '1h', '1d', '1mo'], notes };
   }
 
   async deleteBefore(target: RetentionTarget, before: number): Promise<number> {

@@ -1,4 +1,5 @@
 import type { SqlClient, SqlExecutor } from '../sql-client.js';
+import type { RetentionTarget } from '../time-series-store.js';
 
 /** How the cloud uses TimescaleDB on a PostgreSQL database (storage.timescale in the configuration). */
 export interface TimescaleOptions {
@@ -78,6 +79,7 @@ export async function prepareReadingsLayout(db: SqlClient, options: TimescaleOpt
     await db.transaction(async (tx) => {
       if (!(await isHypertable(tx))) await convertReadings(tx, options.chunkDays);
       else notes.push(...(await chunkIntervalNotes(tx, options.chunkDays)));
+      await convertRollups(tx);
       await tx.execute("INSERT INTO storage_layout (name, value) VALUES ('readings', 'hypertable') ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value");
     });
     notes.push(...(await setUpCompression(db, options.compressAfterDays)));
@@ -135,6 +137,49 @@ async function convertReadings(tx: SqlExecutor, chunkDays: number): Promise<void
     DROP TABLE readings CASCADE;
     ALTER TABLE readings_hypertable RENAME TO readings;
     ALTER INDEX readings_hypertable_pkey RENAME TO readings_pkey`);
+}
+
+/** Each rollup table's chunk: a few hundred thousand rows for a 1,000-meter site, so retention drops whole chunks. */
+export const ROLLUP_CHUNKS: Record<'15m' | '1h' | '1d' | '1mo', string> = { '15m': '30 days', '1h': '120 days', '1d': '3 years', '1mo': '30 years' };
+
+/** The rollup tables become hypertables in place (their rows moved into chunks), so retention is a chunk drop. */
+async function convertRollups(tx: SqlExecutor): Promise<void> {
+  for (const [level, chunk] of Object.entries(ROLLUP_CHUNKS)) {
+    await tx.query(`SELECT create_hypertable('rollup_${level}', by_range('bucket', $1::interval), create_default_indexes => false, migrate_data => true, if_not_exists => true)`, [chunk]);
+  }
+}
+
+const RETENTION_TABLES: Record<RetentionTarget, string> = { raw: 'readings', '15m': 'rollup_15m', '1h': 'rollup_1h', '1d': 'rollup_1d', '1mo': 'rollup_1mo' };
+
+/**
+ * TimescaleDB's own retention policies (chunk drops in its job scheduler) for every level the
+ * configuration limits: made, or brought to the configured age (saying so); a policy on a level the
+ * configuration keeps forever is removed, saying so. Returns what changed, for the log.
+ */
+export async function applyRetentionPolicies(db: SqlClient, days: Partial<Record<RetentionTarget, number>>): Promise<string[]> {
+  const notes: string[] = [];
+  const policies = await db.query<{ table: string; after: string }>(
+    `SELECT hypertable_name AS table, config->>'drop_after' AS after FROM timescaledb_information.jobs WHERE proc_name = 'policy_retention'`,
+  );
+  for (const [target, table] of Object.entries(RETENTION_TABLES) as [RetentionTarget, string][]) {
+    const wanted = days[target];
+    const existing = policies.find((p) => p.table === table);
+    if (wanted === undefined) {
+      if (existing) {
+        await db.query('SELECT remove_retention_policy($1::regclass)', [table]);
+        notes.push(`${table}: retention policy (drop after ${existing.after}) removed: the configuration keeps it forever`);
+      }
+      continue;
+    }
+    if (existing) {
+      const [same] = await db.query<{ same: boolean }>('SELECT $1::interval = $2::interval AS same', [existing.after, `${wanted} days`]);
+      if (same?.same) continue;
+      await db.query('SELECT remove_retention_policy($1::regclass)', [table]);
+      notes.push(`${table}: retention changed from ${existing.after} to ${wanted} days, as configured`);
+    }
+    await db.query('SELECT add_retention_policy($1::regclass, drop_after => $2::interval)', [table, `${wanted} days`]);
+  }
+  return notes;
 }
 
 async function chunkIntervalNotes(tx: SqlExecutor, chunkDays: number): Promise<string[]> {
