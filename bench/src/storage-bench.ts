@@ -9,8 +9,12 @@
  *    up, then through the HTTP API: daily totals of every meter of the site for a month and for the
  *    year, and the 15-minute series of one meter over a month.
  *
+ * 3. TimescaleDB: the adapter against raw COPY into the same hypertable, in the same run; the query set
+ *    of 2. with every chunk compressed, and the bytes per reading before and after compression.
+ *
  * Environment: GH_BENCH_INGEST_ROWS (2,000,000), GH_BENCH_QUERY_METERS (500), GH_BENCH_QUERY_DAYS (365),
- * GH_BENCH_SKIP_QUERY=1, GH_BENCH_SKIP_INGEST=1, GH_TEST_PG_URL, GH_TEST_INFLUX_URL. Ends with one line of JSON.
+ * GH_BENCH_SKIP_QUERY=1, GH_BENCH_SKIP_INGEST=1, GH_BENCH_SKIP_TIMESCALE=1, GH_TEST_PG_URL,
+ * GH_TEST_TIMESCALE_URL, GH_TEST_INFLUX_URL. Ends with one line of JSON.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -40,8 +44,9 @@ import {
   type SqlClient,
   type TimeSeriesBackendConfig,
   type TimeSeriesStore,
+  type TimescaleOptions,
 } from '@gatehouse/cloud';
-import { PG_ADMIN_URL, withDatabase } from './bench-database.js';
+import { PG_ADMIN_URL, TIMESCALE_ADMIN_URL, withDatabase } from './bench-database.js';
 import { describeMachine, percentile } from './machine.js';
 
 const INGEST_ROWS = Number(process.env.GH_BENCH_INGEST_ROWS ?? 2_000_000);
@@ -90,30 +95,40 @@ async function ingestThroughAdapter(store: TimeSeriesStore, meters: number, perM
   return { rate: (meters * perMeter) / seconds, seconds, inserted };
 }
 
-async function postgresIngest(meters: number, perMeter: number, start: number): Promise<{ adapter: number; adapterTwoWriters: number; copy: number }> {
+/** Where an ingest run writes: the machine's PostgreSQL (monthly partitions) or its TimescaleDB (a hypertable, uncompressed while loading). */
+interface IngestServer {
+  name: string;
+  adminUrl: string;
+  timescale: TimescaleOptions;
+}
+const POSTGRES: IngestServer = { name: 'PostgreSQL', adminUrl: PG_ADMIN_URL, timescale: { use: 'never', chunkDays: 7, compressAfterDays: null } };
+const TIMESCALE: IngestServer = { name: 'TimescaleDB', adminUrl: TIMESCALE_ADMIN_URL, timescale: { use: 'require', chunkDays: 7, compressAfterDays: null } };
+
+async function postgresIngest(meters: number, perMeter: number, start: number, server = POSTGRES, withTwoWriters = true): Promise<{ adapter: number; adapterTwoWriters: number; copy: number }> {
   const throughAdapter = (writers: number) =>
     withDatabase(async (url) => {
       const db = createPostgresClient({ connectionString: url });
       await migrate(db);
-      const store = await openTimeSeriesStore(db);
+      const store = await openTimeSeriesStore(db, undefined, server.timescale);
       const result = await ingestThroughAdapter(store, meters, perMeter, start, writers);
       if (result.inserted !== meters * perMeter) throw new Error(`adapter stored ${result.inserted} of ${meters * perMeter}`);
       await db.close();
       return result;
-    });
+    }, server.adminUrl);
   const adapter = await throughAdapter(1);
-  out(`  PostgreSQL adapter, one writer: ${fmt(adapter.rate)} points/s (${(meters * perMeter).toLocaleString('en')} points in ${adapter.seconds.toFixed(1)} s)`);
-  const adapterTwo = await throughAdapter(2);
-  out(`  PostgreSQL adapter, two writers: ${fmt(adapterTwo.rate)} points/s (${adapterTwo.seconds.toFixed(1)} s)`);
+  out(`  ${server.name} adapter, one writer: ${fmt(adapter.rate)} points/s (${(meters * perMeter).toLocaleString('en')} points in ${adapter.seconds.toFixed(1)} s)`);
+  const adapterTwo = withTwoWriters ? await throughAdapter(2) : { rate: Number.NaN, seconds: Number.NaN };
+  if (withTwoWriters) out(`  ${server.name} adapter, two writers: ${fmt(adapterTwo.rate)} points/s (${adapterTwo.seconds.toFixed(1)} s)`);
 
   const copy = await withDatabase(async (url) => {
     const db = createPostgresClient({ connectionString: url });
     await migrate(db);
-    // The same series and partitions the adapter would have made, outside the timing.
+    // The same series and partitions (or hypertable) the adapter would have made, outside the timing.
+    const store = await openTimeSeriesStore(db, undefined, server.timescale);
     const catalogue = new SeriesCatalogue(db);
     const series = await catalogue.resolve(SITE, [...batches(meters, 1, start)].flat());
     const idOf = new Map(series.map((s) => [s.device, s.id]));
-    await new ReadingPartitions(db).ensureFor(Array.from({ length: perMeter }, (_, i) => start + i * QUARTER));
+    if (store.backend !== 'timescaledb') await new ReadingPartitions(db).ensureFor(Array.from({ length: perMeter }, (_, i) => start + i * QUARTER));
     await db.close();
     // COPY text built before the clock starts: the baseline is the database's own best.
     const chunks: string[] = [];
@@ -129,8 +144,8 @@ async function postgresIngest(meters: number, perMeter: number, start: number): 
     await client.end();
     if (Number(count) !== meters * perMeter) throw new Error(`COPY stored ${count} of ${meters * perMeter}`);
     return { rate: (meters * perMeter) / seconds, seconds };
-  });
-  out(`  PostgreSQL raw COPY: ${fmt(copy.rate)} points/s (${copy.seconds.toFixed(1)} s)`);
+  }, server.adminUrl);
+  out(`  ${server.name} raw COPY: ${fmt(copy.rate)} points/s (${copy.seconds.toFixed(1)} s)`);
   return { adapter: adapter.rate, adapterTwoWriters: adapterTwo.rate, copy: copy.rate };
 }
 
@@ -174,13 +189,13 @@ async function timeRequests(label: string, urls: () => string, runs: number): Pr
   return result;
 }
 
-async function queryBenchmark(): Promise<Record<string, number>> {
+async function queryBenchmark(server = POSTGRES, prefix = ''): Promise<Record<string, number>> {
   return withDatabase(async (url) => {
     const db = createPostgresClient({ connectionString: url });
     await migrate(db);
     const registry = new SiteRegistry(db);
     await registry.declareSite({ id: SITE, timeZone: 'Asia/Shanghai' });
-    const store = await openTimeSeriesStore(db);
+    const store = await openTimeSeriesStore(db, undefined, server.timescale);
     // A calendar year in Shanghai.
     const start = Date.UTC(2025, 0, 1) - 8 * 3_600_000;
     const perMeter = (QUERY_DAYS * DAY) / QUARTER;
@@ -191,6 +206,21 @@ async function queryBenchmark(): Promise<Record<string, number>> {
     const stats = await store.refreshRollups();
     const rollupSeconds = (performance.now() - began) / 1000;
     out(`  rollups: ${stats.buckets.toLocaleString('en')} 15-minute buckets (and their hours, days, months) from ${stats.readingsRead.toLocaleString('en')} readings in ${rollupSeconds.toFixed(1)} s (${fmt(stats.readingsRead / rollupSeconds)} readings/s)`);
+    const compression: Record<string, number> = {};
+    if (store.backend === 'timescaledb') {
+      // A realistic year of meter data, before and after native compression (every chunk compressed).
+      const size = async () => (await db.query<{ bytes: number }>("SELECT hypertable_size('readings')::float8 AS bytes"))[0]!.bytes;
+      const readings = QUERY_METERS * perMeter;
+      const before = await size();
+      const compressStarted = performance.now();
+      await db.query("SELECT count(compress_chunk(c, if_not_compressed => true)) FROM show_chunks('readings') c");
+      const compressSeconds = (performance.now() - compressStarted) / 1000;
+      const after = await size();
+      out(`  compression: ${(before / readings).toFixed(1)} bytes per reading before, ${(after / readings).toFixed(1)} after (${(before / after).toFixed(1)}×, ${(before / 1048576).toFixed(0)} → ${(after / 1048576).toFixed(0)} MiB), compressed in ${compressSeconds.toFixed(1)} s`);
+      compression.bytes_per_reading_uncompressed = round1(before / readings);
+      compression.bytes_per_reading_compressed = round1(after / readings);
+      compression.compression_ratio = round1(before / after);
+    }
     await db.query('VACUUM ANALYZE');
 
     const auth = createAuthServices(db);
@@ -250,7 +280,8 @@ async function queryBenchmark(): Promise<Record<string, number>> {
     );
     await api.close();
     await db.close();
-    return {
+    const figures: Record<string, number> = {
+      ...compression,
       query_dataset_points: QUERY_METERS * perMeter,
       query_dataset_load_points_per_second: Math.round(load.rate),
       rollup_refresh_readings_per_second: Math.round(stats.readingsRead / rollupSeconds),
@@ -263,7 +294,8 @@ async function queryBenchmark(): Promise<Record<string, number>> {
       quarter_hour_series_one_meter_month_p50_ms: round1(quarterMonth.p50),
       quarter_hour_series_one_meter_month_p95_ms: round1(quarterMonth.p95),
     };
-  });
+    return Object.fromEntries(Object.entries(figures).map(([k, v]) => [`${prefix}${k}`, v]));
+  }, server.adminUrl);
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
@@ -295,7 +327,25 @@ async function main(): Promise<void> {
     query = await queryBenchmark();
     out();
   }
-  out(JSON.stringify({ ...ingest, ...query }));
+  let timescale: Record<string, number> = {};
+  if (process.env.GH_BENCH_SKIP_TIMESCALE !== '1') {
+    out(`TimescaleDB (${TIMESCALE_ADMIN_URL.replace(/\/\/[^@]*@/, '//')})`);
+    if (process.env.GH_BENCH_SKIP_INGEST !== '1') {
+      const ts = await postgresIngest(meters, perMeter, start, TIMESCALE, false);
+      out(`  adapter / COPY into the same hypertable: ${((ts.adapter / ts.copy) * 100).toFixed(0)} %`);
+      timescale = {
+        timescale_adapter_points_per_second: Math.round(ts.adapter),
+        timescale_copy_points_per_second: Math.round(ts.copy),
+        timescale_ingest_ratio_vs_copy: Math.round((ts.adapter / ts.copy) * 100) / 100,
+      };
+    }
+    if (process.env.GH_BENCH_SKIP_QUERY !== '1') {
+      out(`Query (TimescaleDB, compressed, through the HTTP API): ${QUERY_METERS} meters × ${QUERY_DAYS} days of 15-minute data`);
+      timescale = { ...timescale, ...(await queryBenchmark({ ...TIMESCALE, timescale: { ...TIMESCALE.timescale, compressAfterDays: 7 } }, 'timescale_')) };
+    }
+    out();
+  }
+  out(JSON.stringify({ ...ingest, ...query, ...timescale }));
 }
 
 async function ingestBenchmark(meters: number, perMeter: number, start: number): Promise<Record<string, number>> {

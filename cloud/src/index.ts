@@ -8,6 +8,7 @@ export * from './storage/migrations.js';
 export * from './storage/time-series-store.js';
 export * from './storage/sql/sql-time-series-store.js';
 export * from './storage/sql/reading-partitions.js';
+export * from './storage/sql/timescale-layout.js';
 export * from './storage/series-reader.js';
 export * from './storage/storage-jobs.js';
 export * from './storage/influx/influx-time-series-store.js';

@@ -1,10 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { runChaos } from '../../bench/src/chaos/harness.js';
-import { REAL_PG_ADMIN_URL } from '../support/real-services.js';
+import { REAL_PG_ADMIN_URL, REAL_TIMESCALE_ADMIN_URL } from '../support/real-services.js';
 
 // The short version of `npm run chaos`: every fault at least once, real processes, real Mosquitto and
 // PostgreSQL. Needs `npm run build` first (the components run from their compiled launcher).
-describe('chaos: nothing lost through crashes and outages', () => {
+// The same run on plain PostgreSQL and on TimescaleDB (readings in a hypertable, which the two cloud
+// instances starting together convert once).
+describe.each([
+  ['PostgreSQL', REAL_PG_ADMIN_URL],
+  ['TimescaleDB', REAL_TIMESCALE_ADMIN_URL],
+])('chaos on %s: nothing lost through crashes and outages', (_server, pgAdminUrl) => {
   it('stores every value the meters served exactly once and raises every alarm once, through every kind of fault', async () => {
     const lines: string[] = [];
     const report = await runChaos({
@@ -13,7 +18,7 @@ describe('chaos: nothing lost through crashes and outages', () => {
       partitionMs: 6_000,
       meters: 3,
       pollIntervalMs: 500,
-      pgAdminUrl: REAL_PG_ADMIN_URL,
+      pgAdminUrl,
       log: (line) => lines.push(line),
     });
     expect(report.faults.kill_gateway).toBeGreaterThanOrEqual(1);
