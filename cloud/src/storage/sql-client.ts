@@ -1,5 +1,8 @@
 import { PGlite } from '@electric-sql/pglite';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 
 /** What the stores need from a database connection; implemented for PostgreSQL (`pg`) and PGlite. */
 export interface SqlExecutor {
@@ -8,6 +11,11 @@ export interface SqlExecutor {
   execute(text: string, params?: unknown[]): Promise<number>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(script: string): Promise<void>;
+  /**
+   * PostgreSQL only: streams `rows` (COPY text format, one line each) into `copyStatement`
+   * (`COPY t (…) FROM STDIN`); returns how many rows went in.
+   */
+  copyFrom?(copyStatement: string, rows: string): Promise<number>;
 }
 
 export interface SqlClient extends SqlExecutor {
@@ -54,6 +62,11 @@ export function createPostgresClient(options: { connectionString: string; maxCon
           execute: async (text: string, params?: unknown[]) => (await client.query(text, params)).rowCount ?? 0,
           exec: async (script: string) => {
             await client.query(script);
+          },
+          copyFrom: async (copyStatement: string, rows: string) => {
+            const stream = client.query(copyFrom(copyStatement));
+            await pipeline(Readable.from([rows]), stream);
+            return stream.rowCount ?? 0;
           },
         });
         await client.query('COMMIT');
