@@ -236,16 +236,18 @@ export class SqlTimeSeriesStore extends CataloguedStore implements TimeSeriesSto
       Array.from({ length: parts }, async (_, i) => {
         const ids = series.slice(i * size, (i + 1) * size).map((s) => s.id);
         if (ids.length === 0) return;
+        // Bucket starts go as whole seconds (every bucket starts on a quarter hour): an integer is
+        // cheaper to format and parse than a float of milliseconds, and a year of 500 meters has 180,000.
         const [row] = await this.db.query<{ doc: string | null }>(
           `SELECT json_agg(json_build_array(series_id, ts, v))::text AS doc FROM (
-             SELECT series_id, array_agg(${EPOCH_MS('bucket')} ORDER BY bucket) AS ts, array_agg(${field} ORDER BY bucket) AS v
+             SELECT series_id, array_agg(extract(epoch from bucket)::bigint ORDER BY bucket) AS ts, array_agg(${field} ORDER BY bucket) AS v
                FROM ${TABLE[level]}
               WHERE series_id = ANY($1::int[]) AND bucket >= to_timestamp($2 / 1000.0) AND bucket < to_timestamp($3 / 1000.0)
               GROUP BY series_id) per_series`,
           [arrayLiteral(ids), from, to],
         );
-        for (const [id, ts, values] of JSON.parse(row?.doc ?? '[]') as [number, number[], (number | null)[]][]) {
-          out.set(id, ts.map((t, k) => [t, values[k] ?? null]));
+        for (const [id, seconds, values] of JSON.parse(row?.doc ?? '[]') as [number, number[], (number | null)[]][]) {
+          out.set(id, seconds.map((t, k) => [t * 1000, values[k] ?? null]));
         }
       }),
     );
