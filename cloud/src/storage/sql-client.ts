@@ -12,10 +12,11 @@ export interface SqlExecutor {
   /** Runs a script of several statements without parameters (migrations). */
   exec(script: string): Promise<void>;
   /**
-   * PostgreSQL only: streams `rows` (COPY text format, one line each) into `copyStatement`
+   * PostgreSQL only: streams `rows` (COPY text format, one line each; an iterable of pieces is made
+   * lazily, so the server parses one piece while the next is being built) into `copyStatement`
    * (`COPY t (…) FROM STDIN`); returns how many rows went in.
    */
-  copyFrom?(copyStatement: string, rows: string): Promise<number>;
+  copyFrom?(copyStatement: string, rows: Iterable<string>): Promise<number>;
 }
 
 export interface SqlClient extends SqlExecutor {
@@ -63,9 +64,9 @@ export function createPostgresClient(options: { connectionString: string; maxCon
           exec: async (script: string) => {
             await client.query(script);
           },
-          copyFrom: async (copyStatement: string, rows: string) => {
+          copyFrom: async (copyStatement: string, rows: Iterable<string>) => {
             const stream = client.query(copyFrom(copyStatement));
-            await pipeline(Readable.from([rows]), stream);
+            await pipeline(Readable.from(rows), stream);
             return stream.rowCount ?? 0;
           },
         });

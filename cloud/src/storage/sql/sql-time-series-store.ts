@@ -16,7 +16,7 @@ import type {
   TimeSeriesStore,
   WriteResult,
 } from '../time-series-store.js';
-import { ReadingPartitions } from './reading-partitions.js';
+import { monthStartUtc, partitionName, ReadingPartitions } from './reading-partitions.js';
 import { applyRetentionPolicies, type ReadingsLayout } from './timescale-layout.js';
 
 /** Epoch milliseconds of a timestamptz column, as a float8 both drivers return as a number. */
@@ -51,6 +51,42 @@ function arrayLiteral(values: readonly (number | null)[]): string {
   return `{${values.map((v) => (v === null ? 'NULL' : String(v))).join(',')}}`;
 }
 
+/** The parameters of insertReadings: array parameters go as ready-made literals (pg's own array serialiser is the slowest step). */
+function insertParams(chunk: readonly Reading[], ids: readonly number[], seriesIds: string, from: number, to: number): unknown[] {
+  const compacted = chunk.some((r) => r.aggregate);
+  return [
+    arrayLiteral(ids),
+    arrayLiteral(chunk.map((r) => r.ts)),
+    arrayLiteral(chunk.map((r) => r.value)),
+    // Quality names are plain identifiers: nothing to quote.
+    `{${chunk.map((r) => r.quality).join(',')}}`,
+    // unnest pads shorter arrays with nulls: batches without compacted readings send none.
+    compacted ? arrayLiteral(chunk.map((r) => r.aggregate?.count ?? null)) : null,
+    compacted ? arrayLiteral(chunk.map((r) => r.aggregate?.min ?? null)) : null,
+    compacted ? arrayLiteral(chunk.map((r) => r.aggregate?.max ?? null)) : null,
+    seriesIds,
+    from,
+    to,
+  ];
+}
+
+/** Rows per piece of COPY text: the server parses one piece while the next is being built. */
+const COPY_PIECE = 1_000;
+
+/** COPY text (tab-separated, `\N` for null) of the readings, in pieces made as they are asked for. */
+function* copyText(chunk: readonly Reading[], ids: readonly number[], isoOf: Map<number, string>): Generator<string> {
+  for (let start = 0; start < chunk.length; start += COPY_PIECE) {
+    let text = '';
+    const end = Math.min(start + COPY_PIECE, chunk.length);
+    for (let i = start; i < end; i++) {
+      const r = chunk[i]!;
+      const a = r.aggregate;
+      text += `${ids[i]}\t${isoOf.get(r.ts)}\t${r.value === null ? '\\N' : r.value}\t${r.quality}\t${a ? `${a.count}\t${a.min}\t${a.max}` : '\\N\t\\N\t\\N'}\n`;
+    }
+    yield text;
+  }
+}
+
 function toPoint(row: RawRow): RawPoint {
   const point: RawPoint = { ts: row.ts, value: row.value, quality: row.quality };
   if (row.agg_count !== null && row.agg_min !== null && row.agg_max !== null) point.aggregate = { count: row.agg_count, min: row.agg_min, max: row.agg_max };
@@ -83,59 +119,53 @@ export class SqlTimeSeriesStore extends CataloguedStore implements TimeSeriesSto
   async write(origin: GatewayAddress, readings: readonly Reading[]): Promise<WriteResult> {
     if (readings.length === 0) return { inserted: 0, duplicates: 0 };
     const series = await this.catalogue.resolve(origin.site, readings);
-    if (this.layout.kind === 'partitions') await this.partitions.ensureFor(readings.map((r) => r.ts));
     let inserted = 0;
     for (let i = 0; i < readings.length; i += WRITE_CHUNK) {
       const chunk = readings.slice(i, i + WRITE_CHUNK);
       const ids = series.slice(i, i + WRITE_CHUNK).map((s) => s.id);
+      // A poll round stamps all of its readings with one time: each distinct time is formatted once.
+      const times = new Map<number, string>();
       let from = Infinity;
       let to = -Infinity;
       for (const r of chunk) {
+        if (times.has(r.ts)) continue;
+        times.set(r.ts, '');
         if (r.ts < from) from = r.ts;
         if (r.ts > to) to = r.ts;
       }
-      const compacted = chunk.some((r) => r.aggregate);
-      // Array parameters go as ready-made literals: pg's own array serialiser is the slowest step here.
-      const params = [
-        arrayLiteral(ids),
-        arrayLiteral(chunk.map((r) => r.ts)),
-        arrayLiteral(chunk.map((r) => r.value)),
-        // Quality names are plain identifiers: nothing to quote.
-        `{${chunk.map((r) => r.quality).join(',')}}`,
-        // unnest pads shorter arrays with nulls: batches without compacted readings send none.
-        compacted ? arrayLiteral(chunk.map((r) => r.aggregate?.count ?? null)) : null,
-        compacted ? arrayLiteral(chunk.map((r) => r.aggregate?.min ?? null)) : null,
-        compacted ? arrayLiteral(chunk.map((r) => r.aggregate?.max ?? null)) : null,
-        arrayLiteral([...new Set(ids)]),
-        from,
-        to,
-      ];
-      // Optimistic: a batch is almost always new, and a plain INSERT costs half of ON CONFLICT's
-      // speculative insertion; on PostgreSQL, COPY in the same transaction as the pending interval
-      // costs less again (no array literals to parse). The primary key still refuses a reading stored
+      if (this.layout.kind === 'partitions') await this.partitions.ensureFor(times.keys());
+      const seriesIds = arrayLiteral([...new Set(ids)]);
+      // Optimistic: a batch is almost always new. On PostgreSQL it goes by COPY in the same transaction
+      // as its pending interval (no array literals to build or parse); on PGlite by a plain INSERT, which
+      // costs half of ON CONFLICT's speculative insertion. The primary key still refuses a reading stored
       // before; then nothing of the batch is kept and it is written again, skipping what is there.
       try {
-        inserted += this.db.kind === 'postgres' ? await this.copyBatch(chunk, ids, from, to) : await this.db.execute(insertReadings(''), params);
+        inserted += this.db.kind === 'postgres' ? await this.copyBatch(this.copyTarget(from, to), chunk, ids, times, seriesIds, from, to) : await this.db.execute(insertReadings(''), insertParams(chunk, ids, seriesIds, from, to));
       } catch (err) {
         if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
-        inserted += await this.db.execute(insertReadings('ON CONFLICT (series_id, ts) DO NOTHING'), params);
+        inserted += await this.db.execute(insertReadings('ON CONFLICT (series_id, ts) DO NOTHING'), insertParams(chunk, ids, seriesIds, from, to));
       }
     }
     return { inserted, duplicates: readings.length - inserted };
   }
 
+  /**
+   * Where a batch is copied to: a batch within one month goes straight into that month's partition,
+   * which spares PostgreSQL setting up tuple routing for every COPY (the partition still checks its
+   * bounds, and the primary key includes the time, so a replayed reading is refused there all the same).
+   */
+  private copyTarget(from: number, to: number): string {
+    if (this.layout.kind !== 'partitions') return 'readings';
+    const month = monthStartUtc(from);
+    return month === monthStartUtc(to) ? partitionName(month) : 'readings';
+  }
+
   /** The batch by COPY and its pending interval, in one transaction: one commits with the other. */
-  private async copyBatch(chunk: readonly Reading[], ids: readonly number[], from: number, to: number): Promise<number> {
-    let text = '';
-    for (let i = 0; i < chunk.length; i++) {
-      const r = chunk[i]!;
-      const a = r.aggregate;
-      text += `${ids[i]}\t${new Date(r.ts).toISOString()}\t${r.value === null ? '\\N' : r.value}\t${r.quality}\t${a ? `${a.count}\t${a.min}\t${a.max}` : '\\N\t\\N\t\\N'}\n`;
-    }
+  private async copyBatch(table: string, chunk: readonly Reading[], ids: readonly number[], times: Map<number, string>, seriesIds: string, from: number, to: number): Promise<number> {
+    for (const ts of times.keys()) times.set(ts, new Date(ts).toISOString());
     return this.db.transaction(async (tx) => {
-      const n = await tx.copyFrom!('COPY readings (series_id, ts, value, quality, agg_count, agg_min, agg_max) FROM STDIN', text);
-      await tx.execute('INSERT INTO rollup_pending (series_ids, from_ts, to_ts) VALUES ($1::int[], to_timestamp($2 / 1000.0), to_timestamp($3 / 1000.0))', [arrayLiteral([...new Set(ids)]), from, to]);
-      return n;
+      await tx.execute('INSERT INTO rollup_pending (series_ids, from_ts, to_ts) VALUES ($1::int[], to_timestamp($2 / 1000.0), to_timestamp($3 / 1000.0))', [seriesIds, from, to]);
+      return tx.copyFrom!(`COPY ${table} (series_id, ts, value, quality, agg_count, agg_min, agg_max) FROM STDIN`, copyText(chunk, ids, times));
     });
   }
 
