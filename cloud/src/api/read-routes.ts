@@ -11,6 +11,7 @@ import { calendarOf, NOMINAL_LEVEL_MS, ROLLUP_LEVELS, type RollupLevel } from '.
 import { chooseResolution, SeriesReadError, SeriesReader, type StepRequest } from '../storage/series-reader.js';
 import { ROLLUP_FIELDS, type Bucket } from '../storage/time-series-store.js';
 import { instantParam, stepParam } from './time-params.js';
+import { deviceTable } from './device-table.js';
 
 const nullableEpochMs = epochMs.nullable();
 
@@ -347,9 +348,8 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
       const timeZone = await deps.timeSeries.timeZoneOf(site);
       requireSiteSize(series.length, q.level, q.from, to, MAX_SITE_TABLE_VALUES);
       const start = calendarOf(timeZone).start(q.level, q.from);
-      const values = await deps.timeSeries.readRollupField(q.level, q.field, series, start, to);
-      const axis = [...new Set([...values.values()].flatMap((pairs) => pairs.map(([ts]) => ts)))].sort((a, b) => a - b);
-      const column = new Map(axis.map((ts, i) => [ts, i]));
+      const columns = await deps.timeSeries.readRollupField(q.level, q.field, series, start, to);
+      const { axis, rows } = deviceTable(series.map((s) => columns.get(s.id) ?? { ts: [], values: [] }));
       return {
         site,
         metric: q.metric,
@@ -359,11 +359,7 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
         from: start,
         to,
         ts: axis,
-        devices: series.map((s) => {
-          const row: (number | null)[] = new Array<number | null>(axis.length).fill(null);
-          for (const [ts, value] of values.get(s.id) ?? []) row[column.get(ts)!] = value;
-          return { device: s.device, unit: s.unit, kind: s.kind, values: row };
-        }),
+        devices: series.map((s, i) => ({ device: s.device, unit: s.unit, kind: s.kind, values: rows[i]! })),
       };
     },
   );

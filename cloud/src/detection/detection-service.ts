@@ -147,9 +147,12 @@ export class DetectionService {
       for (const ref of readRefs) {
         const buffer = cached.buffers.get(ref.id)!;
         buffer.fill(Number.NaN, firstSlot);
-        for (const [ts, v] of read.get(ref.id) ?? []) {
-          const slot = Math.round((ts - gridStart) / SLOT_MS);
-          if (slot >= 0 && slot < slots && v !== null) buffer[slot] = v;
+        const column = read.get(ref.id);
+        if (!column) continue;
+        for (let k = 0; k < column.ts.length; k++) {
+          const slot = Math.round((column.ts[k]! - gridStart) / SLOT_MS);
+          const v = column.values[k];
+          if (slot >= 0 && slot < slots && v !== null && v !== undefined) buffer[slot] = v;
         }
       }
     }

@@ -53,6 +53,12 @@ export interface Bucket {
 export const ROLLUP_FIELDS = ['consumption', 'count', 'sum', 'min', 'max', 'last'] as const;
 export type RollupField = (typeof ROLLUP_FIELDS)[number];
 
+/** One field of a series' rollup buckets: bucket starts and the field's values, index for index. */
+export interface FieldColumn {
+  ts: number[];
+  values: (number | null)[];
+}
+
 export interface DeviceBucket extends Bucket {
   device: string;
 }
@@ -98,10 +104,10 @@ export interface TimeSeriesStore {
   /** rollup buckets starting in [from, to), in time order, per series */
   readRollup(level: RollupLevel, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, Bucket[]>>;
   /**
-   * One field of a rollup level for many series, as [bucket start, value] pairs per series: the lean
-   * read behind a meter × day table of a whole site.
+   * One field of a rollup level for many series, as a column of bucket starts and one of values per
+   * series (in time order): the lean read behind a meter × day table of a whole site.
    */
-  readRollupField(level: RollupLevel, field: RollupField, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, [number, number | null][]>>;
+  readRollupField(level: RollupLevel, field: RollupField, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, FieldColumn>>;
   latest(site: string, device: string): Promise<LatestReading[]>;
   /** a counter's last good, reset or rollover reading before `ts` (where its next step starts from) */
   lastAnchorBefore(series: SeriesRef, ts: number): Promise<{ ts: number; value: number } | undefined>;

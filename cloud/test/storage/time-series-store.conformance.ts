@@ -222,7 +222,7 @@ export function describeTimeSeriesStore(backend: string, open: () => Promise<Sto
         ['2026-11-30T16:00:00.000Z', 4],
       ]);
       // The lean read of one field gives the same.
-      expect((await store.readRollupField('1d', 'consumption', [s], Date.UTC(2026, 10, 1), Date.UTC(2026, 11, 31))).get(s.id)).toEqual(days.map((d) => [d.ts, d.consumption]));
+      expect((await store.readRollupField('1d', 'consumption', [s], Date.UTC(2026, 10, 1), Date.UTC(2026, 11, 31))).get(s.id)).toEqual({ ts: days.map((d) => d.ts), values: days.map((d) => d.consumption) });
       const months = await rollup('1mo', s, Date.UTC(2026, 9, 1), Date.UTC(2027, 0, 1));
       expect(months.map((d) => [new Date(d.ts).toISOString(), d.consumption])).toEqual([
         ['2026-10-31T16:00:00.000Z', 1],

@@ -8,6 +8,7 @@ import type { SeriesCatalogue } from '../series-catalogue.js';
 import type { SqlClient } from '../sql-client.js';
 import type {
   Bucket,
+  FieldColumn,
   RollupField,
   LatestReading,
   RawPoint,
@@ -214,9 +215,9 @@ export class InfluxTimeSeriesStore extends CataloguedStore implements TimeSeries
     }
   }
 
-  async readRollupField(level: RollupLevel, field: RollupField, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, [number, number | null][]>> {
+  async readRollupField(level: RollupLevel, field: RollupField, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, FieldColumn>> {
     const buckets = await this.readRollup(level, series, from, to);
-    return new Map([...buckets].map(([id, list]) => [id, list.map((b) => [b.ts, b[field]] as [number, number | null])]));
+    return new Map([...buckets].map(([id, list]) => [id, { ts: list.map((b) => b.ts), values: list.map((b) => b[field]) }]));
   }
 
   async readRollup(level: RollupLevel, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, Bucket[]>> {

@@ -7,6 +7,7 @@ import type { SeriesCatalogue } from '../series-catalogue.js';
 import type { SqlClient } from '../sql-client.js';
 import type {
   Bucket,
+  FieldColumn,
   RollupField,
   LatestReading,
   RawPoint,
@@ -255,12 +256,13 @@ export class SqlTimeSeriesStore extends CataloguedStore implements TimeSeriesSto
     return out;
   }
 
-  async readRollupField(level: RollupLevel, field: RollupField, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, [number, number | null][]>> {
-    const out = new Map<number, [number, number | null][]>(series.map((s) => [s.id, []]));
+  async readRollupField(level: RollupLevel, field: RollupField, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, FieldColumn>> {
+    const out = new Map<number, FieldColumn>(series.map((s) => [s.id, { ts: [], values: [] }]));
     // A year of days for hundreds of meters: per series, two arrays in one JSON document (parsed natively,
-    // far cheaper than the driver's row-by-row parsing), read in a few parts side by side so the
-    // database formats numbers on every core.
-    const parts = series.length >= 100 ? 4 : 1;
+    // far cheaper than the driver's row by row), read in two parts side by side so that the database
+    // formats numbers on both cores. Each series is read through the primary key in time order, which
+    // spares sorting the whole site's buckets to group them.
+    const parts = series.length >= 100 ? 2 : 1;
     const size = Math.ceil(series.length / parts);
     await Promise.all(
       Array.from({ length: parts }, async (_, i) => {
@@ -269,15 +271,19 @@ export class SqlTimeSeriesStore extends CataloguedStore implements TimeSeriesSto
         // Bucket starts go as whole seconds (every bucket starts on a quarter hour): an integer is
         // cheaper to format and parse than a float of milliseconds, and a year of 500 meters has 180,000.
         const [row] = await this.db.query<{ doc: string | null }>(
-          `SELECT json_agg(json_build_array(series_id, ts, v))::text AS doc FROM (
-             SELECT series_id, array_agg(extract(epoch from bucket)::bigint ORDER BY bucket) AS ts, array_agg(${field} ORDER BY bucket) AS v
-               FROM ${TABLE[level]}
-              WHERE series_id = ANY($1::int[]) AND bucket >= to_timestamp($2 / 1000.0) AND bucket < to_timestamp($3 / 1000.0)
-              GROUP BY series_id) per_series`,
+          `SELECT json_agg(json_build_array(w.id, r.ts, r.v))::text AS doc
+             FROM unnest($1::int[]) AS w (id)
+             CROSS JOIN LATERAL (
+               SELECT array_agg(extract(epoch from bucket)::bigint) AS ts, array_agg(${field}) AS v FROM (
+                 SELECT bucket, ${field} FROM ${TABLE[level]}
+                  WHERE series_id = w.id AND bucket >= to_timestamp($2 / 1000.0) AND bucket < to_timestamp($3 / 1000.0)
+                  ORDER BY bucket) in_order) r
+            WHERE r.ts IS NOT NULL`,
           [arrayLiteral(ids), from, to],
         );
         for (const [id, seconds, values] of JSON.parse(row?.doc ?? '[]') as [number, number[], (number | null)[]][]) {
-          out.set(id, seconds.map((t, k) => [t * 1000, values[k] ?? null]));
+          for (let k = 0; k < seconds.length; k++) seconds[k] = seconds[k]! * 1000;
+          out.set(id, { ts: seconds, values });
         }
       }),
     );
