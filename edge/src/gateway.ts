@@ -163,9 +163,15 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
       }
     }
   };
+  const journalsDurable = async () => {
+    await telemetryJournal.makeDurable();
+    await eventJournal.makeDurable();
+  };
+  const saveDriverState = () =>
+    driverState.save(drivers, journalsDurable).catch((err: Error) => log.error({ err: err.message }, 'device state not saved; it is saved again in 5 s'));
   const budgetTimer = setInterval(() => {
     enforceBudget();
-    driverState.save(drivers);
+    void saveDriverState();
   }, 5000);
 
   const uplink = new MqttUplink({
@@ -294,9 +300,10 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
       // Pictures in flight (a second at most) are still journaled with their alarm; then the devices stop.
       await linkage.stop();
       await Promise.all(drivers.map((d) => d.stop()));
-      driverState.save(drivers);
-      await telemetryJournal.flush();
-      await eventJournal.flush();
+      // A save already under way holds the state from before the stop: the second saves it as it is now.
+      await saveDriverState();
+      await saveDriverState();
+      await journalsDurable();
       // Give what was read before the stop a short chance to reach the broker; the rest stays in the
       // journal and is delivered at the next start.
       const deadline = Date.now() + STOP_DRAIN_TIMEOUT_MS;

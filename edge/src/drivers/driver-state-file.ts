@@ -10,6 +10,7 @@ import type { DeviceDriver } from './driver.js';
  */
 export class DriverStateFile {
   private lastWritten = '';
+  private saving: Promise<void> | undefined;
 
   constructor(
     private readonly file: string,
@@ -31,17 +32,31 @@ export class DriverStateFile {
     }
   }
 
-  save(drivers: readonly DeviceDriver[]): void {
+  /**
+   * Saves the drivers' state as it is now, once `durable` has made everything they emitted up to now
+   * durable: a saved position (a panel's last serial number) never runs ahead of the journal, or a crash
+   * between the two would lose the events in between for good. A save still waiting is not doubled.
+   */
+  save(drivers: readonly DeviceDriver[], durable: () => Promise<void>): Promise<void> {
+    if (this.saving) return this.saving;
     const state: Record<string, unknown> = {};
     for (const driver of drivers) {
       const s = driver.persistentState?.();
       if (s !== undefined) state[driver.descriptor.id] = s;
     }
     const text = JSON.stringify(state);
-    if (text === this.lastWritten) return;
-    mkdirSync(dirname(this.file), { recursive: true });
-    writeFileSync(`${this.file}.tmp`, text);
-    renameSync(`${this.file}.tmp`, this.file);
-    this.lastWritten = text;
+    if (text === this.lastWritten) return Promise.resolve();
+    this.saving = (async () => {
+      try {
+        await durable();
+        mkdirSync(dirname(this.file), { recursive: true });
+        writeFileSync(`${this.file}.tmp`, text);
+        renameSync(`${this.file}.tmp`, this.file);
+        this.lastWritten = text;
+      } finally {
+        this.saving = undefined;
+      }
+    })();
+    return this.saving;
   }
 }

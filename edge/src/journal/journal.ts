@@ -374,6 +374,15 @@ export class Journal {
     return segment.fd;
   }
 
+  /**
+   * Everything appended so far written and, unless the policy is `never`, synced to disk: what a
+   * position saved elsewhere (a panel's last serial number) may then point at.
+   */
+  async makeDurable(): Promise<void> {
+    await this.flush();
+    if (this.options.fsync !== 'never' && !this.closed) this.syncActiveSegment();
+  }
+
   private syncActiveSegment(): void {
     const last = this.segments[this.segments.length - 1];
     if (last?.fd !== undefined) fdatasyncSync(last.fd);
