@@ -131,6 +131,10 @@ describe('gatehouse demo (site in a box)', () => {
     const second = await startDemo(dataDir);
     // The same logins as the first time.
     expect(second.logins).toEqual(first.logins);
+    // A second demo on the same folder is refused before it starts anything, naming the first.
+    const clash = spawnSync(process.execPath, [BIN, 'demo', '--data-dir', dataDir, '--port', '0', '--mqtt-port', '0', '--gateway-port', '0', '--modbus-port', '0'], { encoding: 'utf8', timeout: 30_000 });
+    expect(clash.status).toBe(2);
+    expect(clash.stderr).toContain(`gatehouse: data folder ${dataDir} is in use by the demo site (process ${second.child.pid})`);
     const after = await waitForPoints(second, before.length + 2);
     // The readings stored by the first run are still there, and new ones follow them.
     expect(after.slice(0, before.length)).toEqual(before);

@@ -1,8 +1,8 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { cloudReplayFilter } from '@gatehouse/contracts';
+import { cloudReplayFilter, lockDataFolder } from '@gatehouse/contracts';
 import { buildApi } from './api/app.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker/embedded-broker.js';
 import { cloudConfigSchema, type CloudConfigInput } from './config.js';
@@ -78,8 +78,25 @@ export async function openCloudDatabase(config: ReturnType<typeof cloudConfigSch
 
 async function openStorage(config: ReturnType<typeof cloudConfigSchema.parse>['storage']): Promise<SqlClient> {
   if (config.kind === 'postgres') return createPostgresClient({ connectionString: config.connectionString, maxConnections: config.maxConnections });
-  if (config.dataDir) mkdirSync(config.dataDir, { recursive: true });
-  return createPgliteClient(config.dataDir);
+  if (!config.dataDir) return createPgliteClient(undefined);
+  // PGlite's files are one process's alone: a second process on them would corrupt the database.
+  const folderLock = lockDataFolder(config.dataDir, 'the cloud (PGlite)');
+  try {
+    const db = await createPgliteClient(config.dataDir);
+    return {
+      ...db,
+      close: async () => {
+        try {
+          await db.close();
+        } finally {
+          folderLock.release();
+        }
+      },
+    };
+  } catch (err) {
+    folderLock.release();
+    throw err;
+  }
 }
 
 /**

@@ -8,3 +8,4 @@ export * from './payloads/state.js';
 export * from './payloads/command.js';
 export * from './payloads/codec.js';
 export * from './config-file.js';
+export * from './data-folder-lock.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { deviceEventSchema, doorCommandArgsSchema, eventBatchPayload, resendArgsSchema, serializeReadings, telemetryPayload, topics, type Command, type CommandResult, type DeviceEvent, type Reading } from '@gatehouse/contracts';
+import { deviceEventSchema, lockDataFolder, doorCommandArgsSchema, eventBatchPayload, resendArgsSchema, serializeReadings, telemetryPayload, topics, type Command, type CommandResult, type DeviceEvent, type Reading } from '@gatehouse/contracts';
 import type { Logger } from 'pino';
 import { gatewayConfigSchema, type GatewayConfig, type GatewayConfigInput } from './config.js';
 import type { DriverContext } from './drivers/driver.js';
@@ -56,6 +56,19 @@ function openJournal(config: GatewayConfig, stream: 'telemetry' | 'events', logg
   });
 }
 
+/** The parts of `ranges` that fall in `within` (both lists of inclusive [from, to] ranges). */
+function overlaps(ranges: readonly [number, number][], within: readonly [number, number][]): [number, number][] {
+  const out: [number, number][] = [];
+  for (const [a, b] of ranges) {
+    for (const [c, d] of within) {
+      const from = Math.max(a, c);
+      const to = Math.min(b, d);
+      if (from <= to) out.push([from, to]);
+    }
+  }
+  return out;
+}
+
 function tlsOptions(config: GatewayConfig) {
   const tls = config.mqtt.tls;
   if (!tls) return undefined;
@@ -70,6 +83,8 @@ function tlsOptions(config: GatewayConfig) {
 export async function startGateway(input: GatewayConfigInput, logger: Logger): Promise<RunningGateway> {
   const config = gatewayConfigSchema.parse(input);
   const log = logger.child({ site: config.site, gateway: config.gateway });
+  // Before anything is opened: two gateways on one folder would interleave their journals.
+  const folderLock = lockDataFolder(config.dataDir, `gateway ${config.site}/${config.gateway}`);
   const metrics = createGatewayMetrics();
   const address = { site: config.site, gateway: config.gateway };
 
@@ -217,7 +232,9 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
       next = Math.max(next, e.seq + 1);
     }
     if (next <= to) unavailable.push([next, to]);
-    if (entries.length === 0) return { status: 'failed', detail: `${stream} entries ${from}-${to} are no longer in the journal`, data: { stream, unavailable } };
+    const skipped = overlaps(unavailable, journal.skippedRanges());
+    const data = { stream, unavailable, ...(skipped.length > 0 ? { skipped } : {}) };
+    if (entries.length === 0) return { status: 'failed', detail: `${stream} entries ${from}-${to} are no longer in the journal`, data };
     let batch: typeof entries = [];
     let items = 0;
     let bytes = 0;
@@ -237,7 +254,7 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
     }
     await send();
     log.info({ stream, from, to, resent: entries.length, unavailable }, 'resent journal entries on request');
-    return { status: 'ok', detail: `resent ${entries.length} entries${unavailable.length > 0 ? `; ${unavailable.length} ranges no longer in the journal` : ''}`, data: { stream, unavailable } };
+    return { status: 'ok', detail: `resent ${entries.length} entries${unavailable.length > 0 ? `; ${unavailable.length} ranges no longer in the journal` : ''}`, data };
   };
 
   const executeDoorCommand = async (command: Command): Promise<Pick<CommandResult, 'status' | 'detail' | 'data'>> => {
@@ -280,6 +297,7 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
     await closeConnections();
     await telemetryJournal.close();
     await eventJournal.close();
+    folderLock.release();
     throw err;
   }
 
@@ -317,6 +335,7 @@ export async function startGateway(input: GatewayConfigInput, logger: Logger): P
       await telemetryJournal.close();
       await eventJournal.close();
       await status?.close();
+      folderLock.release();
       log.info('gateway stopped');
     },
   };

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { lockDataFolder } from '@gatehouse/contracts';
 import type { RunningCloud } from '@gatehouse/cloud';
 import type { RunningGateway } from '@gatehouse/edge';
 import type { SimulatedSite } from '@gatehouse/firmware-sim';
@@ -58,10 +59,13 @@ export function registerDemoCommand(program: Command): void {
       let brokerUrl = `mqtt://127.0.0.1:${mqttPort}`;
       let firstAdminPassword: string | undefined;
       let accounts: DemoAccount[] = [];
+      // Before anything starts: a second demo on the same folder is refused, naming the first.
+      const folderLock = lockDataFolder(dataDir, 'the demo site');
       const stop = async () => {
         await gateway?.stop();
         await sim?.stop();
         await cloud?.stop();
+        folderLock.release();
       };
       try {
         sim = await startSimulatedSite(
