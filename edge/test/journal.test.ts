@@ -64,10 +64,11 @@ describe('journal', () => {
     const reopened = Journal.open(options(dir, { segmentBytes: 1_000_000, onCorruptRecord: (r) => damage.push(r) }));
     expect(damage).toEqual(['torn_tail']);
     expect(reopened.all.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    expect(reopened.append(payload(99), 1)).toBe(10);
+    // Number 10 was handed out (and may have been published) before its record was torn: not reused.
+    expect(reopened.append(payload(99), 1)).toBe(11);
     await reopened.close();
     const again = Journal.open(options(dir, { segmentBytes: 1_000_000 }));
-    expect(again.all.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(again.all.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 11]);
     expect(JSON.parse(again.payloads(again.all.slice(-1))[0]!.toString()).reading).toBe(99);
     await again.close();
   });
@@ -137,5 +138,40 @@ describe('a saved device position and the journal', () => {
     await journal.close();
     // Every event up to the saved position is in the journal: a restart resumes after it and loses none.
     expect(serials.slice(0, saved)).toEqual(Array.from({ length: saved }, (_, i) => i + 1));
+  });
+});
+
+describe('journal numbering across a power cut', () => {
+  it('never hands out again a number that may have been published, when a power cut takes unsynced entries', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-journal-'));
+    const journal = Journal.open(options(dir, { segmentBytes: 1_000_000, fsyncIntervalMs: 60_000 }));
+    for (let i = 0; i < 10; i++) journal.append(payload(i), 1);
+    await journal.makeDurable();
+    const segment = join(dir, segmentFiles(dir)[0]!);
+    const durableBytes = statSync(segment).size;
+    // Written (and so published) but not yet synced when the power goes.
+    for (let i = 10; i < 60; i++) journal.append(payload(i), 1);
+    await journal.flush();
+    const published = journal.all.at(-1)!.seq;
+    expect(published).toBe(60);
+    // The power cut: the unsynced tail never reached the disk, and the process is gone without closing.
+    truncateSync(segment, durableBytes);
+
+    const reopened = Journal.open(options(dir, { segmentBytes: 1_000_000 }));
+    expect(reopened.all.map((e) => e.seq)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    expect(reopened.nextSeq).toBeGreaterThan(published);
+    // What was skipped is known, for the cloud's resend requests.
+    expect(reopened.skippedRanges()).toEqual([[11, reopened.nextSeq - 1]]);
+    await reopened.close();
+
+    // A clean stop gives back what it did not use: no gap at the next start.
+    const again = Journal.open(options(dir, { segmentBytes: 1_000_000 }));
+    const next = again.nextSeq;
+    expect(again.append(payload(0), 1)).toBe(next);
+    await again.close();
+    const last = Journal.open(options(dir, { segmentBytes: 1_000_000 }));
+    expect(last.nextSeq).toBe(next + 1);
+    expect(last.skippedRanges()).toHaveLength(1);
+    await last.close();
   });
 });

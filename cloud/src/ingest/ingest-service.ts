@@ -182,7 +182,13 @@ export class IngestService {
       await this.deps.registry.recordLostRanges(address, lost.data.stream, lost.data.unavailable);
       const entries = lost.data.unavailable.reduce((n, [a, b]) => n + b - a + 1, 0);
       this.deps.metrics.rangesLost.inc({ stream: lost.data.stream }, entries);
-      this.deps.logger.error({ ...address, stream: lost.data.stream, ranges: lost.data.unavailable }, 'journal entries lost on the way and no longer at the gateway: recorded as lost');
+      const skipped = lost.data.skipped ?? [];
+      if (skipped.length > 0) {
+        this.deps.logger.warn({ ...address, stream: lost.data.stream, ranges: skipped }, 'journal entries the gateway skipped after an unclean stop (power cut): never issued, or lost with the power before they were synced; recorded as lost');
+      }
+      if (skipped.length === 0 || lost.data.unavailable.some(([a, b]) => !skipped.some(([c, d]) => c <= a && b <= d))) {
+        this.deps.logger.error({ ...address, stream: lost.data.stream, ranges: lost.data.unavailable }, 'journal entries lost on the way and no longer at the gateway: recorded as lost');
+      }
     }
     await this.deps.commands?.recordResult(address, result);
     const level = result.status === 'ok' || result.status === 'duplicate' ? 'info' : 'warn';

@@ -70,6 +70,11 @@ export type ResendArgs = z.infer<typeof resendArgsSchema>;
 export const resendResultDataSchema = z.object({
   stream: z.enum(['telemetry', 'events']),
   unavailable: z.array(z.tuple([z.number().int().min(1), z.number().int().min(1)])).max(10_000),
+  /**
+   * the parts of `unavailable` the gateway's journal skipped after an unclean stop: numbers that were
+   * never issued, or entries lost with the power before they were synced
+   */
+  skipped: z.array(z.tuple([z.number().int().min(1), z.number().int().min(1)])).max(10_000).optional(),
 });
 
 /** `snapshot`: a still image from one camera, taken now (a guard looking at a door). */

@@ -104,6 +104,10 @@ export class Journal {
   private seq: number;
   private acked: number;
   private stateDirty = false;
+  /** sequence numbers up to this one may have been handed out (and published): never to be reused */
+  private reservedThrough = 0;
+  /** numbers skipped at a start after an unclean stop: published before it or never issued */
+  private readonly skipped: [number, number][] = [];
   private stateTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly listeners: (() => void)[] = [];
@@ -120,6 +124,7 @@ export class Journal {
     mkdirSync(options.dir, { recursive: true });
     const journal = new Journal(options, readAckedThrough(options.dir));
     journal.recover();
+    journal.resumeNumbering();
     if (options.fsync === 'interval') {
       journal.syncTimer = setInterval(() => journal.syncActiveSegment(), options.fsyncIntervalMs);
       journal.syncTimer.unref();
@@ -158,6 +163,14 @@ export class Journal {
   append(payload: Buffer, count: number, ts = Date.now()): number {
     if (this.closed) throw new Error(`journal ${this.options.name} is closed`);
     const seq = this.seq++;
+    if (seq > this.reservedThrough) {
+      try {
+        this.reserve(seq - 1 + RESERVATION_BLOCK);
+      } catch (err) {
+        // The entry is still journaled; only a power cut before the next reservation could reuse its number.
+        this.options.logger.error({ journal: this.options.name, err: (err as Error).message }, 'journal: sequence numbers could not be reserved on disk');
+      }
+    }
     const record = encodeRecord(seq, ts, count, payload);
     const segment = this.activeSegment(seq, record.length);
     const entry: JournalEntry = { seq, firstSeq: seq, ts, count, state: 'unsent', written: false, segment, offset: segment.size, headerBytes: HEADER_BYTES, length: payload.length, payload };
@@ -347,6 +360,8 @@ export class Journal {
     if (this.stateTimer) clearTimeout(this.stateTimer);
     this.syncActiveSegment();
     this.saveState();
+    // A clean stop hands back what it did not use: the next start numbers on without a gap.
+    this.reserve(this.seq - 1, true);
     for (const s of this.segments) {
       if (s.fd !== undefined) closeSync(s.fd);
       s.fd = undefined;
@@ -468,6 +483,60 @@ export class Journal {
     this.stateDirty = false;
   }
 
+  /**
+   * Ranges of sequence numbers skipped after an unclean stop (up to the last 100): entries in them that
+   * were published before it are wherever they went; the rest were never issued or went with the power.
+   */
+  skippedRanges(): readonly [number, number][] {
+    return this.skipped;
+  }
+
+  /**
+   * Writes, and syncs, the highest sequence number that may be handed out before the next reservation.
+   * With `fsync: interval` a power cut can take entries that were written, published and even delivered
+   * off the disk; numbering on from what survived would give new entries the numbers of delivered ones
+   * (and the cloud would take them for repeats). Reserving ahead in blocks keeps that from happening
+   * at one sync per RESERVATION_BLOCK entries, whatever the policy.
+   */
+  private reserve(through: number, clean = false): void {
+    const file = join(this.options.dir, RESERVATION_FILE);
+    const fd = openSync(`${file}.tmp`, 'w');
+    writeSync(fd, JSON.stringify({ reservedThrough: through, clean, skipped: this.skipped }));
+    fdatasyncSync(fd);
+    closeSync(fd);
+    renameSync(`${file}.tmp`, file);
+    // The rename itself must reach the disk before any number it covers is used.
+    const dirFd = openSync(this.options.dir, 'r');
+    try {
+      fdatasyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
+    this.reservedThrough = through;
+  }
+
+  /** After recovery: numbering goes on past everything reserved before, saying so when that skips numbers. */
+  private resumeNumbering(): void {
+    const saved = readReservation(this.options.dir);
+    this.skipped.push(...saved.skipped);
+    this.reservedThrough = saved.reservedThrough;
+    const highest = this.seq - 1;
+    if (saved.clean) {
+      // Stopped cleanly: every number up to the reservation was used or skipped before and said so.
+      this.seq = Math.max(this.seq, saved.reservedThrough + 1);
+    } else if (saved.reservedThrough > highest) {
+      const gap: [number, number] = [highest + 1, saved.reservedThrough];
+      this.skipped.push(gap);
+      this.skipped.splice(0, Math.max(0, this.skipped.length - 100));
+      this.seq = saved.reservedThrough + 1;
+      this.options.logger.warn(
+        { journal: this.options.name, from: gap[0], to: gap[1] },
+        'journal: unclean stop (power cut or crash); numbering goes on after every number that may have been handed out. Entries in the skipped range published before the stop were delivered; the rest were never issued or lost with the power (at most the last fsync interval)',
+      );
+      this.reserve(saved.reservedThrough);
+    }
+  }
+
   /** Rebuilds the index from the segment files, skipping damaged records and cutting a torn tail. */
   private recover(): void {
     const files = readdirSync(this.options.dir)
@@ -525,6 +594,23 @@ export class Journal {
 
 function isLastFile(index: number, count: number): boolean {
   return index === count - 1;
+}
+
+const RESERVATION_FILE = 'reserved.json';
+/** Sequence numbers reserved (and synced) at a time: one sync per this many appends. */
+const RESERVATION_BLOCK = 256;
+
+function readReservation(dir: string): { reservedThrough: number; clean: boolean; skipped: [number, number][] } {
+  const file = join(dir, RESERVATION_FILE);
+  if (!existsSync(file)) return { reservedThrough: 0, clean: true, skipped: [] };
+  try {
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { reservedThrough?: unknown; clean?: unknown; skipped?: unknown };
+    const skipped = Array.isArray(saved.skipped) ? saved.skipped.filter((r): r is [number, number] => Array.isArray(r) && r.length === 2 && r.every(Number.isSafeInteger)) : [];
+    return { reservedThrough: Number.isSafeInteger(saved.reservedThrough) && (saved.reservedThrough as number) >= 0 ? (saved.reservedThrough as number) : 0, clean: saved.clean === true, skipped };
+  } catch {
+    // Written whole then renamed, so damage means the disk lied: number on from what is on it.
+    return { reservedThrough: 0, clean: false, skipped: [] };
+  }
 }
 
 function readAckedThrough(dir: string): number {
