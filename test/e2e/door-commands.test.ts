@@ -143,6 +143,26 @@ describe('door commands from the cloud', () => {
     expect(strikeCommands()).toBe(before);
   });
 
+  it('runs a command published while the gateway was away once it is back, if still within its TTL, and never one past it', async () => {
+    const strikeCommands = () => peripheral.received.filter((r) => r.code === 0x68).length;
+    const before = strikeCommands();
+    await gateway.stop();
+    const now = Date.now();
+    const waiting = commandCodec.encode({ v: 1, id: 'while-away-1', issuedBy: 'guard.li', issuedAt: now, expiresAt: now + 60_000, args: { device: 'door-east', action: 'open', durationMs: 1000 } });
+    const lapsing = commandCodec.encode({ v: 1, id: 'while-away-2', issuedBy: 'guard.li', issuedAt: now, expiresAt: now + 1000, args: { device: 'door-east', action: 'open', durationMs: 1000 } });
+    await observer.publishAsync(COMMAND_TOPIC, waiting, { qos: 1 });
+    await observer.publishAsync(COMMAND_TOPIC, lapsing, { qos: 1 });
+    // The second one's TTL runs out while the gateway is still away.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    gateway = await startGateway(gatewayConfig, silentLogger);
+    await waitFor('both results', () => results.some((r) => r.id === 'while-away-1') && results.some((r) => r.id === 'while-away-2'), 20_000);
+    expect(results.find((r) => r.id === 'while-away-1')).toMatchObject({ status: 'ok' });
+    expect(results.find((r) => r.id === 'while-away-2')).toMatchObject({ status: 'expired' });
+    await waitFor('the strike released once', () => strikeCommands() === before + 1);
+    await waitFor('the strike to fall again', () => !peripheral.strikeEnergised);
+    expect(strikeCommands()).toBe(before + 1);
+  });
+
   it('answers "failed" and keeps running when it cannot record the command on disk', async () => {
     // The ledger's atomic write goes through a temporary file: a directory in its way makes it fail.
     const blocker = join(dataDir, 'commands-taken.json.tmp');

@@ -67,7 +67,11 @@ export class MqttUplink {
       keepalive: this.options.keepaliveSeconds,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
-      clean: true,
+      // A persistent session: the broker keeps the command subscription and queues commands (QoS 1)
+      // published while the gateway is away, a reconnect or a restart, and delivers them when it is
+      // back. Each command carries its expiry, and the command ledger refuses one that has passed: a
+      // queued door command runs within its TTL or not at all.
+      clean: false,
       ...(this.options.tls ?? {}),
       will: { topic: stateTopic, payload: gatewayStateCodec.encode({ v: 1, status: 'offline', ts: Date.now() }), qos: 1, retain: true },
     };
