@@ -168,14 +168,17 @@ describe('door commands from the cloud', () => {
     const blocker = join(dataDir, 'commands-taken.json.tmp');
     mkdirSync(blocker);
     const failed = await command('door-east', { action: 'open' });
-    expect(failed.body).toMatchObject({ status: 'failed', detail: expect.stringMatching(/^the gateway could not run the command: .*commands-taken\.json\.tmp/) });
+    expect(failed).toMatchObject({
+      status: 502,
+      body: { code: 'GH_GATEWAY_FAILED', message: expect.stringMatching(/^the command failed \(gateway gw-01, command [0-9a-f-]+\): the gateway could not run the command: /), command: { status: 'failed', detail: expect.stringMatching(/^the gateway could not run the command: .*commands-taken\.json\.tmp/) } },
+    });
     expect(peripheral.strikeEnergised).toBe(false);
     rmSync(blocker, { recursive: true });
     expect((await command('door-east', { action: 'close' })).body).toMatchObject({ status: 'ok' });
   });
 
   it('opens a door of a two-door ISAPI panel, and asks which door when it is not said', async () => {
-    expect((await command('panel-north', { action: 'open' })).body).toMatchObject({ status: 'rejected', detail: 'device panel-north controls doors 1, 2: say which' });
+    expect(await command('panel-north', { action: 'open' })).toMatchObject({ status: 422, body: { code: 'GH_COMMAND_REFUSED', command: { status: 'rejected', detail: 'device panel-north controls doors 1, 2: say which' } } });
     expect(panel.doorState(2).locked).toBe(true);
     const opened = await command('panel-north', { action: 'open', door: '2' });
     expect(opened.body).toMatchObject({ status: 'ok', result: { device: 'panel-north', door: '2', action: 'open' } });
@@ -189,6 +192,10 @@ describe('door commands from the cloud', () => {
     // Who opens a door is the logged-in user, never what the request says.
     expect(await command('door-east', { action: 'open', issuedBy: 'somebody.else' })).toMatchObject({ status: 400, body: { message: expect.stringContaining('issuedBy') } });
     const wrongDoor = await command('door-east', { action: 'open', door: '7' });
-    expect(wrongDoor).toMatchObject({ status: 200, body: { status: 'rejected', detail: 'device door-east has no door "7" (it has door)' } });
+    // Refused by the gateway: 4xx, naming what was wrong, with the command's record (kept in the audit log).
+    expect(wrongDoor).toMatchObject({
+      status: 422,
+      body: { code: 'GH_COMMAND_REFUSED', message: expect.stringMatching(/^the gateway refused the command \(gateway gw-01, command [0-9a-f-]+\): device door-east has no door "7" \(it has door\)$/), command: { status: 'rejected' } },
+    });
   });
 });

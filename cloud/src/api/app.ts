@@ -95,7 +95,7 @@ export async function buildApi(deps: ApiDependencies): Promise<FastifyInstance> 
       const problems = err.validation.map((v) => `${err.validationContext ?? 'request'}${v.instancePath.replaceAll('/', '.')}: ${v.message}`);
       return reply.status(400).send({ code: 'GH_BAD_REQUEST', message: problems.join('; ') });
     }
-    if (err instanceof ApiError) return reply.status(err.status).send({ code: err.code, message: err.message });
+    if (err instanceof ApiError) return reply.status(err.status).send({ ...err.extra, code: err.code, message: err.message });
     const status = (err as { statusCode?: number }).statusCode;
     if (status !== undefined && status >= 400 && status < 500) {
       return reply.status(status).send({ code: 'GH_BAD_REQUEST', message: (err as Error).message });

@@ -3,7 +3,7 @@ import { epochMs, idParam, type Api } from './route-types.js';
 import { z } from 'zod';
 import type { ApiDependencies } from './app.js';
 import { errorBodySchema } from './app.js';
-import { ApiError } from './errors.js';
+import { ApiError, type ApiErrorCode } from './errors.js';
 import { principalOf, requireRecordSite } from '../auth/request-principal.js';
 
 const storedCommandSchema = z.object({
@@ -22,8 +22,18 @@ const storedCommandSchema = z.object({
   resultAt: epochMs.nullable(),
 });
 
+/** How each way of not carrying a command out is answered. */
+const REFUSALS: Partial<Record<string, { code: ApiErrorCode; says: string }>> = {
+  rejected: { code: 'GH_COMMAND_REFUSED', says: 'the gateway refused the command' },
+  failed: { code: 'GH_GATEWAY_FAILED', says: 'the command failed' },
+  expired: { code: 'GH_TIMEOUT', says: 'the command reached the gateway after its TTL and was not carried out' },
+  duplicate: { code: 'GH_CONFLICT', says: 'the gateway had already taken this command' },
+};
+
 /** Door commands (a guard opening a door remotely) and the audit log of every command sent. */
 export function registerCommandRoutes(api: Api, deps: ApiDependencies): void {
+  // A command the gateway answered without carrying it out: the error, and the command's record.
+  const refusedCommandSchema = errorBodySchema.extend({ command: storedCommandSchema });
   api.post(
     '/api/v1/sites/:site/doors/:device/commands',
     {
@@ -40,7 +50,18 @@ export function registerCommandRoutes(api: Api, deps: ApiDependencies): void {
             waitMs: z.number().int().min(0).max(10_000).default(5000).meta({ description: 'how long to wait for the result before answering 202' }),
           })
           .strict(),
-        response: { 200: storedCommandSchema, 202: storedCommandSchema, 404: errorBodySchema },
+        description:
+          'A command the gateway did not carry out answers with an error and the command record: 422 refused (an unknown door, arguments the device cannot take), ' +
+          '502 failed at the gateway or the device, 504 reached the gateway after its TTL, 409 a repeat of one already taken.',
+        response: {
+          200: storedCommandSchema,
+          202: storedCommandSchema,
+          404: errorBodySchema,
+          409: refusedCommandSchema,
+          422: refusedCommandSchema,
+          502: refusedCommandSchema,
+          504: refusedCommandSchema,
+        },
       },
     },
     async (request, reply) => {
@@ -68,6 +89,8 @@ export function registerCommandRoutes(api: Api, deps: ApiDependencies): void {
         },
       });
       const outcome = (await deps.commands.waitForResult(issued.id, body.waitMs)) ?? issued;
+      const refusal = REFUSALS[outcome.status];
+      if (refusal) throw new ApiError(refusal.code, `${refusal.says} (gateway ${found.gateway}, command ${outcome.id})${outcome.detail ? `: ${outcome.detail}` : ''}`, { command: outcome });
       return reply.status(outcome.status === 'sent' ? 202 : 200).send(outcome);
     },
   );

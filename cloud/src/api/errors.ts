@@ -13,6 +13,7 @@ export const API_ERRORS = {
   GH_CSRF: { status: 403, message: 'missing or wrong x-csrf-token header' },
   GH_NOT_FOUND: { status: 404, message: 'not found' },
   GH_CONFLICT: { status: 409, message: 'conflicts with the current state' },
+  GH_COMMAND_REFUSED: { status: 422, message: 'the gateway refused the command' },
   GH_BAD_TRANSITION: { status: 409, message: 'not allowed from the current state' },
   GH_LOCKED_OUT: { status: 429, message: 'too many failed logins: try again later' },
   GH_INTERNAL: { status: 500, message: 'internal error' },
@@ -27,6 +28,8 @@ export class ApiError extends Error {
   constructor(
     readonly code: ApiErrorCode,
     detail?: string,
+    /** more of the answer, beside code and message (a refused command's record) */
+    readonly extra?: Record<string, unknown>,
   ) {
     super(detail ?? API_ERRORS[code].message);
     this.status = API_ERRORS[code].status;
