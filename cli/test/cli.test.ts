@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -145,6 +146,29 @@ describe('gatehouse demo (site in a box)', () => {
     expect(firstNew.value).toBeGreaterThanOrEqual(lastBefore.value);
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
+  });
+});
+
+describe('gatehouse demo: ports', () => {
+  it('checks every port before starting anything and names the option for each one taken', async () => {
+    // Two ports held by "another program".
+    const holders = await Promise.all([0, 1].map(() => new Promise<Server>((resolve) => { const server = createServer(); server.listen(0, '127.0.0.1', () => resolve(server)); })));
+    const [httpPort, mqttPort] = holders.map((h) => (h.address() as AddressInfo).port);
+    try {
+      const dataDir = mkdtempSync(join(tmpdir(), 'gh-demo-ports-'));
+      const result = spawnSync(process.execPath, [BIN, 'demo', '--data-dir', dataDir, '--port', String(httpPort), '--mqtt-port', String(mqttPort), '--gateway-port', '0', '--modbus-port', '0'], { encoding: 'utf8', timeout: 30_000 });
+      expect(result.status).toBe(2);
+      expect(result.stderr).toBe(
+        'gatehouse: cannot start the demo:\n' +
+          `  port ${httpPort} on 127.0.0.1 (--port) is taken by another program\n` +
+          `  port ${mqttPort} on 127.0.0.1 (--mqtt-port) is taken by another program\n` +
+          'Give each another port (0 picks a free one), e.g. npm start -- --port 0 --mqtt-port 0\n',
+      );
+      // Nothing was started: no database, no lock left behind.
+      expect(readdirSync(dataDir)).toEqual([]);
+    } finally {
+      for (const h of holders) h.close();
+    }
   });
 });
 

@@ -7,6 +7,7 @@ import type { SimulatedSite } from '@gatehouse/firmware-sim';
 import type { Command } from 'commander';
 import { createLogger } from '../logger.js';
 import { runUntilSignal } from '../run-until-signal.js';
+import { takenPorts } from '../port-check.js';
 import { ensureDemoAccounts, type DemoAccount } from './demo-accounts.js';
 
 /** The demo site's configs; the same files run the components one by one. */
@@ -59,7 +60,16 @@ export function registerDemoCommand(program: Command): void {
       let brokerUrl = `mqtt://127.0.0.1:${mqttPort}`;
       let firstAdminPassword: string | undefined;
       let accounts: DemoAccount[] = [];
-      // Before anything starts: a second demo on the same folder is refused, naming the first.
+      const gatewayPort = parsePort(options.gatewayPort, '--gateway-port');
+      // Before anything starts: every port checked at once, each taken one named with its option.
+      const taken = await takenPorts([
+        { port: httpPort, host: options.host, flag: '--port' },
+        { port: mqttPort, host: '127.0.0.1', flag: '--mqtt-port' },
+        { port: gatewayPort, host: '127.0.0.1', flag: '--gateway-port' },
+        { port: modbusPort, host: '127.0.0.1', flag: '--modbus-port' },
+      ]);
+      if (taken.length > 0) throw new Error(`cannot start the demo:\n  ${taken.join('\n  ')}\nGive each another port (0 picks a free one), e.g. npm start -- ${taken.map((t) => `${/\((--[a-z-]+)\)/.exec(t)?.[1]} 0`).join(' ')}`);
+      // A second demo on the same folder is refused, naming the first.
       const folderLock = lockDataFolder(dataDir, 'the demo site');
       const stop = async () => {
         await gateway?.stop();
@@ -99,7 +109,7 @@ export function registerDemoCommand(program: Command): void {
             ...edgeConfig,
             dataDir: resolve(dataDir, 'edge'),
             mqtt: { ...edgeConfig.mqtt, url: brokerUrl },
-            http: { ...edgeConfig.http, port: parsePort(options.gatewayPort, '--gateway-port') },
+            http: { ...edgeConfig.http, port: gatewayPort },
             devices: edgeConfig.devices.map((d) => {
               switch (d.driver) {
                 case 'modbus+tcp':
