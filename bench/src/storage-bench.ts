@@ -9,7 +9,8 @@
  *    up, then through the HTTP API: daily totals of every meter of the site for a month and for the
  *    year, and the 15-minute series of one meter over a month.
  *
- * 3. TimescaleDB: the adapter against raw COPY into the same hypertable, in the same run; the query set
+ * 3. PGlite and InfluxDB: the whole-year table of 2., from a year of hourly readings.
+ * 4. TimescaleDB: the adapter against raw COPY into the same hypertable, in the same run; the query set
  *    of 2. with every chunk compressed, and the bytes per reading before and after compression.
  *
  * Environment: GH_BENCH_INGEST_ROWS (2,000,000), GH_BENCH_QUERY_METERS (500), GH_BENCH_QUERY_DAYS (365),
@@ -60,12 +61,12 @@ const DAY = 86_400_000;
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
 /** Meters × readings, 15 minutes apart, one energy counter each: the shape of a replayed backlog. */
-function* batches(meters: number, perMeter: number, start: number): Generator<Reading[]> {
+function* batches(meters: number, perMeter: number, start: number, step = QUARTER): Generator<Reading[]> {
   let batch: Reading[] = [];
   for (let i = 0; i < perMeter; i++) {
-    const ts = start + i * QUARTER;
+    const ts = start + i * step;
     for (let m = 0; m < meters; m++) {
-      batch.push({ device: `meter-${m}`, metric: 'import_energy', unit: 'kWh', kind: 'counter', ts, value: m * 10_000 + i * 0.75, quality: 'good' });
+      batch.push({ device: `meter-${m}`, metric: 'import_energy', unit: 'kWh', kind: 'counter', ts, value: m * 10_000 + i * 0.75 * (step / QUARTER), quality: 'good' });
       if (batch.length === MAX_READINGS_PER_BATCH) {
         yield batch;
         batch = [];
@@ -79,10 +80,10 @@ function* batches(meters: number, perMeter: number, start: number): Generator<Re
  * Writes every batch through the adapter, `writers` batches at a time (the cloud writes as many at once
  * as it has ingest connections); returns points per second.
  */
-async function ingestThroughAdapter(store: TimeSeriesStore, meters: number, perMeter: number, start: number, writers = 1): Promise<{ rate: number; seconds: number; inserted: number }> {
+async function ingestThroughAdapter(store: TimeSeriesStore, meters: number, perMeter: number, start: number, writers = 1, step = QUARTER): Promise<{ rate: number; seconds: number; inserted: number }> {
   const began = performance.now();
   let inserted = 0;
-  const source = batches(meters, perMeter, start);
+  const source = batches(meters, perMeter, start, step);
   const writer = async () => {
     for (let next = source.next(); !next.done; next = source.next()) {
       // Read `inserted` only after the await: `inserted += await …` would add to a stale value.
@@ -171,9 +172,10 @@ async function influxQuery(q: string): Promise<void> {
 /** The API wants a caller: the bench queries as an engineer's script would, with an API token. */
 let apiToken = '';
 
-async function timeRequests(label: string, urls: () => string, runs: number): Promise<{ p50: number; p95: number; items: number }> {
+async function timeRequests(label: string, urls: () => string, runs: number): Promise<{ p50: number; p95: number; items: number; first: number }> {
   const times: number[] = [];
   let items = 0;
+  let first = Number.NaN;
   for (let i = 0; i < runs + 3; i++) {
     const began = performance.now();
     const res = await fetch(urls(), { headers: { authorization: `Bearer ${apiToken}` } });
@@ -181,12 +183,38 @@ async function timeRequests(label: string, urls: () => string, runs: number): Pr
     const ms = performance.now() - began;
     if (!res.ok) throw new Error(`${label}: HTTP ${res.status} ${JSON.stringify(body).slice(0, 200)}`);
     items = body.points?.length ?? body.devices?.reduce((n, d) => n + (d.buckets ?? d.values ?? []).length, 0) ?? 0;
+    if (i === 0) first = ms;
     if (i >= 3) times.push(ms);
   }
   times.sort((a, b) => a - b);
-  const result = { p50: percentile(times, 50), p95: percentile(times, 95), items };
-  out(`  ${label}: p50 ${result.p50.toFixed(1)} ms, p95 ${result.p95.toFixed(1)} ms (${items.toLocaleString('en')} values per answer, ${runs} runs)`);
+  const result = { p50: percentile(times, 50), p95: percentile(times, 95), items, first };
+  out(`  ${label}: p50 ${result.p50.toFixed(1)} ms, p95 ${result.p95.toFixed(1)} ms (${items.toLocaleString('en')} values per answer, ${runs} runs; the first, before anything was kept: ${first.toFixed(1)} ms)`);
   return result;
+}
+
+/** The cloud's HTTP API over `store`, with an engineer's token for the bench's requests. */
+async function startApi(db: SqlClient, store: TimeSeriesStore, registry: SiteRegistry): Promise<{ api: Awaited<ReturnType<typeof buildApi>>; base: string }> {
+  const auth = createAuthServices(db);
+  apiToken = await db.transaction(async (tx) => {
+    await auth.users.create(tx, { username: 'bench.engineer', password: 'bench-password-1234', roles: ['engineer'], sites: '*' });
+    return (await auth.tokens.create(tx, 'bench.engineer', { name: 'storage bench', roles: ['engineer'], sites: '*', expiresAt: Date.now() + 86_400_000 })).token;
+  });
+  const api = await buildApi({
+    db,
+    timeSeries: store,
+    registry,
+    events: new EventStore(db),
+    deadLetters: new DeadLetterStore(db),
+    commands: new CommandService({ db, publish: async () => { throw new Error('no broker here'); }, logger: pino({ level: 'silent' }) }),
+    metrics: createCloudMetrics(),
+    logger: pino({ level: 'silent' }),
+    version: 'bench',
+    auth,
+    live: new LiveHub({ db, logger: pino({ level: 'silent' }) }),
+    ingestConnected: () => true,
+  });
+  await api.listen({ host: '127.0.0.1', port: 0 });
+  return { api, base: `http://127.0.0.1:${(api.server.address() as AddressInfo).port}/api/v1` };
 }
 
 async function queryBenchmark(server = POSTGRES, prefix = ''): Promise<Record<string, number>> {
@@ -195,7 +223,9 @@ async function queryBenchmark(server = POSTGRES, prefix = ''): Promise<Record<st
     await migrate(db);
     const registry = new SiteRegistry(db);
     await registry.declareSite({ id: SITE, timeZone: 'Asia/Shanghai' });
-    const store = await openTimeSeriesStore(db, undefined, server.timescale);
+    // Loaded without a compression policy, so that its job does not compress chunks still being
+    // written; every chunk is compressed below, then the policy is made as configured.
+    let store = await openTimeSeriesStore(db, undefined, { ...server.timescale, compressAfterDays: null });
     // A calendar year in Shanghai.
     const start = Date.UTC(2025, 0, 1) - 8 * 3_600_000;
     const perMeter = (QUERY_DAYS * DAY) / QUARTER;
@@ -220,30 +250,11 @@ async function queryBenchmark(server = POSTGRES, prefix = ''): Promise<Record<st
       compression.bytes_per_reading_uncompressed = round1(before / readings);
       compression.bytes_per_reading_compressed = round1(after / readings);
       compression.compression_ratio = round1(before / after);
+      store = await openTimeSeriesStore(db, undefined, server.timescale);
     }
     await db.query('VACUUM ANALYZE');
 
-    const auth = createAuthServices(db);
-    apiToken = await db.transaction(async (tx) => {
-      await auth.users.create(tx, { username: 'bench.engineer', password: 'bench-password-1234', roles: ['engineer'], sites: '*' });
-      return (await auth.tokens.create(tx, 'bench.engineer', { name: 'storage bench', roles: ['engineer'], sites: '*', expiresAt: Date.now() + 86_400_000 })).token;
-    });
-    const api = await buildApi({
-      db,
-      timeSeries: store,
-      registry,
-      events: new EventStore(db),
-      deadLetters: new DeadLetterStore(db),
-      commands: new CommandService({ db, publish: async () => { throw new Error('no broker here'); }, logger: pino({ level: 'silent' }) }),
-      metrics: createCloudMetrics(),
-      logger: pino({ level: 'silent' }),
-      version: 'bench',
-      auth,
-      live: new LiveHub({ db, logger: pino({ level: 'silent' }) }),
-      ingestConnected: () => true,
-    });
-    await api.listen({ host: '127.0.0.1', port: 0 });
-    const base = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}/api/v1`;
+    const { api, base } = await startApi(db, store, registry);
     const months = Math.max(1, Math.floor(QUERY_DAYS / 31));
     const monthStart = (i: number) => new Date(Date.UTC(2025, i, 1) - 8 * 3_600_000).toISOString();
     const randomMonth = () => Math.floor(Math.random() * months);
@@ -289,6 +300,7 @@ async function queryBenchmark(server = POSTGRES, prefix = ''): Promise<Record<st
       daily_totals_all_meters_month_p95_ms: round1(dailyMonth.p95),
       daily_totals_all_meters_year_p50_ms: round1(dailyYear.p50),
       daily_totals_all_meters_year_p95_ms: round1(dailyYear.p95),
+      daily_totals_all_meters_year_first_ms: round1(dailyYear.first),
       daily_buckets_all_meters_month_p50_ms: round1(dailyBucketsMonth.p50),
       daily_buckets_all_meters_month_p95_ms: round1(dailyBucketsMonth.p95),
       quarter_hour_series_one_meter_month_p50_ms: round1(quarterMonth.p50),
@@ -296,6 +308,41 @@ async function queryBenchmark(server = POSTGRES, prefix = ''): Promise<Record<st
     };
     return Object.fromEntries(Object.entries(figures).map(([k, v]) => [`${prefix}${k}`, v]));
   }, server.adminUrl);
+}
+
+/**
+ * The whole-year device × day table on PGlite or InfluxDB. The year is loaded hourly rather than every
+ * 15 minutes (a quarter of the readings, to keep the run short): the daily rollup the table reads is the
+ * same size either way.
+ */
+async function yearTableElsewhere(name: string, open: () => Promise<{ db: SqlClient; backend?: TimeSeriesBackendConfig; cleanup: () => Promise<void> }>): Promise<{ p50: number; p95: number; first: number }> {
+  const { db, backend, cleanup } = await open();
+  try {
+    await migrate(db);
+    const registry = new SiteRegistry(db);
+    await registry.declareSite({ id: SITE, timeZone: 'Asia/Shanghai' });
+    const store = await openTimeSeriesStore(db, backend);
+    const start = Date.UTC(2025, 0, 1) - 8 * 3_600_000;
+    const hour = 3_600_000;
+    const perMeter = (QUERY_DAYS * DAY) / hour;
+    out(`  ${name}: loading ${QUERY_METERS} meters × ${QUERY_DAYS} days of hourly readings (${(QUERY_METERS * perMeter).toLocaleString('en')} points)…`);
+    const load = await ingestThroughAdapter(store, QUERY_METERS, perMeter, start, 1, hour);
+    const began = performance.now();
+    await store.refreshRollups();
+    out(`  ${name}: loaded at ${fmt(load.rate)} points/s, rolled up in ${((performance.now() - began) / 1000).toFixed(1)} s`);
+    const { api, base } = await startApi(db, store, registry);
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const year = await timeRequests(
+      `${name}: daily totals of all meters, the whole year (device × day table)`,
+      () => `${base}/sites/${SITE}/rollup-table?metric=import_energy&level=1d&field=consumption&from=${iso(start)}&to=${iso(start + QUERY_DAYS * DAY)}`,
+      20,
+    );
+    await api.close();
+    return year;
+  } finally {
+    await db.close();
+    await cleanup();
+  }
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
@@ -327,6 +374,26 @@ async function main(): Promise<void> {
     query = await queryBenchmark();
     out();
   }
+  let elsewhere: Record<string, number> = {};
+  if (process.env.GH_BENCH_SKIP_QUERY !== '1') {
+    out(`Query (PGlite and InfluxDB, through the HTTP API): the whole-year table of ${QUERY_METERS} meters`);
+    const pgliteDir = mkdtempSync(join(tmpdir(), 'gh-bench-pglite-'));
+    const pglite = await yearTableElsewhere('PGlite', async () => ({ db: await createPgliteClient(pgliteDir), cleanup: async () => rmSync(pgliteDir, { recursive: true, force: true }) }));
+    const influx = await yearTableElsewhere('InfluxDB', async () => {
+      const database = `gh_bench_${Date.now().toString(36)}`;
+      await influxQuery(`CREATE DATABASE ${database}`);
+      return { db: await createPgliteClient(undefined), backend: { kind: 'influxdb', url: INFLUX_URL, database }, cleanup: () => influxQuery(`DROP DATABASE ${database}`) };
+    });
+    elsewhere = {
+      pglite_daily_totals_all_meters_year_p50_ms: round1(pglite.p50),
+      pglite_daily_totals_all_meters_year_p95_ms: round1(pglite.p95),
+      pglite_daily_totals_all_meters_year_first_ms: round1(pglite.first),
+      influxdb_daily_totals_all_meters_year_p50_ms: round1(influx.p50),
+      influxdb_daily_totals_all_meters_year_p95_ms: round1(influx.p95),
+      influxdb_daily_totals_all_meters_year_first_ms: round1(influx.first),
+    };
+    out();
+  }
   let timescale: Record<string, number> = {};
   if (process.env.GH_BENCH_SKIP_TIMESCALE !== '1') {
     out(`TimescaleDB (${TIMESCALE_ADMIN_URL.replace(/\/\/[^@]*@/, '//')})`);
@@ -345,7 +412,7 @@ async function main(): Promise<void> {
     }
     out();
   }
-  out(JSON.stringify({ ...ingest, ...query, ...timescale }));
+  out(JSON.stringify({ ...ingest, ...query, ...elsewhere, ...timescale }));
 }
 
 async function ingestBenchmark(meters: number, perMeter: number, start: number): Promise<Record<string, number>> {

@@ -12,6 +12,7 @@ import { chooseResolution, SeriesReadError, SeriesReader, type StepRequest } fro
 import { ROLLUP_FIELDS, type Bucket } from '../storage/time-series-store.js';
 import { instantParam, stepParam } from './time-params.js';
 import { deviceTable } from './device-table.js';
+import { RollupFieldCache } from '../storage/rollups/rollup-field-cache.js';
 
 const nullableEpochMs = epochMs.nullable();
 
@@ -43,6 +44,8 @@ function requireSiteSize(devices: number, level: RollupLevel, from: number, to: 
 }
 
 export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
+  // The settled part of the device × interval tables dashboards ask for again and again.
+  const fieldCache = new RollupFieldCache(deps.timeSeries);
   api.get(
     '/api/v1/sites',
     {
@@ -348,7 +351,7 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
       const timeZone = await deps.timeSeries.timeZoneOf(site);
       requireSiteSize(series.length, q.level, q.from, to, MAX_SITE_TABLE_VALUES);
       const start = calendarOf(timeZone).start(q.level, q.from);
-      const columns = await deps.timeSeries.readRollupField(q.level, q.field, series, start, to);
+      const columns = await fieldCache.read(q.level, q.field, series, start, to);
       const { axis, rows } = deviceTable(series.map((s) => columns.get(s.id) ?? { ts: [], values: [] }));
       return {
         site,

@@ -204,7 +204,6 @@ export class RollupMaintainer {
       quarterHours.push({ ...w, buckets: calculator.finish() });
     }
     await this.backend.replaceBuckets('15m', quarterHours);
-    await this.logChanges(windows);
 
     const calendars = new Map<string, SiteCalendar>();
     for (const w of windows) if (!calendars.has(w.series.site)) calendars.set(w.series.site, calendarOf(await this.backend.timeZoneOf(w.series.site)));
@@ -213,6 +212,9 @@ export class RollupMaintainer {
       level = await this.rollUp(finer, coarser, level, (s) => calendars.get(s.site)!);
       await this.backend.replaceBuckets(coarser, level);
     }
+    // Logged once every level is replaced: a reader that keeps a copy and sees the change then reads
+    // the new buckets of every level, never an hour or a day still waiting for its turn.
+    await this.logChanges(windows);
     return { buckets: quarterHours.reduce((n, q) => n + q.buckets.length, 0), readingsRead };
   }
 
