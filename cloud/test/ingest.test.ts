@@ -160,6 +160,24 @@ describe('ingest into PGlite', () => {
     expect(await metrics.registry.metrics()).toMatch(/gh_cloud_events_rejected_total 1/);
   });
 
+  it('gives doors and cameras their last-seen time from their events, never later than now', async () => {
+    const events = [
+      { id: 'ls-1', device: 'door-7', type: 'door_opened' as const, ts: t0 + 10 },
+      { id: 'ls-2', device: 'door-7', type: 'door_closed' as const, ts: t0 + 5000 },
+      { id: 'ls-3', device: 'cam-7', type: 'motion' as const, ts: t0 + 3000 },
+    ];
+    await ingest.handle(topics.events(gw), eventBatchCodec.encode({ v: 1, seq: 50, lastSeq: 52, sentAt: t0, events }));
+    const seen = async () => Object.fromEntries((await registry.listDevices(gw.site)).filter((d) => d.id.endsWith('-7')).map((d) => [d.id, d.lastSeen]));
+    expect(await seen()).toEqual({ 'door-7': t0 + 5000, 'cam-7': t0 + 3000 });
+    // An older event replayed does not move it back; a device clock far ahead counts as now.
+    const ahead = Date.now() + 86_400_000;
+    await ingest.handle(topics.events(gw), eventBatchCodec.encode({ v: 1, seq: 53, lastSeq: 54, sentAt: t0, events: [{ id: 'ls-4', device: 'door-7', type: 'door_opened', ts: t0 }, { id: 'ls-5', device: 'cam-7', type: 'motion', ts: ahead }] }));
+    const after = await seen();
+    expect(after['door-7']).toBe(t0 + 5000);
+    expect(after['cam-7']).toBeLessThanOrEqual(Date.now());
+    expect(after['cam-7']).toBeGreaterThan(Date.now() - 60_000);
+  });
+
   it('dead-letters a message the database refuses outright, instead of retrying it forever', async () => {
     const payload = eventBatchCodec.encode({ v: 1, seq: 1, lastSeq: 1, sentAt: t0, events: [{ id: 'e-nul', device: 'door-1', type: 'tamper', ts: t0, reason: 'bad\u0000byte' }] });
     const outcome = await ingest.handle(topics.events(gw), payload);

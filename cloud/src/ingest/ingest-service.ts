@@ -152,8 +152,12 @@ export class IngestService {
     }
     await this.deps.registry.ensureSite(address.site);
     const { inserted, duplicates } = accepted.length > 0 ? await this.deps.events.write(address, accepted) : { inserted: 0, duplicates: 0 };
-    // A gateway that only has events to say (no meters) is alive all the same.
+    // A gateway that only has events to say (no meters) is alive all the same, and so is each device
+    // that reported: doors and cameras get their last-seen time from their events.
     if (!decoded.value.historical) await this.deps.registry.recordHeardFrom(address);
+    const lastEvent = new Map<string, number>();
+    for (const e of accepted) lastEvent.set(e.device, Math.max(lastEvent.get(e.device) ?? 0, e.ts));
+    await this.deps.registry.recordDeviceEvents(address, lastEvent);
     await this.deps.registry.recordBatch(address, 'events', decoded.value.seq, decoded.value.lastSeq, decoded.value.historical);
     this.deps.metrics.messages.inc({ kind: 'events', result: 'stored' });
     this.deps.metrics.eventsStored.inc(inserted);

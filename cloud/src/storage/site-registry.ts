@@ -264,6 +264,23 @@ export class SiteRegistry {
   }
 
   /**
+   * Records that devices (doors, readers, panels, cameras) were heard from through their events, each
+   * last at the given time (epoch ms; a device clock ahead of the cloud's counts as now).
+   */
+  async recordDeviceEvents(address: GatewayAddress, lastEventByDevice: ReadonlyMap<string, number>): Promise<void> {
+    if (lastEventByDevice.size === 0) return;
+    const ids = [...lastEventByDevice.keys()];
+    await this.db.query(
+      `INSERT INTO devices (site, id, gateway, last_seen)
+         SELECT $1, i, $2, LEAST(to_timestamp(t / 1000.0), now()) FROM unnest($3::text[], $4::float8[]) AS x (i, t)
+       ON CONFLICT (site, id) DO UPDATE SET
+         gateway = EXCLUDED.gateway,
+         last_seen = GREATEST(devices.last_seen, EXCLUDED.last_seen)`,
+      [address.site, address.gateway, ids, ids.map((id) => lastEventByDevice.get(id))],
+    );
+  }
+
+  /**
    * Keeps the counter readings the edge flagged (reset, rollover, negative step, jump): the rollups
    * leave them out, the detectors report them. A replayed one changes nothing.
    */
