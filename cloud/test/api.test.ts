@@ -205,6 +205,16 @@ describe('HTTP API', () => {
     ]);
     const counts = (await api.inject({ url: `/api/v1/sites/${gw.site}/rollup-table?metric=import_energy&level=1mo&field=count&from=2026-11-01T00:00:00%2B08:00` })).json();
     expect(counts.devices.map((d: { values: number[] }) => d.values)).toEqual([[3 * 96 + 1], [3 * 96 + 1]]);
+    // A date without a time is midnight at the site, on every route alike.
+    const byDate = (await api.inject({ url: `/api/v1/sites/${gw.site}/rollups?metric=import_energy&level=1d&from=2026-11-20&to=2026-11-23` })).json();
+    expect(byDate).toMatchObject({ from: dayStart, to: dayStart + 3 * 86_400_000 });
+    expect(byDate.devices).toEqual(body.devices);
+    const tableByDate = (await api.inject({ url: `/api/v1/sites/${gw.site}/rollup-table?metric=import_energy&level=1d&from=2026-11-20&to=2026-11-23` })).json();
+    expect(tableByDate).toMatchObject({ from: dayStart, to: dayStart + 3 * 86_400_000, ts: table.ts });
+    const seriesByDate = (await api.inject({ url: `/api/v1/series?site=${gw.site}&device=b1-main&metric=import_energy&from=2026-11-20&to=2026-11-21&step=1d` })).json();
+    expect(seriesByDate).toMatchObject({ from: dayStart, to: dayStart + 86_400_000 });
+    // A local time without an offset is read at the site too; epoch milliseconds and offsets are what they say.
+    expect((await api.inject({ url: `/api/v1/sites/${gw.site}/rollups?metric=import_energy&level=1d&from=2026-11-20T00:00&to=${dayStart + 86_400_000}` })).json()).toMatchObject({ from: dayStart });
     const bad = await api.inject({ url: `/api/v1/sites/${gw.site}/rollups?metric=import_energy&level=1w&from=2026-11-20` });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().message).toMatch(/^querystring\.level: /);
@@ -216,9 +226,26 @@ describe('HTTP API', () => {
     expect(missing.json()).toEqual({ code: 'GH_BAD_REQUEST', message: expect.stringContaining('querystring.metric') });
 
     const badTime = await api.inject({ url: '/api/v1/series?site=s&device=d&metric=m&from=yesterday' });
-    expect(badTime.json()).toEqual({ code: 'GH_BAD_REQUEST', message: 'querystring.from: expected an ISO 8601 time or epoch milliseconds, between 1970 and 9999' });
-    for (const from of ['99999999999999999999', '10000-01-01T00:00:00Z']) {
-      expect((await api.inject({ url: `/api/v1/series?site=${gw.site}&device=b1-main&metric=active_power&from=${from}` })).statusCode, from).toBe(400);
+    expect(badTime.json()).toEqual({
+      code: 'GH_BAD_REQUEST',
+      message: 'querystring.from: expected an ISO 8601 time (2026-11-26T08:00:00+08:00; 2026-11-26 for midnight at the site) or epoch milliseconds, not "yesterday"',
+    });
+    // Only ISO 8601 and epoch milliseconds: everything else is refused, never read as something else.
+    const refused: Record<string, RegExp> = {
+      '99999999999999999999': /out of range/,
+      '10000-01-01T00:00:00Z': /not "10000-01-01T00:00:00Z"/,
+      '2026-02-30': /"2026-02-30" is not a date/,
+      '2026-11-26T24:00': /is not a time of day/,
+      'Dec 4': /not "Dec 4"/,
+      '4/12/2026': /not "4\/12\/2026"/,
+      '-5': /not "-5"/,
+      '2026': /"2026" looks like a year; write 2026-01-01/,
+      '2026-11-26T08:00+25:00': /"\+25:00" is not a UTC offset/,
+    };
+    for (const [from, message] of Object.entries(refused)) {
+      const res = await api.inject({ url: `/api/v1/series?site=${gw.site}&device=b1-main&metric=active_power&from=${encodeURIComponent(from)}` });
+      expect(res.statusCode, from).toBe(400);
+      expect(res.json().message, from).toMatch(message);
     }
 
     const badStep = await api.inject({ url: '/api/v1/series?site=s&device=d&metric=m&step=5x' });

@@ -5,7 +5,7 @@ import type { ApiDependencies } from './app.js';
 import { errorBodySchema } from './app.js';
 import { ApiError } from './errors.js';
 import { epochMs, idParam, type Api } from './route-types.js';
-import { instantParam } from './time-params.js';
+import { instantParam, type TimeParam } from './time-params.js';
 import { attachmentUrls, type EventKey, type EventSearch, type StoredEvent } from '../storage/event-store.js';
 import type { SqlExecutor } from '../storage/sql-client.js';
 
@@ -92,7 +92,8 @@ async function siteTimeZone(db: SqlExecutor, site: string): Promise<string> {
   return rows[0].timeZone;
 }
 
-function searchOf(q: { site: string; device?: string; type?: string[]; from?: number; to?: number; card?: string; cursor?: string }, limit: number): EventSearch {
+function searchOf(query: { site: string; device?: string; type?: string[]; from?: TimeParam; to?: TimeParam; card?: string; cursor?: string }, timeZone: string, limit: number): EventSearch {
+  const q = { ...query, from: query.from?.at(timeZone), to: query.to?.at(timeZone) };
   if (q.from !== undefined && q.to !== undefined && q.from >= q.to) {
     throw new ApiError('GH_BAD_TIME_RANGE', `"from" (${new Date(q.from).toISOString()}) must be before "to" (${new Date(q.to).toISOString()})`);
   }
@@ -152,8 +153,8 @@ export function registerEventRoutes(api: Api, deps: EventRouteDependencies): voi
     },
     async (request) => {
       const q = request.query;
-      await siteTimeZone(deps.db, q.site);
-      const page = await deps.events.search(searchOf(q, q.limit));
+      const timeZone = await siteTimeZone(deps.db, q.site);
+      const page = await deps.events.search(searchOf(q, timeZone, q.limit));
       return { events: page.events.map(apiEvent), nextCursor: page.next ? encodeCursor(page.next) : null, truncated: page.next !== null };
     },
   );
@@ -175,7 +176,7 @@ export function registerEventRoutes(api: Api, deps: EventRouteDependencies): voi
     async (request, reply) => {
       const q = request.query;
       const timeZone = await siteTimeZone(deps.db, q.site);
-      const search = searchOf(q, Math.min(CSV_PAGE, q.limit));
+      const search = searchOf(q, timeZone, Math.min(CSV_PAGE, q.limit));
       // The byte order mark makes Excel (a Chinese one too) read the file as UTF-8.
       const lines: string[] = [`\uFEFF${CSV_COLUMNS.join(',')}`];
       let rows = 0;

@@ -230,8 +230,9 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
     },
     async (request) => {
       const q = request.query;
-      const to = q.to ?? Date.now();
-      const from = q.from ?? to - DEFAULT_RANGE_MS;
+      const timeZone = await deps.timeSeries.timeZoneOf(q.site);
+      const to = q.to?.at(timeZone) ?? Date.now();
+      const from = q.from?.at(timeZone) ?? to - DEFAULT_RANGE_MS;
       requireOrderedRange(from, to);
       const step: StepRequest = q.step ?? { kind: 'auto' };
       const choice = chooseResolution(step, from, to);
@@ -290,17 +291,19 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
     async (request) => {
       const { site } = request.params;
       const q = request.query;
-      const to = q.to ?? Date.now();
-      requireOrderedRange(q.from, to);
+      const timeZone = await deps.timeSeries.timeZoneOf(site);
+      const from = q.from.at(timeZone);
+      const to = q.to?.at(timeZone) ?? Date.now();
+      requireOrderedRange(from, to);
       const series = await deps.timeSeries.seriesOfSite(site, q.metric);
-      requireSiteSize(series.length, q.level, q.from, to, MAX_SITE_BUCKETS);
-      const buckets = await new SeriesReader(deps.timeSeries).site(series, q.level, q.from, to);
+      requireSiteSize(series.length, q.level, from, to, MAX_SITE_BUCKETS);
+      const buckets = await new SeriesReader(deps.timeSeries).site(series, q.level, from, to);
       return {
         site,
         metric: q.metric,
         level: q.level,
-        timeZone: await deps.timeSeries.timeZoneOf(site),
-        from: q.from,
+        timeZone,
+        from,
         to,
         devices: series.map((s, i) => ({ device: s.device, unit: s.unit, kind: s.kind, buckets: (buckets[i] ?? []).map(toBucket) })),
       };
@@ -345,12 +348,13 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
     async (request) => {
       const { site } = request.params;
       const q = request.query;
-      const to = q.to ?? Date.now();
-      requireOrderedRange(q.from, to);
-      const series = await deps.timeSeries.seriesOfSite(site, q.metric);
       const timeZone = await deps.timeSeries.timeZoneOf(site);
-      requireSiteSize(series.length, q.level, q.from, to, MAX_SITE_TABLE_VALUES);
-      const start = calendarOf(timeZone).start(q.level, q.from);
+      const from = q.from.at(timeZone);
+      const to = q.to?.at(timeZone) ?? Date.now();
+      requireOrderedRange(from, to);
+      const series = await deps.timeSeries.seriesOfSite(site, q.metric);
+      requireSiteSize(series.length, q.level, from, to, MAX_SITE_TABLE_VALUES);
+      const start = calendarOf(timeZone).start(q.level, from);
       const columns = await fieldCache.read(q.level, q.field, series, start, to);
       const { axis, rows } = deviceTable(series.map((s) => columns.get(s.id) ?? { ts: [], values: [] }));
       return {

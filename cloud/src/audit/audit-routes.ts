@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { listedSites } from '../auth/request-principal.js';
 import { epochMs, idParam, type Api } from '../api/route-types.js';
-import { instantParam } from '../api/time-params.js';
+import { instantParam, zoneForTimes } from '../api/time-params.js';
 import type { SqlClient } from '../storage/sql-client.js';
 import { auditLog } from './audit-log.js';
 
@@ -42,8 +42,10 @@ export function registerAuditRoutes(api: Api, deps: { db: SqlClient }): void {
       },
     },
     async (request) => {
-      const { site, limit, ...filters } = request.query;
-      const entries = await auditLog.list(deps.db, { ...filters, sites: listedSites(request, site), limit: limit + 1 });
+      const { site, limit, from, to, ...filters } = request.query;
+      const zone = await zoneForTimes(deps.db, site);
+      const times = { ...(from ? { from: from.at(zone) } : {}), ...(to ? { to: to.at(zone) } : {}) };
+      const entries = await auditLog.list(deps.db, { ...filters, ...times, sites: listedSites(request, site), limit: limit + 1 });
       const more = entries.length > limit;
       const page = more ? entries.slice(0, limit) : entries;
       return { entries: page, nextBefore: more ? page[page.length - 1]!.id : null };

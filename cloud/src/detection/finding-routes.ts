@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { errorBodySchema } from '../api/app.js';
 import { ApiError } from '../api/errors.js';
 import { epochMs, idParam, type Api } from '../api/route-types.js';
-import { instantParam } from '../api/time-params.js';
+import { instantParam, zoneForTimes } from '../api/time-params.js';
 import type { SqlClient } from '../storage/sql-client.js';
 import { DETECTORS } from './findings.js';
 
@@ -96,7 +96,9 @@ export function registerFindingRoutes(api: Api, deps: { db: SqlClient; requiredD
     async (request) => {
       const { site } = request.params;
       await requireSite(site);
-      const q = request.query;
+      const query = request.query;
+      const zone = await zoneForTimes(db, site);
+      const q = { ...query, from: query.from?.at(zone), to: query.to?.at(zone) };
       if (q.from !== undefined && q.to !== undefined && q.from >= q.to) throw new ApiError('GH_BAD_TIME_RANGE');
       const where = ['site = $1'];
       const args: unknown[] = [site];

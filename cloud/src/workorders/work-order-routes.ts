@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { errorBodySchema } from '../api/app.js';
 import { ApiError } from '../api/errors.js';
 import { epochMs, idParam, listParam, type Api } from '../api/route-types.js';
-import { instantParam } from '../api/time-params.js';
+import { instantParam, zoneForTimes } from '../api/time-params.js';
 import { listedSites, principalOf, requireRecordSite } from '../auth/request-principal.js';
 import { canSeeSite } from '../auth/roles.js';
 import { WORK_ORDER_ACTIONS, WORK_ORDER_CATEGORIES, WORK_ORDER_ORIGINS, WORK_ORDER_STATES, type WorkOrderState } from './work-order-rules.js';
@@ -174,8 +174,9 @@ export function registerWorkOrderRoutes(api: Api, deps: { orders: WorkOrderServi
       },
     },
     async (request) => {
-      const to = request.query.to ?? Date.now();
-      const from = request.query.from ?? to - 365 * 86_400_000;
+      const zone = await zoneForTimes(deps.orders.database, request.query.site);
+      const to = request.query.to?.at(zone) ?? Date.now();
+      const from = request.query.from?.at(zone) ?? to - 365 * 86_400_000;
       if (from >= to) throw new ApiError('GH_BAD_TIME_RANGE');
       return orders.figures(listedSites(request, request.query.site), from, to);
     },

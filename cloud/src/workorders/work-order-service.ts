@@ -129,6 +129,11 @@ export interface WorkOrderChanges {
 export class WorkOrderService {
   readonly config: WorkOrdersConfig;
   private readonly db: SqlClient;
+
+  /** The database the orders are kept in (for the routes' look-ups of sites). */
+  get database(): SqlClient {
+    return this.db;
+  }
   private readonly now: () => number;
 
   constructor(private readonly options: WorkOrderServiceOptions) {
