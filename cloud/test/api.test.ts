@@ -159,6 +159,11 @@ describe('HTTP API', () => {
       [50, 1, 0],
     ]);
     expect((await api.inject({ url: url(`from=${dayStart}&to=${dayStart + 86_400_000}&step=raw`) })).json()).toMatchObject({ resolution: 'raw', stepMs: null });
+    // Everything since 1970 without a step: the resolution picked stays within the point cap (months).
+    const everything = await api.inject({ url: url(`from=0&to=${dayStart + 3 * 86_400_000}`) });
+    expect(everything.statusCode).toBe(200);
+    expect(everything.json()).toMatchObject({ resolution: '1mo' });
+    expect(everything.json().points.map((p: { consumption: number }) => p.consumption)).toEqual([288]);
   });
 
   it('lists the buildings and assets a site declares, and follows the declaration when it changes', async () => {

@@ -8,7 +8,7 @@ import { principalOf } from '../auth/request-principal.js';
 import { canSeeSite } from '../auth/roles.js';
 import { meanOf } from '../storage/rollups/bucket-calculator.js';
 import { calendarOf, NOMINAL_LEVEL_MS, ROLLUP_LEVELS, type RollupLevel } from '../storage/rollups/site-calendar.js';
-import { chooseResolution, SeriesReadError, SeriesReader, type StepRequest } from '../storage/series-reader.js';
+import { chooseResolution, MAX_SERIES_POINTS, SeriesReadError, SeriesReader, type StepRequest } from '../storage/series-reader.js';
 import { ROLLUP_FIELDS, type Bucket } from '../storage/time-series-store.js';
 import { instantParam, stepParam } from './time-params.js';
 import { deviceTable } from './device-table.js';
@@ -24,7 +24,7 @@ const nullableEpochMs = epochMs.nullable();
 const plainJson = () => (data: unknown) => JSON.stringify(data);
 
 /** Largest number of points one series request returns. */
-const MAX_POINTS = 20_000;
+const MAX_POINTS = MAX_SERIES_POINTS;
 const DEFAULT_RANGE_MS = 3_600_000;
 /** Largest number of buckets one site-wide rollup request returns (500 meters × a year of days). */
 const MAX_SITE_BUCKETS = 400_000;

@@ -21,6 +21,9 @@ export class SeriesReadError extends Error {
 }
 
 const DAY_MS = 86_400_000;
+
+/** Points one series answer may hold; a resolution picked from the range alone always stays within it. */
+export const MAX_SERIES_POINTS = 20_000;
 /** Raw readings read to compute buckets narrower than the rollups (e.g. 1-minute steps). */
 const MAX_RAW_FOR_COMPUTED = 500_000;
 
@@ -41,7 +44,9 @@ export function chooseResolution(step: StepRequest, from: number, to: number): {
       if (span <= 2 * DAY_MS) return { kind: 'raw' };
       if (span <= 62 * DAY_MS) return { kind: 'level', level: '15m', multiple: 1 };
       if (span <= 731 * DAY_MS) return { kind: 'level', level: '1h', multiple: 1 };
-      return { kind: 'level', level: '1d', multiple: 1 };
+      // Days up to the point cap (some 54 years), months beyond: `from=0` answers, never refuses.
+      if (span <= MAX_SERIES_POINTS * DAY_MS) return { kind: 'level', level: '1d', multiple: 1 };
+      return { kind: 'level', level: '1mo', multiple: 1 };
     case 'width':
       for (const level of ['1d', '1h', '15m'] as const) {
         const width = NOMINAL_LEVEL_MS[level];
