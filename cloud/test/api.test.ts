@@ -270,6 +270,20 @@ describe('HTTP API', () => {
       { device: 'b1-main', metric: 'active_power', unit: 'W', ts: t0 + 119 * 60_000, value: null, quality: 'comm_error' },
       { device: 'b1-main', metric: 'import_energy', unit: 'kWh', ts: Date.UTC(2026, 10, 19, 16) + 288 * 900_000, value: 288, quality: 'good' },
     ]);
+    // Unknown site, device or metric: 404 naming it, not an empty answer.
+    const series = (query: string) => api.inject({ url: `/api/v1/series?${query}&from=${t0}&to=${t0 + 3_600_000}` });
+    expect((await series('site=nowhere&device=b1-main&metric=active_power')).json()).toEqual({ code: 'GH_NOT_FOUND', message: 'no site nowhere' });
+    expect((await series(`site=${gw.site}&device=b9-main&metric=active_power`)).json()).toEqual({ code: 'GH_NOT_FOUND', message: `no device b9-main at site ${gw.site}` });
+    expect((await series(`site=${gw.site}&device=b1-main&metric=reactive_power`)).json()).toEqual({ code: 'GH_NOT_FOUND', message: `device b1-main at site ${gw.site} has no metric reactive_power` });
+    const noMetric = await api.inject({ url: `/api/v1/sites/${gw.site}/rollup-table?metric=reactive_power&from=${t0}` });
+    expect(noMetric.statusCode).toBe(404);
+    expect(noMetric.json().message).toBe(`no device of site ${gw.site} reports metric reactive_power`);
+    expect((await api.inject({ url: `/api/v1/sites/nowhere/rollups?metric=import_energy&from=${t0}` })).json()).toEqual({ code: 'GH_NOT_FOUND', message: 'no site nowhere' });
+    // A limit that cuts the answer says so.
+    const cut = (await series(`site=${gw.site}&device=b1-main&metric=active_power&step=raw&limit=10`)).json();
+    expect(cut.points).toHaveLength(10);
+    expect(cut.truncated).toBe(true);
+    expect((await series(`site=${gw.site}&device=b1-main&metric=active_power&step=raw`)).json().truncated).toBe(false);
     const unknown = await api.inject({ url: '/api/v2/things' });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().code).toBe('GH_NOT_FOUND');

@@ -44,6 +44,14 @@ function requireSiteSize(devices: number, level: RollupLevel, from: number, to: 
 }
 
 export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
+  /** Why a site, device or metric asked for is not there, naming it: 404 rather than an empty answer. */
+  const notFound = async (site: string, device: string | undefined, metric: string): Promise<ApiError> => {
+    if ((await deps.db.query('SELECT 1 FROM sites WHERE id = $1', [site])).length === 0) return new ApiError('GH_NOT_FOUND', `no site ${site}`);
+    if (device === undefined) return new ApiError('GH_NOT_FOUND', `no device of site ${site} reports metric ${metric}`);
+    const known = await deps.db.query('SELECT 1 FROM devices WHERE site = $1 AND id = $2 UNION ALL SELECT 1 FROM series WHERE site = $1 AND device = $2 LIMIT 1', [site, device]);
+    if (known.length === 0) return new ApiError('GH_NOT_FOUND', `no device ${device} at site ${site}`);
+    return new ApiError('GH_NOT_FOUND', `device ${device} at site ${site} has no metric ${metric}`);
+  };
   // The settled part of the device × interval tables dashboards ask for again and again.
   const fieldCache = new RollupFieldCache(deps.timeSeries);
   api.get(
@@ -223,8 +231,10 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
             resolution: z.enum(['raw', ...ROLLUP_LEVELS, 'computed']),
             stepMs: z.number().nullable().meta({ description: 'nominal bucket width; days and months vary with DST and the calendar' }),
             points: z.union([z.array(z.object({ ts: epochMs, value: z.number().nullable(), quality: z.enum(QUALITIES) })), z.array(bucketSchema)]),
+            truncated: z.boolean().meta({ description: 'true when `limit` cut the answer: more points lie in the range' }),
           }),
           400: errorBodySchema,
+          404: errorBodySchema,
         },
       },
     },
@@ -242,14 +252,16 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
       }
       const base = { site: q.site, device: q.device, metric: q.metric, from, to };
       const series = await deps.timeSeries.series(q.site, q.device, q.metric);
-      if (!series) {
-        const resolution = choice.kind === 'level' ? choice.level : choice.kind;
-        return { ...base, unit: null, kind: null, resolution, stepMs: width ?? null, points: [] };
-      }
+      if (!series) throw await notFound(q.site, q.device, q.metric);
       try {
-        const answer = await new SeriesReader(deps.timeSeries).read(series, step, from, to, q.limit);
-        const points = answer.resolution === 'raw' ? answer.points.map(({ ts, value, quality }) => ({ ts, value, quality })) : answer.points.map(toBucket);
-        return { ...base, unit: series.unit, kind: series.kind, resolution: answer.resolution, stepMs: answer.stepMs, points };
+        // One more than asked for: then the answer can say it was cut.
+        const answer = await new SeriesReader(deps.timeSeries).read(series, step, from, to, q.limit + 1);
+        const truncated = answer.points.length > q.limit;
+        const points =
+          answer.resolution === 'raw'
+            ? answer.points.slice(0, q.limit).map(({ ts, value, quality }) => ({ ts, value, quality }))
+            : answer.points.slice(0, q.limit).map(toBucket);
+        return { ...base, unit: series.unit, kind: series.kind, resolution: answer.resolution, stepMs: answer.stepMs, points, truncated };
       } catch (err) {
         if (err instanceof SeriesReadError) throw new ApiError(err.code, err.message);
         throw err;
@@ -285,6 +297,7 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
             devices: z.array(z.object({ device: z.string(), unit: z.string(), kind: z.enum(['gauge', 'counter']), buckets: z.array(bucketSchema) })),
           }),
           400: errorBodySchema,
+          404: errorBodySchema,
         },
       },
     },
@@ -296,6 +309,7 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
       const to = q.to?.at(timeZone) ?? Date.now();
       requireOrderedRange(from, to);
       const series = await deps.timeSeries.seriesOfSite(site, q.metric);
+      if (series.length === 0) throw await notFound(site, undefined, q.metric);
       requireSiteSize(series.length, q.level, from, to, MAX_SITE_BUCKETS);
       const buckets = await new SeriesReader(deps.timeSeries).site(series, q.level, from, to);
       return {
@@ -342,6 +356,7 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
             devices: z.array(z.object({ device: z.string(), unit: z.string(), kind: z.enum(['gauge', 'counter']), values: z.array(z.number().nullable()) })),
           }),
           400: errorBodySchema,
+          404: errorBodySchema,
         },
       },
     },
@@ -353,6 +368,7 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
       const to = q.to?.at(timeZone) ?? Date.now();
       requireOrderedRange(from, to);
       const series = await deps.timeSeries.seriesOfSite(site, q.metric);
+      if (series.length === 0) throw await notFound(site, undefined, q.metric);
       requireSiteSize(series.length, q.level, from, to, MAX_SITE_TABLE_VALUES);
       const start = calendarOf(timeZone).start(q.level, from);
       const columns = await fieldCache.read(q.level, q.field, series, start, to);
