@@ -293,5 +293,9 @@ describe('HTTP API', () => {
     const res = await api.inject({ url: '/metrics' });
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain('# TYPE gh_cloud_ingest_messages_total counter');
+    expect(res.body).toContain('# TYPE gh_cloud_process_resident_memory_bytes gauge');
+    // No name says the same word twice in a row (gh_cloud_process_process_…).
+    const names = [...res.body.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]!);
+    expect(names.filter((n) => /(^|_)([a-z]+)_\2(_|$)/.test(n))).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 /** The cloud's Prometheus metrics, on a registry of its own so several instances can share a process. */
 export function createCloudMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'gh_cloud_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'gh_cloud_' });
   return {
     registry,
     messages: new Counter({

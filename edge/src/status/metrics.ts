@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** The gateway's Prometheus metrics, on a registry of its own so several gateways can share a process. */
 export function createGatewayMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'gh_edge_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'gh_edge_' });
   return {
     registry,
     modbusRequests: new Counter({
