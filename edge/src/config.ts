@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { eventTypeSchema, idSchema, loadConfigFile, type EventType } from '@gatehouse/contracts';
 import { isapiDeviceConfigSchema } from './drivers/isapi/isapi-config.js';
 import { onvifCameraConfigSchema } from './drivers/onvif/onvif-config.js';
+import { BUILT_IN_PROFILE_DIR, loadProfiles } from './drivers/modbus/profile.js';
 
 /** Drivers of devices that control doors. */
 const ACCESS_DRIVERS = new Set<string>(['osdp+tcp', 'osdp+serial', 'isapi']);
@@ -305,5 +306,14 @@ export type VideoLinkageConfig = GatewayConfig['videoLinkage'];
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
 
 export function loadGatewayConfig(file: string): GatewayConfig {
-  return loadConfigFile(file, gatewayConfigSchema);
+  // Beyond the schema: every Modbus device names a profile that exists (built in or in profileDirs),
+  // reported with its line like any other mistake in the file.
+  return loadConfigFile(file, gatewayConfigSchema, (config) => {
+    const profiles = loadProfiles([BUILT_IN_PROFILE_DIR, ...config.profileDirs]);
+    return config.devices.flatMap((d, i) =>
+      d.driver.startsWith('modbus') && 'profile' in d && typeof d.profile === 'string' && !profiles.has(d.profile)
+        ? [{ path: ['devices', i, 'profile'], message: `unknown profile "${d.profile}" (known: ${[...profiles.keys()].sort().join(', ')})` }]
+        : [],
+    );
+  });
 }

@@ -45,6 +45,21 @@ describe('gateway config', () => {
     ]);
   });
 
+  it('names the file and line of a Modbus device whose profile does not exist', () => {
+    const file = write(
+      'edge.yaml',
+      ['site: demo', 'gateway: gw-01', 'mqtt: { url: "mqtt://b:1883" }', 'devices:', '  - { id: m1, driver: modbus+tcp, host: 10.0.0.5, port: 502, profile: eastron-sdm630 }', '  - id: m2', '    driver: modbus+tcp', '    host: 10.0.0.6', '    profile: eastron-sdm360', ''].join('\n'),
+    );
+    let error: ConfigError | undefined;
+    try {
+      loadGatewayConfig(file);
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error?.message).toContain(`invalid config ${file}`);
+    expect(error?.problems).toEqual([{ path: 'devices[1].profile', line: 9, message: expect.stringMatching(/^unknown profile "eastron-sdm360" \(known: .*eastron-sdm630/) }]);
+  });
+
   it('refuses unknown keys, so a typo is not silently ignored', () => {
     const file = write('edge.yaml', 'site: demo\ngateway: gw-01\nmqtt: { url: "mqtt://b:1883" }\ndevises: []\ndevices: []\n');
     expect(() => loadGatewayConfig(file)).toThrow(/\(root\) \(line 1\): Unrecognized key: "devises"|devices: Too small/);
