@@ -66,7 +66,12 @@ describe('gatehouse modbus (commissioning)', () => {
     expect(await gatehouse(['modbus', 'probe', '--unit', '5', '--address', '70000', '--host', 'x'])).toMatchObject({ code: 1, stderr: expect.stringContaining('--address must be an integer 0-65535') });
     expect(await gatehouse(['modbus', 'probe', '--unit', '6', '--address', '0', '--host', '127.0.0.1', '--port', port])).toMatchObject({
       code: 2,
-      stderr: 'gatehouse: cannot read register 0 of unit 6: exception 11: gateway target device failed to respond\n',
+      stderr: 'gatehouse: cannot read holding register 0 of unit 6: exception 11: gateway target device failed to respond\n',
+    });
+    // The register exists, in the other table: the probe says so.
+    expect(await gatehouse(['modbus', 'probe', '--unit', '5', '--address', '3027', '--function', 'input', '--host', '127.0.0.1', '--port', port])).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^gatehouse: cannot read input register 3027 of unit 5: exception 2: .*; it answers as a holding register: try --function holding\n$/),
     });
   });
 });

@@ -127,8 +127,18 @@ export function registerModbusCommands(program: Command): void {
       out(`${o.function} register ${o.address} (0x${o.address.toString(16).padStart(4, '0')}), ${o.type}: ${words.map((w) => `0x${w.toString(16).padStart(4, '0')}`).join(' ')}`);
       for (const order of WORD_ORDERS) out(`  ${order}  ${formatValue(decoded[order] ?? null)}`);
     } catch (err) {
-      if (err instanceof ModbusReadError) throw new Error(`cannot read register ${o.address} of unit ${o.unit}: ${err.message}`);
-      throw err;
+      if (!(err instanceof ModbusReadError)) throw err;
+      let hint = '';
+      if (!err.deviceUnreachable) {
+        // The commonest commissioning mistake: the register is there, in the other table.
+        const other: RegisterFunction = o.function === 'holding' ? 'input' : 'holding';
+        const found = await connection.read({ unitId: o.unit, fn: other, address: o.address, length: registerCount(o.type), timeoutMs: o.timeout }).then(
+          () => true,
+          () => false,
+        );
+        if (found) hint = `; it answers as ${other === 'input' ? 'an input' : 'a holding'} register: try --function ${other}`;
+      }
+      throw new Error(`cannot read ${o.function} register ${o.address} of unit ${o.unit}: ${err.message}${hint}`);
     } finally {
       await connection.close();
     }
