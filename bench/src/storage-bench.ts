@@ -14,7 +14,7 @@
  *    of 2. with every chunk compressed, and the bytes per reading before and after compression.
  *
  * Environment: GH_BENCH_INGEST_ROWS (2,000,000), GH_BENCH_QUERY_METERS (500), GH_BENCH_QUERY_DAYS (365),
- * GH_BENCH_SKIP_QUERY=1, GH_BENCH_SKIP_INGEST=1, GH_BENCH_SKIP_TIMESCALE=1, GH_TEST_PG_URL,
+ * GH_BENCH_SKIP_QUERY=1, GH_BENCH_SKIP_INGEST=1, GH_BENCH_SKIP_TIMESCALE=1, GH_BENCH_ONLY_TIMESCALE=1 (its query set only), GH_TEST_PG_URL,
  * GH_TEST_TIMESCALE_URL, GH_TEST_INFLUX_URL. Ends with one line of JSON.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -241,6 +241,8 @@ async function queryBenchmark(server = POSTGRES, prefix = ''): Promise<Record<st
       // A realistic year of meter data, before and after native compression (every chunk compressed).
       const size = async () => (await db.query<{ bytes: number }>("SELECT hypertable_size('readings')::float8 AS bytes"))[0]!.bytes;
       const readings = QUERY_METERS * perMeter;
+      // Compression and its policy, as configured, now that every chunk is written.
+      store = await openTimeSeriesStore(db, undefined, server.timescale);
       const before = await size();
       const compressStarted = performance.now();
       await db.query("SELECT count(compress_chunk(c, if_not_compressed => true)) FROM show_chunks('readings') c");
@@ -250,7 +252,6 @@ async function queryBenchmark(server = POSTGRES, prefix = ''): Promise<Record<st
       compression.bytes_per_reading_uncompressed = round1(before / readings);
       compression.bytes_per_reading_compressed = round1(after / readings);
       compression.compression_ratio = round1(before / after);
-      store = await openTimeSeriesStore(db, undefined, server.timescale);
     }
     await db.query('VACUUM ANALYZE');
 
@@ -366,16 +367,17 @@ async function main(): Promise<void> {
   const perMeter = Math.ceil(INGEST_ROWS / meters);
   const start = Date.UTC(2026, 0, 1);
   let ingest: Record<string, number> = {};
-  if (process.env.GH_BENCH_SKIP_INGEST !== '1') ingest = await ingestBenchmark(meters, perMeter, start);
+  if (process.env.GH_BENCH_SKIP_INGEST !== '1' && process.env.GH_BENCH_ONLY_TIMESCALE !== '1') ingest = await ingestBenchmark(meters, perMeter, start);
 
   let query: Record<string, number> = {};
-  if (process.env.GH_BENCH_SKIP_QUERY !== '1') {
+  const otherQueries = process.env.GH_BENCH_SKIP_QUERY !== '1' && process.env.GH_BENCH_ONLY_TIMESCALE !== '1';
+  if (otherQueries) {
     out(`Query (PostgreSQL, through the HTTP API): ${QUERY_METERS} meters × ${QUERY_DAYS} days of 15-minute data`);
     query = await queryBenchmark();
     out();
   }
   let elsewhere: Record<string, number> = {};
-  if (process.env.GH_BENCH_SKIP_QUERY !== '1') {
+  if (otherQueries) {
     out(`Query (PGlite and InfluxDB, through the HTTP API): the whole-year table of ${QUERY_METERS} meters`);
     const pgliteDir = mkdtempSync(join(tmpdir(), 'gh-bench-pglite-'));
     const pglite = await yearTableElsewhere('PGlite', async () => ({ db: await createPgliteClient(pgliteDir), cleanup: async () => rmSync(pgliteDir, { recursive: true, force: true }) }));
@@ -397,7 +399,7 @@ async function main(): Promise<void> {
   let timescale: Record<string, number> = {};
   if (process.env.GH_BENCH_SKIP_TIMESCALE !== '1') {
     out(`TimescaleDB (${TIMESCALE_ADMIN_URL.replace(/\/\/[^@]*@/, '//')})`);
-    if (process.env.GH_BENCH_SKIP_INGEST !== '1') {
+    if (process.env.GH_BENCH_SKIP_INGEST !== '1' && process.env.GH_BENCH_ONLY_TIMESCALE !== '1') {
       const ts = await postgresIngest(meters, perMeter, start, TIMESCALE, false);
       out(`  adapter / COPY into the same hypertable: ${((ts.adapter / ts.copy) * 100).toFixed(0)} %`);
       timescale = {

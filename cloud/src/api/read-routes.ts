@@ -206,7 +206,7 @@ export function registerReadRoutes(api: Api, deps: ApiDependencies): void {
         description:
           '`step` chooses the resolution: `raw`; a rollup level `15m`, `1h`, `1d` or `1mo` (hours, days and months of the site\'s time zone, DST included); ' +
           'a whole number of one of them (`6h`, `7d`), built from that level; or any other width (`1m`, `10m`), computed from the raw readings with the same arithmetic. ' +
-          'Without `step` the resolution follows the range: raw up to 2 days, 15m up to 62 days, 1h up to 2 years, 1d beyond. ' +
+          'Without `step` the resolution follows the range: raw up to 2 days, 15m up to 62 days, 1h up to 2 years, 1d up to the point cap, 1mo beyond. ' +
           'Buckets aggregate good-quality values (mean, min, max, last, count) and, for counters, the consumption. ' +
           '`from` defaults to one hour before `to`; `to` to now. The answer says which resolution it used.',
         tags: ['readings'],

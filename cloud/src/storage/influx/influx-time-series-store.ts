@@ -216,8 +216,24 @@ export class InfluxTimeSeriesStore extends CataloguedStore implements TimeSeries
   }
 
   async readRollupField(level: RollupLevel, field: RollupField, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, FieldColumn>> {
-    const buckets = await this.readRollup(level, series, from, to);
-    return new Map([...buckets].map(([id, list]) => [id, { ts: list.map((b) => b.ts), values: list.map((b) => b[field]) }]));
+    const out = new Map<number, FieldColumn>(series.map((s) => [s.id, { ts: [], values: [] }]));
+    const bySite = new Map<string, SeriesRef[]>();
+    for (const s of series) bySite.set(`${s.site}\u0000${s.metric}`, [...(bySite.get(`${s.site}\u0000${s.metric}`) ?? []), s]);
+    for (const group of bySite.values()) {
+      const first = group[0]!;
+      const ids = new Map(group.map((s) => [s.device, s.id]));
+      const where = group.length === 1 ? seriesFilter(first) : `site = ${lit(first.site)} AND metric = ${lit(first.metric)}`;
+      // The one field only (InfluxDB's time goes into encoding every value it answers), with `count`,
+      // which every bucket has: a bucket without the field (a gauge's consumption) still answers, as null.
+      const fields = field === 'count' ? 'count' : `count, ${field} AS v`;
+      const answer = await this.query(`SELECT ${fields} FROM ${MEASUREMENT[level]} WHERE ${where} AND time >= ${from}ms AND time < ${to}ms GROUP BY device ORDER BY time`);
+      for (const { tags, rows } of answer) {
+        const id = ids.get(tags.device ?? first.device);
+        if (id === undefined) continue;
+        out.set(id, { ts: rows.map((r) => r.time as number), values: rows.map((r) => (field === 'count' ? (num(r.count) ?? 0) : num(r.v))) });
+      }
+    }
+    return out;
   }
 
   async readRollup(level: RollupLevel, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, Bucket[]>> {
