@@ -76,6 +76,8 @@ const doorPolicySchema = z
     cards: z.array(z.string().regex(/^[0-9A-Fa-f]{2,32}$/, 'expected the card data as hex, e.g. 12345640')).default([]),
     /** a PIN that opens the door and raises a silent duress alarm */
     duressPin: z.string().regex(/^[0-9]{4,8}$/, 'expected 4 to 8 digits').optional(),
+    /** a PIN left half typed is forgotten after this long without a key */
+    keypadTimeoutMs: z.number().int().min(1000).max(120_000).default(10_000),
   })
   .strict();
 
@@ -107,7 +109,7 @@ const osdpDeviceFields = {
     replyTimeoutMs: z.number().int().min(20).max(2000).default(200),
     /** a peripheral silent this long is reported offline */
     offlineAfterMs: z.number().int().min(500).default(8000),
-    door: doorPolicySchema.default({ unlockMs: 5000, heldOpenMs: 30_000, cards: [] }),
+    door: doorPolicySchema.default({ unlockMs: 5000, heldOpenMs: 30_000, cards: [], keypadTimeoutMs: 10_000 }),
     /** absent: the line is not secured (card numbers travel in the clear) */
     secureChannel: osdpSecureChannelSchema.optional(),
 };

@@ -63,6 +63,25 @@ describe('door logic', () => {
     expect(events.at(-1)).toBe('access_denied');
   });
 
+  it('builds a PIN from keys reported one at a time, until Enter; * clears, a long pause forgets', () => {
+    for (const key of ['9', '9', '9', '9']) door.keypadEntered(key);
+    // No Enter yet: nothing decided.
+    expect(events).toEqual([]);
+    door.keypadEntered('#');
+    expect(events).toEqual(['access_granted', 'duress']);
+    // A slip corrected with *, then the duress PIN: duress again.
+    for (const key of ['1', '2', '*', '9', '9', '9', '9', '#']) door.keypadEntered(key);
+    expect(events.slice(2)).toEqual(['access_granted', 'duress']);
+    // Half a PIN, then 11 s without a key: forgotten, so "99" + "99#" is the PIN "99", refused.
+    door.keypadEntered('99');
+    vi.advanceTimersByTime(11_000);
+    door.keypadEntered('99#');
+    expect(events.slice(4)).toEqual(['access_denied']);
+    // Enter alone decides nothing.
+    door.keypadEntered('#');
+    expect(events).toHaveLength(5);
+  });
+
   it('reports tamper', () => {
     door.tamper(true);
     door.tamper(false);

@@ -13,7 +13,9 @@ describe('OSDP replies', () => {
     expect(decodeReply(REPLY.ISTATR, bytes('00 01 00'))).toEqual({ kind: 'istat', inputs: [false, true, false] });
     // A 26-bit Wiegand card: 4 bytes of data.
     expect(decodeReply(REPLY.RAW, bytes('00 01 1A 00 12 34 56 40'))).toEqual({ kind: 'card', reader: 0, format: 1, bits: 26, data: Uint8Array.from(bytes('12 34 56 40')) });
-    expect(decodeReply(REPLY.KEYPAD, bytes('00 05 31 32 33 34 7F'))).toEqual({ kind: 'keypad', reader: 0, keys: '1234#' });
+    // 0x0D is `#` (Enter), 0x7F is `*` (clear).
+    expect(decodeReply(REPLY.KEYPAD, bytes('00 05 31 32 33 34 0D'))).toEqual({ kind: 'keypad', reader: 0, keys: '1234#' });
+    expect(decodeReply(REPLY.KEYPAD, bytes('00 02 7F 39'))).toEqual({ kind: 'keypad', reader: 0, keys: '*9' });
   });
 
   it('refuses an unknown reply code and a wrong length, naming them', () => {

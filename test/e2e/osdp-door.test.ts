@@ -74,7 +74,8 @@ describe('an OSDP door end to end', () => {
     peripheral.setDoorOpen(true); // locked: forced
     peripheral.setDoorOpen(false);
     peripheral.setTamper(true);
-    peripheral.pressKeys('9999#');
+    // The duress PIN, one key per osdp_KEYPAD as many readers send it, then Enter (0x0D).
+    peripheral.pressKeys('9999#', { onePerReport: true });
     await waitFor('9 events stored', async () => (await events()).length >= 9);
     const stored = await events();
     expect(stored.map((e) => e.type)).toEqual(['access_granted', 'door_opened', 'door_closed', 'access_denied', 'door_forced_open', 'door_closed', 'tamper', 'access_granted', 'duress']);

@@ -47,7 +47,7 @@ describe('OSDP over a serial line: gateway and simulated reader on a socat pty p
         pollIntervalMs: 50,
         replyTimeoutMs: 200,
         offlineAfterMs: 8000,
-        door: { unlockMs: 1000, heldOpenMs: 30_000, cards: ['CAFE0001'] },
+        door: { unlockMs: 1000, heldOpenMs: 30_000, cards: ['CAFE0001'], keypadTimeoutMs: 10_000 },
         secureChannel: { scbk: key.toString('hex'), install: false },
       },
       { logger: pino({ level: 'silent' }), metrics: createGatewayMetrics(), sink: { readings: () => undefined, event: (e) => events.push(e) } },

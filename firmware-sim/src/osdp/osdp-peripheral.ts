@@ -108,9 +108,15 @@ export class SimulatedPeripheral {
     this.queue.push({ code: RPL.RAW, data: out });
   }
 
-  pressKeys(keys: string): void {
-    const codes = [...keys].map((k) => (k === '#' ? 0x7f : k === '*' ? 0x0d : k.charCodeAt(0)));
-    this.queue.push({ code: RPL.KEYPAD, data: Buffer.from([0, codes.length, ...codes]) });
+  /**
+   * Keys pressed on the keypad (`*` clear, `#` Enter), reported in one osdp_KEYPAD or, as many readers
+   * do, one report per key.
+   */
+  pressKeys(keys: string, options: { onePerReport?: boolean } = {}): void {
+    // OSDP's keypad codes: 0x7F for `*`, 0x0D for `#`, ASCII for digits.
+    const codes = [...keys].map((k) => (k === '*' ? 0x7f : k === '#' ? 0x0d : k.charCodeAt(0)));
+    const reports = options.onePerReport ? codes.map((c) => [c]) : [codes];
+    for (const r of reports) this.queue.push({ code: RPL.KEYPAD, data: Buffer.from([0, r.length, ...r]) });
   }
 
   /** The door contact opens or closes (open without the strike energised is a forced door). */

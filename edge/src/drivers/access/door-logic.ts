@@ -9,7 +9,13 @@ export interface DoorPolicy {
   allowedCards: ReadonlySet<string>;
   /** a PIN that grants access like any other but raises a silent duress alarm */
   duressPin?: string;
+  /** a PIN being typed is forgotten when no key comes for this long (default 10 s) */
+  keypadTimeoutMs?: number;
 }
+
+const DEFAULT_KEYPAD_TIMEOUT_MS = 10_000;
+/** Longest PIN kept while typing: more keys than this without Enter is not a PIN. */
+const MAX_PIN_KEYS = 16;
 
 /** What the door logic asks of the hardware, and reports to the gateway. */
 export interface DoorActions {
@@ -29,6 +35,8 @@ export class DoorLogic {
   private open = false;
   private heldTimer: NodeJS.Timeout | undefined;
   private heldReported = false;
+  private pin = '';
+  private lastKeyAt = 0;
 
   constructor(
     private readonly policy: DoorPolicy,
@@ -41,8 +49,26 @@ export class DoorLogic {
     else this.actions.event('access_denied', { credential: masked, reason: 'credential not enrolled at this door' });
   }
 
+  /**
+   * Keys from the reader's keypad, however the reader groups them (one per report, or a whole PIN):
+   * digits are kept until `#` (Enter) submits them; `*` clears what was typed; a pause longer than
+   * `keypadTimeoutMs` forgets a PIN left half typed.
+   */
   keypadEntered(keys: string): void {
-    const pin = keys.replace(/#$/, '');
+    const now = this.now();
+    if (this.pin !== '' && now - this.lastKeyAt > (this.policy.keypadTimeoutMs ?? DEFAULT_KEYPAD_TIMEOUT_MS)) this.pin = '';
+    this.lastKeyAt = now;
+    for (const key of keys) {
+      if (key === '*') this.pin = '';
+      else if (key === '#') {
+        const pin = this.pin;
+        this.pin = '';
+        if (pin !== '') this.pinEntered(pin);
+      } else if (this.pin.length < MAX_PIN_KEYS) this.pin += key;
+    }
+  }
+
+  private pinEntered(pin: string): void {
     if (this.policy.duressPin !== undefined && pin === this.policy.duressPin) {
       // The door opens as for anyone, so that whoever forces the user sees nothing unusual.
       this.grant(undefined);

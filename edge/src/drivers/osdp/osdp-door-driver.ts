@@ -51,6 +51,7 @@ export class OsdpDoorDriver implements AccessControlDriver {
         heldOpenMs: config.door.heldOpenMs,
         allowedCards: new Set(config.door.cards.map((c) => c.toUpperCase())),
         ...(config.door.duressPin ? { duressPin: config.door.duressPin } : {}),
+        keypadTimeoutMs: config.door.keypadTimeoutMs,
       },
       {
         unlock: (ms) => void this.unlock(ms),

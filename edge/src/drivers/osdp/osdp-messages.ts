@@ -125,7 +125,8 @@ export function decodeReply(code: number, data: Uint8Array): OsdpReply {
     case REPLY.KEYPAD: {
       expectLength('osdp_KEYPAD', data, data.length >= 2 && data.length === 2 + data[1]!, '2 + the digit count');
       // 0x7F is the '#' key and 0x0D the '*' key on readers that send them as control characters.
-      const keys = [...data.subarray(2)].map((k) => (k === 0x7f ? '#' : k === 0x0d ? '*' : String.fromCharCode(k))).join('');
+      // OSDP (SIA OSDP 2.2, osdp_KEYPAD): 0x7F is `*` (clear), 0x0D is `#` (Enter); digits are ASCII.
+      const keys = [...data.subarray(2)].map((k) => (k === 0x7f ? '*' : k === 0x0d ? '#' : String.fromCharCode(k))).join('');
       return { kind: 'keypad', reader: data[0]!, keys };
     }
     case REPLY.COM:
