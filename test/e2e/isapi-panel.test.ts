@@ -392,21 +392,36 @@ describe('the ISAPI driver against the simulated panel, over HTTP', () => {
     expect(await protocolErrors(h)).toEqual({ bad_json: 1 });
   });
 
+  it('takes a first contact with an empty log whose serial numbers begin at 500 as the start, not as 499 lost events', async () => {
+    const h = await startAndConnect({ panel: { firstSerialNo: 500 } });
+    h.panel.forceDoor(1);
+    h.panel.tamper();
+    await waitFor('2 events', () => h.events.length >= 2 || h.events.map((e) => e.type).join());
+    await new Promise((r) => setTimeout(r, 300));
+    expect(summary(h.events).map((e) => e[0])).toEqual(['door_forced_open', 'tamper']);
+    expect(h.events.map((e) => e.id)).toEqual(['panel-gate-500', 'panel-gate-501']);
+    expect(await protocolErrors(h)).toEqual({});
+    expect(h.logs.filter((l) => String(l.msg).includes('are lost'))).toEqual([]);
+  });
+
   it('gives up a record missing from the panel log after a few searches, loudly, and delivers what follows', async () => {
     const h = await startAndConnect();
+    // A first event delivered: from here on the position is known.
+    h.panel.tamper();
+    await waitFor('the first event', () => h.events.length >= 1);
     h.panel.corruptNextEventOnStream();
     h.panel.leaveNextEventsOutOfLog(2);
     h.panel.forceDoor(1); // broken on the stream, and in no search
     h.panel.duress(1); // on the stream only
-    await waitFor('the duress event', () => h.events.length >= 1);
+    await waitFor('the duress event', () => h.events.length >= 2);
     h.panel.tamper();
-    await waitFor('2 events', () => h.events.length >= 2);
+    await waitFor('3 events', () => h.events.length >= 3);
     await new Promise((r) => setTimeout(r, 300));
-    expect(summary(h.events).map((e) => e[0])).toEqual(['duress', 'tamper']);
-    expect(h.events.map((e) => e.id)).toEqual(['panel-gate-2', 'panel-gate-3']);
+    expect(summary(h.events).map((e) => e[0])).toEqual(['tamper', 'duress', 'tamper']);
+    expect(h.events.map((e) => e.id)).toEqual(['panel-gate-1', 'panel-gate-3', 'panel-gate-4']);
     expect(await protocolErrors(h)).toEqual({ bad_json: 1, events_lost: 1 });
     const lost = h.logs.filter((l) => String(l.msg).includes('are lost'));
-    expect(lost).toMatchObject([{ level: 50, missingFrom: 1, missingTo: 1 }]);
+    expect(lost).toMatchObject([{ level: 50, missingFrom: 2, missingTo: 2 }]);
   });
 
   it('recognises a reset panel whose new log has grown past the last serial number delivered', async () => {

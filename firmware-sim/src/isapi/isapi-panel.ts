@@ -10,6 +10,8 @@ export const ALERT_STREAM_BOUNDARY = 'MIME_boundary';
 export const ACS_EVENT_PAGE_LIMIT = 30;
 
 export interface SimulatedIsapiPanelOptions {
+  /** serial number of the first event it records (a panel whose log was cleared counts on; default 1) */
+  firstSerialNo?: number;
   /** password of the user `admin` */
   password?: string;
   doors?: number;
@@ -103,6 +105,7 @@ export class SimulatedIsapiPanel {
 
   constructor(options: SimulatedIsapiPanelOptions = {}) {
     this.password = options.password ?? 'Gatehouse12';
+    this.nextSerialNo = options.firstSerialNo ?? 1;
     this.cards = new Set(options.cards ?? []);
     this.heartbeatMs = options.heartbeatMs ?? 5000;
     this.unlockMs = options.unlockMs ?? 5000;

@@ -106,6 +106,12 @@ export class IsapiPanelDriver implements AccessControlDriver {
   private lastSerialNo: number | undefined;
   /** the fingerprint of the record at lastSerialNo, when known */
   private lastFingerprint: string | undefined;
+  /**
+   * true while the position came from a log with nothing in it (a first contact, a restarted log):
+   * the first record seen then is where the log starts, not after a gap (its serial numbers may begin
+   * anywhere, e.g. at 500 on a panel whose log was cleared).
+   */
+  private startsAtFirstRecord = false;
   private logGeneration = 0;
   private lastEventTs = 0;
   private identified = false;
@@ -321,6 +327,7 @@ export class IsapiPanelDriver implements AccessControlDriver {
     const newest = newestRecord?.serialNo ?? 0;
     if (this.lastSerialNo === undefined) {
       this.lastSerialNo = newest;
+      this.startsAtFirstRecord = newestRecord === undefined;
       this.lastFingerprint = newestRecord ? recordFingerprint(newestRecord) : undefined;
       this.ctx.logger.info({ device: this.config.id, serialNo: newest }, 'ISAPI panel first seen: events after its newest record will be delivered');
       return;
@@ -339,6 +346,7 @@ export class IsapiPanelDriver implements AccessControlDriver {
       this.ctx.logger.warn({ device: this.config.id, newest, lastDelivered: this.lastSerialNo }, 'ISAPI panel event log restarted (reset or replaced panel): delivering its new log from the start');
       this.logGeneration += 1;
       this.lastSerialNo = 0;
+      this.startsAtFirstRecord = true;
       this.lastFingerprint = undefined;
       this.held.clear();
       this.recent.clear();
@@ -493,7 +501,7 @@ export class IsapiPanelDriver implements AccessControlDriver {
   /** Delivers a record once: anything at or below the last serial number delivered is a repeat. */
   private deliver(record: AcsRecord): boolean {
     if (this.lastSerialNo !== undefined && record.serialNo <= this.lastSerialNo) return false;
-    if (this.lastSerialNo !== undefined && record.serialNo > this.lastSerialNo + 1) {
+    if (this.lastSerialNo !== undefined && record.serialNo > this.lastSerialNo + 1 && !this.startsAtFirstRecord) {
       const missing = { from: this.lastSerialNo + 1, to: record.serialNo - 1 };
       this.ctx.metrics.protocolErrors.inc({ protocol: 'isapi', reason: 'events_lost' }, missing.to - missing.from + 1);
       this.ctx.logger.error(
@@ -502,6 +510,7 @@ export class IsapiPanelDriver implements AccessControlDriver {
       );
     }
     this.lastSerialNo = record.serialNo;
+    this.startsAtFirstRecord = false;
     this.lastFingerprint = recordFingerprint(record);
     this.held.delete(record.serialNo);
     this.recent.set(record.serialNo, recordFingerprint(record));
