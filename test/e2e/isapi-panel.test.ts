@@ -266,6 +266,26 @@ describe('the ISAPI driver against the simulated panel, over HTTP', () => {
     expect(h.panel.events).toHaveLength(0);
   });
 
+  it('keeps a quiet panel without heartbeats online, asking it when its stream has said nothing for a while', async () => {
+    // A panel that never sends heartbeats; offline after 1 s of silence, stream reopened after 1.5 s.
+    const h = await startAndConnect({ panel: { heartbeatMs: 3_600_000 } });
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(h.events.map((e) => e.type)).toEqual([]);
+    h.panel.tamper();
+    await waitFor('the tamper event', () => h.events.length >= 1);
+    expect(h.events.map((e) => e.type)).toEqual(['tamper']);
+  });
+
+  it('reports a panel online at the first answer after a restart when it was last reported offline', async () => {
+    const h = await start();
+    h.driver.restoreState({ lastSerialNo: 0, lastEventTs: 0, logGeneration: 0, reportedOffline: true });
+    h.driver.start();
+    await waitFor('device_online', () => h.events.some((e) => e.type === 'device_online'));
+    expect(h.events.map((e) => e.type)).toEqual(['device_online']);
+    // And the state saved from now on says online.
+    expect(h.driver.persistentState()).not.toHaveProperty('reportedOffline');
+  });
+
   it('reports the panel offline and back online, and catches up on what happened while it was away', async () => {
     const h = await startAndConnect();
     h.panel.setOffline(true);

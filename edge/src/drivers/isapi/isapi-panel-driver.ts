@@ -76,6 +76,8 @@ interface PersistedState {
   logGeneration: number;
   /** the fingerprint of the record at lastSerialNo, to recognise a panel whose log restarted and grew past it */
   lastFingerprint?: string;
+  /** the panel was last reported offline: the first answer after a restart reports it online again */
+  reportedOffline?: boolean;
 }
 
 /**
@@ -103,6 +105,8 @@ export class IsapiPanelDriver implements AccessControlDriver {
   private reconnectDelay: number;
   private online: boolean | undefined;
   private lastAnswerAt = Date.now();
+  /** a liveness request in flight, asked when the alert stream has been quiet for a while */
+  private probing = false;
   private lastSerialNo: number | undefined;
   /** the fingerprint of the record at lastSerialNo, when known */
   private lastFingerprint: string | undefined;
@@ -157,7 +161,13 @@ export class IsapiPanelDriver implements AccessControlDriver {
 
   persistentState(): PersistedState | undefined {
     if (this.lastSerialNo === undefined) return undefined;
-    return { lastSerialNo: this.lastSerialNo, lastEventTs: this.lastEventTs, logGeneration: this.logGeneration, ...(this.lastFingerprint !== undefined ? { lastFingerprint: this.lastFingerprint } : {}) };
+    return {
+      lastSerialNo: this.lastSerialNo,
+      lastEventTs: this.lastEventTs,
+      logGeneration: this.logGeneration,
+      ...(this.lastFingerprint !== undefined ? { lastFingerprint: this.lastFingerprint } : {}),
+      ...(this.online === false ? { reportedOffline: true } : {}),
+    };
   }
 
   restoreState(state: unknown): void {
@@ -166,6 +176,8 @@ export class IsapiPanelDriver implements AccessControlDriver {
     if (s && Number.isSafeInteger(s.lastEventTs) && s.lastEventTs! >= 0) this.lastEventTs = s.lastEventTs!;
     if (s && Number.isSafeInteger(s.logGeneration) && s.logGeneration! >= 0) this.logGeneration = s.logGeneration!;
     if (s && typeof s.lastFingerprint === 'string' && s.lastFingerprint.length <= 256) this.lastFingerprint = s.lastFingerprint;
+    // Reported offline before the restart: the cloud shows it so until told otherwise.
+    if (s?.reportedOffline === true) this.online = false;
   }
 
   // ---- the connection ----
@@ -557,7 +569,22 @@ export class IsapiPanelDriver implements AccessControlDriver {
   }
 
   private checkOffline(): void {
-    if (this.stopped || this.online === false || Date.now() - this.lastAnswerAt < this.config.offlineAfterMs) return;
+    if (this.stopped || this.online === false) return;
+    const silentMs = Date.now() - this.lastAnswerAt;
+    // A quiet stream is not a dead panel: a panel without heartbeats (or with a long interval) says
+    // nothing between events. Before it could count as offline, ask it something small.
+    if (silentMs >= this.config.offlineAfterMs / 2 && !this.probing) {
+      this.probing = true;
+      this.request(PATHS.deviceInfo)
+        .then((res) => {
+          if (res.status === 200) this.answered();
+        })
+        .catch(() => undefined)
+        .finally(() => {
+          this.probing = false;
+        });
+    }
+    if (silentMs < this.config.offlineAfterMs) return;
     this.goOffline(`no answer for ${(this.config.offlineAfterMs / 1000).toFixed(1)} s`);
   }
 
