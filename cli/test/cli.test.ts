@@ -88,6 +88,8 @@ describe('gatehouse demo (site in a box)', () => {
   async function energySeries(demo: Demo): Promise<{ ts: number; value: number }[]> {
     const { cookie } = await logIn(demo, 'engineer.wang');
     const res = await fetch(`${demo.api}/series?site=demo-site&device=b1-main&metric=import_energy&from=0&step=raw`, { headers: { cookie } });
+    // 404 until the meter's first energy reading is stored: the metric is not known before.
+    if (res.status === 404) return [];
     return ((await res.json()) as { points: { ts: number; value: number }[] }).points;
   }
 
