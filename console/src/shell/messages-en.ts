@@ -76,6 +76,7 @@ export const en = {
   'error.GH_LOCKED_OUT': 'Too many failed attempts. Try again in about {minutes} min.',
   'error.GH_INTERNAL': 'The server failed. Try again; if it keeps failing, call the administrator.',
   'error.GH_GATEWAY_FAILED': 'The gateway could not do it.',
+  'error.GH_COMMAND_REFUSED': 'The gateway refused the command.',
   'error.GH_TIMEOUT': 'No answer from the gateway in time.',
   'error.gatewayUnreachable': 'The site gateway could not be reached.',
   'error.gatewayTimeout': 'The site gateway did not answer in time.',

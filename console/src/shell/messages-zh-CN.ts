@@ -78,6 +78,7 @@ export const zhCN: Record<MessageKey, string> = {
   'error.GH_LOCKED_OUT': '失败次数过多，请约 {minutes} 分钟后再试。',
   'error.GH_INTERNAL': '服务器出错。请重试；如持续出错，请联系管理员。',
   'error.GH_GATEWAY_FAILED': '网关无法执行。',
+  'error.GH_COMMAND_REFUSED': '网关拒绝了该指令。',
   'error.GH_TIMEOUT': '网关未及时响应。',
   'error.gatewayUnreachable': '无法连接项目网关。',
   'error.gatewayTimeout': '项目网关未及时响应。',

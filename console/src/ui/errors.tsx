@@ -23,7 +23,7 @@ export function errorText(t: Translate, error: unknown): string {
 export function errorDetail(error: unknown): string | null {
   if (!(error instanceof ApiError)) return error instanceof Error ? error.message : null;
   if (error.status === 502 || error.status === 504) return error.message.startsWith('HTTP ') ? null : error.message;
-  if (['GH_BAD_REQUEST', 'GH_GATEWAY_FAILED', 'GH_TIMEOUT', 'GH_FORBIDDEN', 'GH_NOT_FOUND', 'GH_CONFLICT', 'GH_BAD_TRANSITION', 'GH_BAD_TIME_RANGE'].includes(error.code)) return error.message;
+  if (['GH_BAD_REQUEST', 'GH_GATEWAY_FAILED', 'GH_COMMAND_REFUSED', 'GH_TIMEOUT', 'GH_FORBIDDEN', 'GH_NOT_FOUND', 'GH_CONFLICT', 'GH_BAD_TRANSITION', 'GH_BAD_TIME_RANGE'].includes(error.code)) return error.message;
   return null;
 }
 
