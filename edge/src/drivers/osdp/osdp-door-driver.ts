@@ -30,6 +30,9 @@ export class OsdpDoorDriver implements AccessControlDriver {
   private pollTimer: NodeJS.Timeout | undefined;
   private lastAnswerAt = Date.now();
   private online: boolean | undefined;
+  private superviseTimer: NodeJS.Timeout | undefined;
+  /** the reason of the NAKs while the reader refuses every poll; undefined once it answers properly */
+  private refusing: string | undefined;
   private inputs: boolean[] = [];
   private polling = false;
   private lastEventTs = 0;
@@ -64,6 +67,10 @@ export class OsdpDoorDriver implements AccessControlDriver {
   }
 
   start(): void {
+    // Offline is judged on the clock, not only when an exchange fails: over TCP a dropped connection
+    // makes no exchange at all until the next reconnect attempt.
+    this.superviseTimer = setInterval(() => this.checkOffline(), Math.max(50, Math.min(1000, Math.floor(this.config.offlineAfterMs / 4))));
+    this.superviseTimer.unref?.();
     this.line.join({
       address: this.config.address,
       ...(this.secureChannel ? { secureChannel: this.secureChannel } : {}),
@@ -83,6 +90,7 @@ export class OsdpDoorDriver implements AccessControlDriver {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.pollTimer);
+    clearInterval(this.superviseTimer);
     this.door.stop();
     this.line.leave(this.config.address);
     this.link = undefined;
@@ -136,6 +144,10 @@ export class OsdpDoorDriver implements AccessControlDriver {
     try {
       const id = await link.send(this.config.address, COMMAND.ID, Uint8Array.of(0));
       const reply = decodeReply(id.code, id.data);
+      if (reply.kind === 'nak') {
+        this.refused(reply.reason);
+        return;
+      }
       this.answered();
       if (reply.kind === 'pdid') this.ctx.logger.info({ device: this.config.id, vendor: reply.vendor, model: reply.model, serial: reply.serial, firmware: reply.firmware }, 'OSDP peripheral identified');
       // The door's state as it is now, so the first change is judged against the truth.
@@ -160,8 +172,15 @@ export class OsdpDoorDriver implements AccessControlDriver {
     let nextPollIn = this.config.pollIntervalMs;
     try {
       const frame = await link.send(this.config.address, COMMAND.POLL);
-      this.answered();
-      this.handle(decodeReply(frame.code, frame.data));
+      const reply = decodeReply(frame.code, frame.data);
+      // A reader that refuses every poll (it wants a secure channel the gateway does not use, say)
+      // is not a working reader: its NAKs do not count as answers, and the refusal is the reason it
+      // goes offline.
+      if (reply.kind === 'nak') this.refused(reply.reason);
+      else {
+        this.answered();
+        this.handle(reply);
+      }
     } catch (err) {
       this.failure(err);
       if (err instanceof OsdpSecureChannelError && (err.reason === 'bad_cryptogram' || err.reason === 'handshake_refused')) {
@@ -247,7 +266,15 @@ export class OsdpDoorDriver implements AccessControlDriver {
     });
   }
 
+  /** A poll answered with NAK: counted each time, logged once per run of refusals. */
+  private refused(reason: string): void {
+    this.ctx.metrics.protocolErrors.inc({ protocol: 'osdp', reason: 'nak' });
+    if (this.refusing === undefined) this.ctx.logger.warn({ device: this.config.id, reason }, 'OSDP peripheral refuses the poll (NAK); it counts as offline if it goes on');
+    this.refusing = reason;
+  }
+
   private answered(): void {
+    this.refusing = undefined;
     this.lastAnswerAt = Date.now();
     this.ctx.metrics.deviceUp.set({ device: this.config.id }, 1);
     if (this.online === false) {
@@ -275,11 +302,13 @@ export class OsdpDoorDriver implements AccessControlDriver {
   }
 
   private checkOffline(): void {
-    if (this.online === false || Date.now() - this.lastAnswerAt < this.config.offlineAfterMs) return;
+    if (this.stopped || this.online === false || Date.now() - this.lastAnswerAt < this.config.offlineAfterMs) return;
     this.online = false;
     this.ctx.metrics.deviceUp.set({ device: this.config.id }, 0);
-    this.emit('device_offline', { reason: `no answer for ${Math.round(this.config.offlineAfterMs / 1000)} s` });
-    this.ctx.logger.warn({ device: this.config.id }, 'OSDP peripheral offline');
+    const seconds = Math.round(this.config.offlineAfterMs / 1000);
+    const reason = this.refusing !== undefined ? `refuses every command for ${seconds} s (NAK: ${this.refusing})` : `no answer for ${seconds} s`;
+    this.emit('device_offline', { reason });
+    this.ctx.logger.warn({ device: this.config.id, reason }, 'OSDP peripheral offline');
   }
 
   private protocolError(reason: string, detail: string): void {
