@@ -142,6 +142,20 @@ describe('a saved device position and the journal', () => {
 });
 
 describe('journal numbering across a power cut', () => {
+  it('numbers on without a gap after the process dies on a machine that kept running (everything written survives)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gh-journal-'));
+    const journal = Journal.open(options(dir, { segmentBytes: 1_000_000, fsyncIntervalMs: 60_000 }));
+    for (let i = 0; i < 60; i++) journal.append(payload(i), 1);
+    await journal.flush();
+    // Killed: not closed, nothing synced, but the OS keeps what was written.
+    const reopened = Journal.open(options(dir, { segmentBytes: 1_000_000 }));
+    expect(reopened.all.map((e) => e.seq)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    expect(reopened.nextSeq).toBe(61);
+    expect(reopened.skippedRanges()).toEqual([]);
+    await reopened.close();
+    await journal.close();
+  });
+
   it('never hands out again a number that may have been published, when a power cut takes unsynced entries', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gh-journal-'));
     const journal = Journal.open(options(dir, { segmentBytes: 1_000_000, fsyncIntervalMs: 60_000 }));
@@ -154,8 +168,11 @@ describe('journal numbering across a power cut', () => {
     await journal.flush();
     const published = journal.all.at(-1)!.seq;
     expect(published).toBe(60);
-    // The power cut: the unsynced tail never reached the disk, and the process is gone without closing.
+    // The power cut: the unsynced tail never reached the disk, the process is gone without closing, and
+    // the machine comes back with a new boot id.
     truncateSync(segment, durableBytes);
+    const reservation = join(dir, 'reserved.json');
+    writeFileSync(reservation, JSON.stringify({ ...JSON.parse(readFileSync(reservation, 'utf8')), bootId: 'an-earlier-boot' }));
 
     const reopened = Journal.open(options(dir, { segmentBytes: 1_000_000 }));
     expect(reopened.all.map((e) => e.seq)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));

@@ -42,6 +42,10 @@ export function createPostgresClient(options: { connectionString: string; maxCon
   const pool = new pg.Pool({ connectionString: options.connectionString, max: options.maxConnections ?? 10, ...jit });
   // An idle client that loses its connection (database restart) must not crash the process.
   pool.on('error', () => undefined);
+  // Nor one that loses it while checked out (a transaction, a COPY, a session lock): pg-pool listens
+  // for errors only on idle clients, and pg emits a dead socket's error on the client besides failing
+  // its queries. The failed query is what the caller acts on; the broken client is released with it.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return {
     kind: 'postgres',
     async query<R>(text: string, params?: unknown[]) {

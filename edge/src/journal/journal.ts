@@ -501,7 +501,7 @@ export class Journal {
   private reserve(through: number, clean = false): void {
     const file = join(this.options.dir, RESERVATION_FILE);
     const fd = openSync(`${file}.tmp`, 'w');
-    writeSync(fd, JSON.stringify({ reservedThrough: through, clean, skipped: this.skipped }));
+    writeSync(fd, JSON.stringify({ reservedThrough: through, clean, bootId: BOOT_ID, skipped: this.skipped }));
     fdatasyncSync(fd);
     closeSync(fd);
     renameSync(`${file}.tmp`, file);
@@ -524,6 +524,10 @@ export class Journal {
     if (saved.clean) {
       // Stopped cleanly: every number up to the reservation was used or skipped before and said so.
       this.seq = Math.max(this.seq, saved.reservedThrough + 1);
+    } else if (saved.bootId !== undefined && saved.bootId === BOOT_ID) {
+      // The process died (kill -9, a crash) but the machine did not restart: everything written is in
+      // the OS's cache and was recovered above, and an entry is published only once written. Numbering
+      // on from the highest found reuses nothing, and skips nothing that would then count as lost.
     } else if (saved.reservedThrough > highest) {
       const gap: [number, number] = [highest + 1, saved.reservedThrough];
       this.skipped.push(gap);
@@ -600,13 +604,26 @@ const RESERVATION_FILE = 'reserved.json';
 /** Sequence numbers reserved (and synced) at a time: one sync per this many appends. */
 const RESERVATION_BLOCK = 256;
 
-function readReservation(dir: string): { reservedThrough: number; clean: boolean; skipped: [number, number][] } {
+/**
+ * This boot of the machine (Linux): an unclean stop within the same boot was a process dying, whose
+ * written entries all survive; across boots it may have been a power cut. Undefined elsewhere, where
+ * every unclean stop is treated as a possible power cut.
+ */
+const BOOT_ID: string | undefined = (() => {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+function readReservation(dir: string): { reservedThrough: number; clean: boolean; bootId?: string; skipped: [number, number][] } {
   const file = join(dir, RESERVATION_FILE);
   if (!existsSync(file)) return { reservedThrough: 0, clean: true, skipped: [] };
   try {
-    const saved = JSON.parse(readFileSync(file, 'utf8')) as { reservedThrough?: unknown; clean?: unknown; skipped?: unknown };
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { reservedThrough?: unknown; clean?: unknown; bootId?: unknown; skipped?: unknown };
     const skipped = Array.isArray(saved.skipped) ? saved.skipped.filter((r): r is [number, number] => Array.isArray(r) && r.length === 2 && r.every(Number.isSafeInteger)) : [];
-    return { reservedThrough: Number.isSafeInteger(saved.reservedThrough) && (saved.reservedThrough as number) >= 0 ? (saved.reservedThrough as number) : 0, clean: saved.clean === true, skipped };
+    return { reservedThrough: Number.isSafeInteger(saved.reservedThrough) && (saved.reservedThrough as number) >= 0 ? (saved.reservedThrough as number) : 0, clean: saved.clean === true, ...(typeof saved.bootId === 'string' ? { bootId: saved.bootId } : {}), skipped };
   } catch {
     // Written whole then renamed, so damage means the disk lied: number on from what is on it.
     return { reservedThrough: 0, clean: false, skipped: [] };
