@@ -216,53 +216,53 @@ export class InfluxTimeSeriesStore extends CataloguedStore implements TimeSeries
   }
 
   async readRollupField(level: RollupLevel, field: RollupField, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, FieldColumn>> {
+    // The one field only (InfluxDB's time goes into encoding every value it answers), with `count`,
+    // which every bucket has: a bucket without the field (a gauge's consumption) still answers, as null.
+    const rows = await this.rollupRows(level, field === 'count' ? 'count' : `count, ${field} AS v`, series, from, to);
     const out = new Map<number, FieldColumn>(series.map((s) => [s.id, { ts: [], values: [] }]));
-    const bySite = new Map<string, SeriesRef[]>();
-    for (const s of series) bySite.set(`${s.site}\u0000${s.metric}`, [...(bySite.get(`${s.site}\u0000${s.metric}`) ?? []), s]);
-    for (const group of bySite.values()) {
-      const first = group[0]!;
-      const ids = new Map(group.map((s) => [s.device, s.id]));
-      const where = group.length === 1 ? seriesFilter(first) : `site = ${lit(first.site)} AND metric = ${lit(first.metric)}`;
-      // The one field only (InfluxDB's time goes into encoding every value it answers), with `count`,
-      // which every bucket has: a bucket without the field (a gauge's consumption) still answers, as null.
-      const fields = field === 'count' ? 'count' : `count, ${field} AS v`;
-      const answer = await this.query(`SELECT ${fields} FROM ${MEASUREMENT[level]} WHERE ${where} AND time >= ${from}ms AND time < ${to}ms GROUP BY device ORDER BY time`);
-      for (const { tags, rows } of answer) {
-        const id = ids.get(tags.device ?? first.device);
-        if (id === undefined) continue;
-        out.set(id, { ts: rows.map((r) => r.time as number), values: rows.map((r) => (field === 'count' ? (num(r.count) ?? 0) : num(r.v))) });
-      }
-    }
+    for (const [id, list] of rows) out.set(id, { ts: list.map((r) => r.time as number), values: list.map((r) => (field === 'count' ? (num(r.count) ?? 0) : num(r.v))) });
     return out;
   }
 
   async readRollup(level: RollupLevel, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, Bucket[]>> {
+    const rows = await this.rollupRows(level, 'count, sum, min, max, last, consumption', series, from, to);
     const out = new Map<number, Bucket[]>(series.map((s) => [s.id, []]));
+    for (const [id, list] of rows) {
+      out.set(
+        id,
+        list.map((r) => ({
+          ts: r.time as number,
+          count: num(r.count) ?? 0,
+          sum: num(r.sum),
+          min: num(r.min),
+          max: num(r.max),
+          last: num(r.last),
+          consumption: num(r.consumption),
+        })),
+      );
+    }
+    return out;
+  }
+
+  /** Rows of a rollup measurement per series id: one query per site and metric, grouped by device. */
+  private async rollupRows(level: RollupLevel, fields: string, series: readonly SeriesRef[], from: number, to: number): Promise<Map<number, Record<string, unknown>[]>> {
+    const out = new Map<number, Record<string, unknown>[]>();
     const bySite = new Map<string, SeriesRef[]>();
-    for (const s of series) bySite.set(`${s.site}\u0000${s.metric}`, [...(bySite.get(`${s.site}\u0000${s.metric}`) ?? []), s]);
+    for (const s of series) {
+      const key = `${s.site}\u0000${s.metric}`;
+      const group = bySite.get(key);
+      if (group) group.push(s);
+      else bySite.set(key, [s]);
+    }
     for (const group of bySite.values()) {
       const first = group[0]!;
       const ids = new Map(group.map((s) => [s.device, s.id]));
       // One series: filter on the device; many: the whole site, grouped by device.
       const where = group.length === 1 ? seriesFilter(first) : `site = ${lit(first.site)} AND metric = ${lit(first.metric)}`;
-      const answer = await this.query(
-        `SELECT count, sum, min, max, last, consumption FROM ${MEASUREMENT[level]} WHERE ${where} AND time >= ${from}ms AND time < ${to}ms GROUP BY device ORDER BY time`,
-      );
+      const answer = await this.query(`SELECT ${fields} FROM ${MEASUREMENT[level]} WHERE ${where} AND time >= ${from}ms AND time < ${to}ms GROUP BY device ORDER BY time`);
       for (const { tags, rows } of answer) {
         const id = ids.get(tags.device ?? first.device);
-        if (id === undefined) continue;
-        out.set(
-          id,
-          rows.map((r) => ({
-            ts: r.time as number,
-            count: num(r.count) ?? 0,
-            sum: num(r.sum),
-            min: num(r.min),
-            max: num(r.max),
-            last: num(r.last),
-            consumption: num(r.consumption),
-          })),
-        );
+        if (id !== undefined) out.set(id, rows);
       }
     }
     return out;
