@@ -11,6 +11,8 @@ import { z } from 'zod';
 export interface TimeParam {
   /** the text as given */
   readonly text: string;
+  /** true when it is read in the site's time zone (a date, or a time without an offset) */
+  readonly zoned: boolean;
   /** epoch ms of the time at a site in `timeZone` */
   at(timeZone: string): number;
 }
@@ -26,7 +28,7 @@ export function parseTimeParam(text: string): TimeParam | string {
     if (text.length === 4 && text !== '0000') return `${EXPECTED}: "${text}" looks like a year; write ${text}-01-01`;
     const ms = Number(text);
     if (!Number.isSafeInteger(ms) || ms > LATEST_MS) return `${EXPECTED} between 1970 and 9999: ${text} is out of range`;
-    return { text, at: () => ms };
+    return { text, zoned: false, at: () => ms };
   }
   const m = ISO_8601.exec(text);
   if (!m) return `${EXPECTED}, not "${text}"`;
@@ -54,17 +56,18 @@ export function parseTimeParam(text: string): TimeParam | string {
   if (zone) {
     const ms = resolve(zone);
     if (ms < 0 || ms > LATEST_MS) return `${EXPECTED} between 1970 and 9999: "${text}" is out of range`;
-    return { text, at: () => ms };
+    return { text, zoned: false, at: () => ms };
   }
-  return { text, at: (timeZone: string) => Math.min(LATEST_MS, Math.max(0, resolve(timeZone))) };
+  return { text, zoned: true, at: (timeZone: string) => Math.min(LATEST_MS, Math.max(0, resolve(timeZone))) };
 }
 
 /**
  * The time zone a query's times without an offset are read in: the named site's, or the service's
  * default (the demo's, Asia/Shanghai) where a query spans sites.
  */
-export async function zoneForTimes(db: Pick<SqlExecutor, 'query'>, site: string | undefined): Promise<string> {
-  if (site === undefined) return DEFAULT_TIME_ZONE;
+export async function zoneForTimes(db: Pick<SqlExecutor, 'query'>, site: string | undefined, times: readonly (TimeParam | undefined)[]): Promise<string> {
+  // Asked only when a time needs it: absolute times read the same in every zone.
+  if (site === undefined || !times.some((t) => t?.zoned)) return DEFAULT_TIME_ZONE;
   const rows = await db.query<{ zone: string }>('SELECT time_zone AS zone FROM sites WHERE id = $1', [site]);
   return rows[0]?.zone ?? DEFAULT_TIME_ZONE;
 }

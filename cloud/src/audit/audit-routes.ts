@@ -43,7 +43,7 @@ export function registerAuditRoutes(api: Api, deps: { db: SqlClient }): void {
     },
     async (request) => {
       const { site, limit, from, to, ...filters } = request.query;
-      const zone = await zoneForTimes(deps.db, site);
+      const zone = await zoneForTimes(deps.db, site, [from, to]);
       const times = { ...(from ? { from: from.at(zone) } : {}), ...(to ? { to: to.at(zone) } : {}) };
       const entries = await auditLog.list(deps.db, { ...filters, ...times, sites: listedSites(request, site), limit: limit + 1 });
       const more = entries.length > limit;

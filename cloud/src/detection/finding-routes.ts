@@ -97,7 +97,7 @@ export function registerFindingRoutes(api: Api, deps: { db: SqlClient; requiredD
       const { site } = request.params;
       await requireSite(site);
       const query = request.query;
-      const zone = await zoneForTimes(db, site);
+      const zone = await zoneForTimes(db, site, [query.from, query.to]);
       const q = { ...query, from: query.from?.at(zone), to: query.to?.at(zone) };
       if (q.from !== undefined && q.to !== undefined && q.from >= q.to) throw new ApiError('GH_BAD_TIME_RANGE');
       const where = ['site = $1'];

@@ -174,7 +174,7 @@ export function registerWorkOrderRoutes(api: Api, deps: { orders: WorkOrderServi
       },
     },
     async (request) => {
-      const zone = await zoneForTimes(deps.orders.database, request.query.site);
+      const zone = await zoneForTimes(deps.orders.database, request.query.site, [request.query.from, request.query.to]);
       const to = request.query.to?.at(zone) ?? Date.now();
       const from = request.query.from?.at(zone) ?? to - 365 * 86_400_000;
       if (from >= to) throw new ApiError('GH_BAD_TIME_RANGE');
