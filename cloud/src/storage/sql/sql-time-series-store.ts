@@ -125,16 +125,16 @@ export class SqlTimeSeriesStore extends CataloguedStore implements TimeSeriesSto
       const chunk = readings.slice(i, i + WRITE_CHUNK);
       const ids = series.slice(i, i + WRITE_CHUNK).map((s) => s.id);
       // A poll round stamps all of its readings with one time: each distinct time is formatted once.
-      const times = new Map<number, string>();
+      const times = new Set<number>();
       let from = Infinity;
       let to = -Infinity;
       for (const r of chunk) {
         if (times.has(r.ts)) continue;
-        times.set(r.ts, '');
+        times.add(r.ts);
         if (r.ts < from) from = r.ts;
         if (r.ts > to) to = r.ts;
       }
-      if (this.layout.kind === 'partitions') await this.partitions.ensureFor(times.keys());
+      if (this.layout.kind === 'partitions') await this.partitions.ensureFor(times);
       const seriesIds = arrayLiteral([...new Set(ids)]);
       // Optimistic: a batch is almost always new. On PostgreSQL it goes by COPY in the same transaction
       // as its pending interval (no array literals to build or parse); on PGlite by a plain INSERT, which
@@ -162,11 +162,11 @@ export class SqlTimeSeriesStore extends CataloguedStore implements TimeSeriesSto
   }
 
   /** The batch by COPY and its pending interval, in one transaction: one commits with the other. */
-  private async copyBatch(table: string, chunk: readonly Reading[], ids: readonly number[], times: Map<number, string>, seriesIds: string, from: number, to: number): Promise<number> {
-    for (const ts of times.keys()) times.set(ts, new Date(ts).toISOString());
+  private async copyBatch(table: string, chunk: readonly Reading[], ids: readonly number[], times: ReadonlySet<number>, seriesIds: string, from: number, to: number): Promise<number> {
+    const isoOf = new Map([...times].map((ts) => [ts, new Date(ts).toISOString()]));
     return this.db.transaction(async (tx) => {
       await tx.execute('INSERT INTO rollup_pending (series_ids, from_ts, to_ts) VALUES ($1::int[], to_timestamp($2 / 1000.0), to_timestamp($3 / 1000.0))', [seriesIds, from, to]);
-      return tx.copyFrom!(`COPY ${table} (series_id, ts, value, quality, agg_count, agg_min, agg_max) FROM STDIN`, copyText(chunk, ids, times));
+      return tx.copyFrom!(`COPY ${table} (series_id, ts, value, quality, agg_count, agg_min, agg_max) FROM STDIN`, copyText(chunk, ids, isoOf));
     });
   }
 
